@@ -1,0 +1,56 @@
+# Eddy: every entry point a user or CI needs. `make demo` and `make test` install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SPEC := spec/kafka-messages.json
+MESSAGES := ../shared/kafka-protocol/messages
+GEN := .build/debug/EddyWireGen
+FUZZ_SECONDS ?= 60
+
+.PHONY: help setup build generate check-generated test demo bench-wire fuzz capture-fixtures clean
+
+help:
+	@echo "make demo              install what is missing, build, and decode real Kafka clients' requests"
+	@echo "make test              install what is missing, check generated code, run every test"
+	@echo "make generate          regenerate the condensed spec and the Kafka codecs"
+	@echo "make bench-wire        CRC-32C, compression and record-batch benchmarks (release build)"
+	@echo "make fuzz              run the wire fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
+	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	swift build
+
+# The condensed spec is derived from the official schemas when they are beside the checkout
+# (../shared); the codecs and test samples are generated from the spec, which a clone carries.
+generate:
+	swift build --product EddyWireGen
+	@if [ -d $(MESSAGES) ]; then $(GEN) condense $(MESSAGES) $(SPEC); fi
+	$(GEN) generate $(SPEC) Sources/EddyWire/Generated Tests/EddyWireTests/Generated
+
+check-generated: generate
+	@git diff --exit-code --stat -- $(SPEC) Sources/EddyWire/Generated Tests/EddyWireTests/Generated \
+	  || { echo "generated code differs from the committed code: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- Sources/EddyWire/Generated Tests/EddyWireTests/Generated)" \
+	  || { echo "untracked generated files: run 'make generate' and commit"; exit 1; }
+
+test: setup check-generated
+	swift build --build-tests
+	swift test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+demo: build
+	bash scripts/demo.sh
+
+bench-wire: setup
+	swift build -c release --product EddyBench
+	.build/release/EddyBench
+
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+capture-fixtures: setup
+	.venv/bin/python scripts/capture/capture_all.py --out Tests/EddyWireTests/Fixtures/captures
+
+clean:
+	rm -rf .build

@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module map and dependency rules: see ARCHITECTURE.md. Arrows point down the table in DESIGN.md.
+let package = Package(
+    name: "eddy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "eddy", targets: ["eddy"]),
+        .library(name: "EddyWire", targets: ["EddyWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C shims and Debian's C libraries.
+        .target(name: "CEddyShims"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+
+        .target(
+            name: "EddyCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "EddyWire",
+            dependencies: [
+                "EddyCore", "CEddyShims", "CZlib", "CZstd", "CLZ4", "CSnappy",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
+        .executableTarget(name: "EddyWireGen"),
+        .executableTarget(
+            name: "eddy",
+            dependencies: [
+                "EddyCore", "EddyWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Benchmarks live apart from tests and run in release mode (make bench-wire).
+        .executableTarget(
+            name: "EddyBench",
+            dependencies: ["EddyWire", "CEddyShims", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/EddyBench"
+        ),
+
+        .testTarget(
+            name: "EddyWireTests",
+            dependencies: [
+                "EddyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

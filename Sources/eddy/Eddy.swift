@@ -1,0 +1,16 @@
+import ArgumentParser
+import EddyCore
+
+@main
+struct Eddy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eddy",
+        abstract: "Eddy: a real-time analytics pipeline with a Kafka-compatible log.",
+        discussion: """
+            Eddy runs a Kafka-wire-compatible broker, a streaming engine, sinks and a dashboard in one binary.
+            This build has the Kafka protocol codecs; `eddy inspect` decodes captured Kafka requests.
+            """,
+        version: EddyVersion.current,
+        subcommands: [Inspect.self]
+    )
+}
