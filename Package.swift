@@ -12,7 +12,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -24,29 +23,34 @@ let package = Package(
 
         .target(
             name: "EddyCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            exclude: ["README.md"]
         ),
         .target(
             name: "EddyWire",
             dependencies: [
                 "EddyCore", "CEddyShims", "CZlib", "CZstd", "CLZ4", "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
-        .executableTarget(name: "EddyWireGen"),
+        .executableTarget(name: "EddyWireGen", exclude: ["README.md"]),
         .executableTarget(
             name: "eddy",
             dependencies: [
                 "EddyCore", "EddyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         // Benchmarks live apart from tests and run in release mode (make bench-wire).
         .executableTarget(
             name: "EddyBench",
-            dependencies: ["EddyWire", "CEddyShims", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "EddyWire", "CEddyShims", "CZlib", "CZstd", "CLZ4", "CSnappy",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Benchmarks/EddyBench"
         ),
 

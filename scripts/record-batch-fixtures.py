@@ -4,7 +4,12 @@ Tests/EddyWireTests/Fixtures/record-batches, one file per codec; RecordBatchTest
 checks the records against the same recipe (see `kafkaPythonRecipe` there).
 
 Run with the project's venv: .venv/bin/python scripts/record-batch-fixtures.py
+
+The other direction: RecordBatchTests.testKafkaPythonDecodesOurBatches writes Eddy's batches (same recipe)
+to a temporary directory and runs `.venv/bin/python scripts/record-batch-fixtures.py --check DIR`, which
+decodes them with kafka-python and compares.
 """
+import sys
 import os
 import struct
 
@@ -52,7 +57,25 @@ def zstd_streamed(batch):
     return reseal_crc(bytes(head) + frame)
 
 
+def check(directory):
+    from kafka.record.default_records import DefaultRecordBatch
+    for codec in CODECS:
+        with open(os.path.join(directory, f"eddy-{codec}.bin"), "rb") as f:
+            batch = DefaultRecordBatch(f.read())
+        assert batch.validate_crc(), codec
+        assert batch.compression_type == CODECS[codec], codec
+        records = list(batch)
+        assert len(records) == 200, codec
+        for i, r in enumerate(records):
+            key, value, headers = recipe(i)
+            assert (r.offset, r.timestamp, r.key, r.value, r.headers) == (
+                i, BASE_TIMESTAMP + i * 3, key, value, headers), (codec, i, r)
+        print(f"kafka-python decodes Eddy's {codec} batch: CRC ok, 200 records match")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        return check(sys.argv[2])
     os.makedirs(OUT, exist_ok=True)
     for codec in CODECS:
         with open(os.path.join(OUT, f"kafka-python-{codec}.bin"), "wb") as f:

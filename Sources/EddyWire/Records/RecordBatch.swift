@@ -67,11 +67,18 @@ public struct RecordBatch: Hashable, Sendable {
     /// Decompresses (if needed) and decodes every record. Keys and values are slices of the
     /// decompressed bytes. Throws if the records do not fill the payload exactly.
     public func records(maxDecompressedBytes: Int = CompressionCodec.defaultMaxDecompressedBytes) throws -> [Record] {
-        var reader = try recordReader(maxDecompressedBytes: maxDecompressedBytes)
-        var records: [Record] = []
-        records.reserveCapacity(reader.remainingCount)
-        while let record = try reader.next() { records.append(record) }
-        return records
+        let decoded = try header.compression.decompress(payload, maxDecompressedBytes: maxDecompressedBytes)
+        let count = try RecordReader.checkedCount(header.recordCount, in: decoded)
+        return try decoded.withUnsafeReadableBytes { raw in
+            var cursor = RecordCursor(raw)
+            // Each record is decoded into its place in the array: appending it would copy it.
+            var records = [Record](repeating: Record(key: nil, value: nil), count: count)
+            try records.withUnsafeMutableBufferPointer { storage in
+                for i in 0..<count { try Record.decode(&cursor, in: decoded, into: &storage[i]) }
+            }
+            try RecordReader.checkNothingRemains(cursor)
+            return records
+        }
     }
 
     /// This batch with baseOffset and partitionLeaderEpoch set, as the broker does on append. Neither
@@ -94,36 +101,54 @@ public struct RecordBatch: Hashable, Sendable {
     }
 }
 
-/// Reads the records of one batch in order, one at a time.
+/// Reads the records of one batch in order, one at a time, without building an array.
 public struct RecordReader {
-    private var reader: WireReader
+    private let records: ByteBuffer
+    private var position = 0
     /// Records still to read.
     public private(set) var remainingCount: Int
 
     /// `records` is the batch's decompressed records section; `count` its header's recordCount,
     /// which must be able to fit (each record takes at least `Record.minimumSize` bytes).
     public init(_ records: ByteBuffer, count: Int32) throws {
-        guard count >= 0, Int(count) <= records.readableBytes / Record.minimumSize else {
-            throw WireError(.corruptRecordBatch, "record count \(count) cannot fit in \(records.readableBytes) bytes")
-        }
-        self.reader = WireReader(records)
-        self.remainingCount = Int(count)
+        self.remainingCount = try Self.checkedCount(count, in: records)
+        self.records = records
     }
 
     /// The next record, or nil after the last one, when no bytes may remain.
     public mutating func next() throws -> Record? {
+        let records = self.records
+        let start = position
         guard remainingCount > 0 else {
-            guard reader.remaining == 0 else {
-                throw WireError(.corruptRecordBatch, "\(reader.remaining) bytes remain after the last record")
-            }
+            try records.withUnsafeReadableBytes { try Self.checkNothingRemains(RecordCursor($0, position: start)) }
             return nil
         }
         remainingCount -= 1
-        return try Record.read(from: &reader)
+        var end = start
+        let record = try records.withUnsafeReadableBytes { raw in
+            var cursor = RecordCursor(raw, position: start)
+            defer { end = cursor.position }
+            return try Record.decode(&cursor, in: records)
+        }
+        position = end
+        return record
+    }
+
+    static func checkedCount(_ count: Int32, in records: ByteBuffer) throws -> Int {
+        guard count >= 0, Int(count) <= records.readableBytes / Record.minimumSize else {
+            throw WireError(.corruptRecordBatch, "record count \(count) cannot fit in \(records.readableBytes) bytes")
+        }
+        return Int(count)
+    }
+
+    static func checkNothingRemains(_ cursor: RecordCursor) throws {
+        guard cursor.remaining == 0 else {
+            throw WireError(.corruptRecordBatch, "\(cursor.remaining) bytes remain after the last record")
+        }
     }
 }
 
-func hex(_ v: UInt32) -> String {
+private func hex(_ v: UInt32) -> String {
     let digits = String(v, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
 }

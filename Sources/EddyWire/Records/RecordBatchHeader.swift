@@ -87,6 +87,11 @@ public struct RecordBatchHeader: Hashable, Sendable {
     /// Checks the magic and that the attributes name a known codec; lengths and the CRC are checked
     /// by `RecordBatch`.
     public init(parsing buffer: ByteBuffer) throws {
+        if buffer.readableBytes > Position.magic,
+           let magic = buffer.getInteger(at: buffer.readerIndex + Position.magic, as: Int8.self),
+           magic != Self.currentMagic {
+            throw Self.magicError(magic)  // a legacy message set may be shorter than this header
+        }
         guard buffer.readableBytes >= Self.size else {
             throw WireError(.truncated, "record batch header needs \(Self.size) bytes, \(buffer.readableBytes) remain")
         }

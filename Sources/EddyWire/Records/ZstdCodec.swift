@@ -55,9 +55,21 @@ public enum ZstdCodec {
         return output
     }
 
+    /// A streamed frame makes the decoder allocate its window (declared in the frame header) before
+    /// any output: bound it by the output limit, but never below 2^23 (8 MiB, the window of every
+    /// level up to 19) nor above zstd's default 2^27. Larger windows throw `.limitExceeded`.
+    static let windowLogMaxCeiling: Int32 = 27
+
+    static func windowLogMax(limit: Int) -> Int32 {
+        let needed = Int32(Int.bitWidth - max(limit - 1, 1).leadingZeroBitCount)
+        return min(windowLogMaxCeiling, max(23, needed))
+    }
+
     private static func decompressStreaming(
         _ src: UnsafeRawBufferPointer, limit: Int, context: OpaquePointer
     ) throws -> ByteBuffer {
+        let set = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLogMax(limit: limit))
+        guard ZSTD_isError(set) == 0 else { throw error("setParameter", set) }
         var sink = DecompressionSink(limit: limit, expectedBytes: src.count * 4)
         var inBuffer = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
         while true {
@@ -79,6 +91,11 @@ public enum ZstdCodec {
     }
 
     private static func error(_ call: String, _ code: Int) -> WireError {
-        WireError(.compression, "zstd: \(call): \(String(cString: ZSTD_getErrorName(code)))")
+        let name = String(cString: ZSTD_getErrorName(code))
+        // ZSTD_error_frameParameter_windowTooLarge (zstd_errors.h is not in the module map).
+        if name == "Frame requires too much memory for decoding" {
+            return WireError(.limitExceeded, "zstd: \(call): \(name) (the frame's window is larger than the limit allows)")
+        }
+        return WireError(.compression, "zstd: \(call): \(name)")
     }
 }
