@@ -37,7 +37,7 @@ check-generated: generate
 
 test: setup check-generated
 	swift build --build-tests
-	swift test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 demo: build
 	bash scripts/demo.sh

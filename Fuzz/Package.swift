@@ -11,13 +11,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "CFuzzDriver"),
         .executableTarget(
             name: "FuzzWireFrames",
-            dependencies: [.product(name: "EddyWire", package: "eddy"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["CFuzzDriver", .product(name: "EddyWire", package: "eddy"), .product(name: "NIOCore", package: "swift-nio")]
         ),
         .executableTarget(
             name: "FuzzRecordBatch",
-            dependencies: [.product(name: "EddyWire", package: "eddy"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["CFuzzDriver", .product(name: "EddyWire", package: "eddy"), .product(name: "NIOCore", package: "swift-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import CFuzzDriver
 import EddyWire
 import NIOCore
 
@@ -14,4 +15,12 @@ public func fuzzRecordBatch(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt
         precondition(records.count == Int(batch.header.recordCount), "record count differs from the header")
     }
     return 0
+}
+
+/// SwiftPM links an executable's entry point as `FuzzRecordBatch_main`; hand control to libFuzzer's driver.
+@_cdecl("FuzzRecordBatch_main")
+public func fuzzRecordBatchMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzRecordBatch(data!, size) }
 }

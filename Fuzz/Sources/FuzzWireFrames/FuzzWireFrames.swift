@@ -1,3 +1,4 @@
+import CFuzzDriver
 import EddyWire
 import NIOCore
 
@@ -22,4 +23,12 @@ private func checkBody<M: KafkaMessage>(_: M.Type, _ frame: RequestFrame) {
         fatalError("\(M.schemaName) v\(version) decoded but does not re-encode: \(body)")
     }
     precondition(again == body, "\(M.schemaName) v\(version) changed in a round trip")
+}
+
+/// SwiftPM links an executable's entry point as `FuzzWireFrames_main`; hand control to libFuzzer's driver.
+@_cdecl("FuzzWireFrames_main")
+public func fuzzWireFramesMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzWireFrames(data!, size) }
 }

@@ -1,0 +1,8 @@
+#ifndef CFUZZ_DRIVER_H
+#define CFUZZ_DRIVER_H
+#include <stddef.h>
+#include <stdint.h>
+// libFuzzer's entry for programs that keep their own main (SwiftPM names an executable's entry
+// point <Module>_main, so libFuzzer's main cannot be used directly).
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+#endif
