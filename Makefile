@@ -6,11 +6,12 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: help setup build generate check-generated test demo bench-wire fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo bench-wire fuzz capture-fixtures clean
 
 help:
 	@echo "make demo              install what is missing, build, and decode real Kafka clients' requests"
-	@echo "make test              install what is missing, check generated code, run every test"
+	@echo "make test              install what is missing, check generated code, run every test (Swift, then real clients)"
+	@echo "make broker            run eddy broker on 127.0.0.1:9092 with data in ./data"
 	@echo "make generate          regenerate the condensed spec and the Kafka codecs"
 	@echo "make bench-wire        CRC-32C, compression and record-batch benchmarks (release build)"
 	@echo "make fuzz              run the wire fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
@@ -35,9 +36,15 @@ check-generated: generate
 	@test -z "$$(git status --porcelain -- Sources/EddyWire/Generated Tests/EddyWireTests/Generated)" \
 	  || { echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
+# Swift tests (XCTest), then real Kafka clients against `eddy broker` (tests/interop, pytest).
 test: setup check-generated
 	swift build --build-tests
+	swift build --product eddy
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	bash scripts/interop.sh
+
+broker: build
+	.build/debug/eddy broker --data-dir data --listen 127.0.0.1:9092
 
 demo: build
 	bash scripts/demo.sh

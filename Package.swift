@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -33,12 +35,30 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        .target(
+            name: "EddyLog",
+            dependencies: ["EddyCore", "EddyWire", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "EddyBroker",
+            dependencies: [
+                "EddyCore", "EddyWire", "EddyLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["README.md"]
+        ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
         .executableTarget(name: "EddyWireGen", exclude: ["README.md"]),
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -54,6 +74,16 @@ let package = Package(
             path: "Benchmarks/EddyBench"
         ),
 
+        .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "EddyBrokerTests",
+            dependencies: [
+                "EddyBroker", "EddyLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "EddyWireTests",
             dependencies: [

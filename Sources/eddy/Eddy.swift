@@ -8,9 +8,9 @@ struct Eddy: AsyncParsableCommand {
         abstract: "Eddy: a real-time analytics pipeline with a Kafka-compatible log.",
         discussion: """
             Eddy runs a Kafka-wire-compatible broker, a streaming engine, sinks and a dashboard in one binary.
-            This build has the Kafka protocol codecs; `eddy inspect` decodes captured Kafka requests.
+            `eddy broker` runs the Kafka-compatible broker; `eddy inspect` decodes captured Kafka requests.
             """,
         version: EddyVersion.current,
-        subcommands: [Inspect.self]
+        subcommands: [BrokerCommand.self, Inspect.self]
     )
 }

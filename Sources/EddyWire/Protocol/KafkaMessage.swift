@@ -22,11 +22,13 @@ extension KafkaSchema {
         return version >= first
     }
 
-    /// Decodes a whole body: the version must be valid and no bytes may be left over.
-    public static func decode(_ buffer: ByteBuffer, version: Int16) throws -> Self {
+    /// Decodes a whole body: the version must be valid and, unless `allowingTrailingBytes`, no
+    /// bytes may be left over. Kafka's broker ignores trailing bytes, and some clients send them
+    /// (librdkafka 2.16's all-topics Metadata v12 carries three), so a broker must allow them.
+    public static func decode(_ buffer: ByteBuffer, version: Int16, allowingTrailingBytes: Bool = false) throws -> Self {
         var reader = WireReader(buffer)
         let value = try Self(from: &reader, version: version)
-        guard reader.remaining == 0 else {
+        guard allowingTrailingBytes || reader.remaining == 0 else {
             throw WireError(.invalidLength, "\(reader.remaining) bytes left over after \(schemaName) v\(version)")
         }
         return value

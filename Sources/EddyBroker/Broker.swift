@@ -1,0 +1,106 @@
+import EddyCore
+import EddyLog
+import EddyWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The broker's state and request dispatch, apart from sockets: `handle` takes one request frame's
+/// payload and returns the response frame (or nil when none is due, as for acks=0). `KafkaServer`
+/// drives it from connections; tests can call it directly.
+public final class Broker: Sendable {
+    public let config: BrokerConfig
+    public let clusterId: String
+    let topics: TopicRegistry
+    let groupCommit: GroupCommit
+    let appendSignal = AppendSignal()
+    let pool: NIOThreadPool
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+    public let stats = BrokerStats()
+
+    /// Opens (and recovers) every partition under `config.dataDirectory`. `pool` runs file I/O.
+    public init(config: BrokerConfig, pool: NIOThreadPool, logger: Logger,
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        self.config = config
+        self.pool = pool
+        self.logger = logger
+        self.clock = clock
+        self.topics = try TopicRegistry(dataDirectory: config.dataDirectory, defaults: config.logDefaults, clock: clock)
+        self.groupCommit = GroupCommit(pool: pool)
+        self.clusterId = try Self.loadClusterId(config.dataDirectory)
+        for topic in topics.all {
+            for p in topic.partitions {
+                p.withLog { log in
+                    if let report = log.recoveryReport, !report.isEmpty {
+                        logger.warning("recovered \(p.topicPartition): \(report)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The cluster id is made once per data directory and kept in `<data>/eddy-cluster-id`.
+    private static func loadClusterId(_ directory: String) throws -> String {
+        let path = directory + "/eddy-cluster-id"
+        if let data = FileManager.default.contents(atPath: path), let id = String(data: data, encoding: .utf8), !id.isEmpty {
+            return id.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let id = KafkaUUID.random().description
+        try DurableFile.replace(path, with: Array(id.utf8))
+        return id
+    }
+
+    /// Flushes and closes every partition (graceful shutdown).
+    public func close() throws {
+        try topics.closeAll()
+    }
+
+    /// Runs blocking file I/O off the event loops and the cooperative pool.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive(body)
+    }
+
+    // MARK: Dispatch
+
+    /// A request the broker cannot take: the connection it came on is closed, as Kafka closes it.
+    public struct ConnectionError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Handles one request frame's payload (without its size prefix).
+    public func handle(_ payload: ByteBuffer) async throws -> ByteBuffer? {
+        let frame: RequestFrame
+        do { frame = try KafkaFrame.decodeRequest(payload) } catch {
+            throw ConnectionError(description: "malformed request header: \(error)")
+        }
+        let version = frame.header.requestApiVersion
+        guard let key = frame.apiKey, let api = ApiTable.entries[key] else {
+            throw ConnectionError(description: "unknown API key \(frame.header.requestApiKey)")
+        }
+        guard api.versions.contains(version) else {
+            if key == .apiVersions {
+                // KIP-511: answer in v0 with the error and our range, so the client can retry lower.
+                return try KafkaFrame.encodeResponse(ApiTable.apiVersionsResponse(error: .unsupportedVersion),
+                                                     version: 0, correlationId: frame.header.correlationId)
+            }
+            throw ConnectionError(description: "\(key.name) v\(version) is not supported (\(api.versions))")
+        }
+        stats.count(key)
+        return try await api.run(self, frame)
+    }
+}
+
+/// Counters the broker keeps (the metrics issue exports them).
+public final class BrokerStats: Sendable {
+    private let box = NIOLockedValueBox<(requests: [Int16: Int], malformedFrames: Int, rejectedConnections: Int)>(([:], 0, 0))
+
+    func count(_ key: ApiKey) { box.withLockedValue { $0.requests[key.rawValue, default: 0] += 1 } }
+    public func countMalformedFrame() { box.withLockedValue { $0.malformedFrames += 1 } }
+    public func countRejectedConnection() { box.withLockedValue { $0.rejectedConnections += 1 } }
+    public var malformedFrames: Int { box.withLockedValue { $0.malformedFrames } }
+    public var rejectedConnections: Int { box.withLockedValue { $0.rejectedConnections } }
+    public func requests(_ key: ApiKey) -> Int { box.withLockedValue { $0.requests[key.rawValue] ?? 0 } }
+}

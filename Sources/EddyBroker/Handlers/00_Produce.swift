@@ -1,0 +1,143 @@
+// Produce (key 0), v0-11 advertised; data accepted from v3 (record batch v2).
+// Supports: acks 0 (no response), 1 (after write(2)), -1/all (after fsync, shared with concurrent
+// producers by group commit); CRC-32C, magic, one batch per partition (as Kafka requires from v3),
+// max.message.bytes, no control batches from clients, keys required on compacted topics,
+// CreateTime/LogAppendTime; auto-creation of missing topics when enabled.
+// Differs from Kafka: v0-2 requests (legacy message sets) are refused with
+// UNSUPPORTED_FOR_MESSAGE_FORMAT instead of being converted (a legacy set in v3+ gets INVALID_RECORD,
+// as in Kafka); idempotent and transactional producers
+// come with the transactions work (a transactional id is refused with INVALID_REQUEST for now).
+import EddyCore
+import EddyLog
+import EddyWire
+import NIOCore
+
+extension Broker {
+    func produce(_ request: ProduceRequest, _ context: ApiTable.Context) async throws -> ProduceResponse? {
+        let acks = request.acks
+        var response = ProduceResponse()
+        var durable: [(Partition, Int64)] = []
+        for topicData in request.topicData {
+            var topicResponse = ProduceResponse.TopicProduceResponse()
+            topicResponse.name = topicData.name
+            for partitionData in topicData.partitionData {
+                var result = ProduceResponse.PartitionProduceResponse()
+                result.index = partitionData.index
+                result.baseOffset = -1
+                result.logAppendTimeMs = -1
+                result.logStartOffset = -1
+                do {
+                    guard acks == -1 || acks == 0 || acks == 1 else {
+                        throw ProduceFailure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
+                    }
+                    guard request.transactionalId == nil else {
+                        throw ProduceFailure(.invalidRequest, "transactional producers are not supported yet")
+                    }
+                    let (partition, appended) = try await append(topicData.name, partitionData, version: context.version)
+                    result.baseOffset = appended.baseOffset.rawValue
+                    result.logAppendTimeMs = appended.logAppendTime.millis
+                    result.logStartOffset = appended.logStartOffset.rawValue
+                    if acks == -1 { durable.append((partition, appended.lastOffset.rawValue)) }
+                } catch let failure as ProduceFailure {
+                    result.errorCode = failure.code.rawValue
+                    result.errorMessage = failure.message
+                }
+                topicResponse.partitionResponses.append(result)
+            }
+            response.responses.append(topicResponse)
+        }
+        for (partition, offset) in durable {
+            do { try await groupCommit.waitDurable(partition, through: offset) } catch {
+                logger.error("fsync of \(partition.topicPartition) failed: \(error)")
+                markFailed(partition, in: &response, error: "fsync failed: \(error)")
+            }
+        }
+        return acks == 0 ? nil : response
+    }
+
+    private struct ProduceFailure: Error {
+        let code: ErrorCode
+        let message: String
+        init(_ code: ErrorCode, _ message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    /// Validates one partition's records and appends them.
+    private func append(_ topicName: String, _ data: ProduceRequest.PartitionProduceData, version: Int16) async throws -> (Partition, AppendResult) {
+        var topic = topics.topic(topicName)
+        if topic == nil, config.autoCreateTopics {
+            do { try TopicRegistry.validateName(topicName) } catch { throw ProduceFailure(error.code, error.message) }
+            topic = try? await autoCreate(topicName)
+        }
+        guard let topic, data.index >= 0, Int(data.index) < topic.partitions.count else {
+            throw ProduceFailure(.unknownTopicOrPartition, "no partition \(topicName)-\(data.index)")
+        }
+        let partition = topic.partitions[Int(data.index)]
+        guard version >= 3 else {
+            throw ProduceFailure(.unsupportedForMessageFormat, "Produce v\(version) carries legacy message sets; use v3 or later")
+        }
+        guard let records = data.records, records.readableBytes > 0 else {
+            throw ProduceFailure(.invalidRecord, "no records")
+        }
+        let batch: RecordBatch
+        do {
+            let batches = try RecordBatch.batches(in: records)
+            guard batches.count == 1 else {
+                throw ProduceFailure(.invalidRecord, "a Produce v3+ partition must hold exactly one record batch, not \(batches.count)")
+            }
+            batch = batches[0]
+            try batch.validate()
+        } catch let error as WireError {
+            // Kafka answers a legacy message set inside a v3+ request with INVALID_RECORD.
+            throw ProduceFailure(error.code == .unsupportedMagic ? .invalidRecord : .corruptMessage, error.description)
+        }
+        guard batch.bytes.readableBytes <= topic.config.maxMessageBytes else {
+            throw ProduceFailure(.messageTooLarge, "batch of \(batch.bytes.readableBytes) bytes exceeds max.message.bytes \(topic.config.maxMessageBytes)")
+        }
+        guard !batch.header.isControl else { throw ProduceFailure(.invalidRecord, "clients may not write control batches") }
+        if topic.config.cleanupPolicy.contains("compact") {
+            try requireKeys(batch)
+        }
+        let result: AppendResult
+        do {
+            result = try await blocking { try partition.withLog { try $0.append(batch) } }
+        } catch let error as LogError {
+            throw ProduceFailure(errorCode(for: error), "\(error)")
+        }
+        appendSignal.notify()
+        return (partition, result)
+    }
+
+    private func requireKeys(_ batch: RecordBatch) throws {
+        do {
+            var reader = try batch.recordReader(maxDecompressedBytes: max(config.maxRequestBytes, 1 << 20))
+            while let record = try reader.next() {
+                if record.key == nil { throw ProduceFailure(.invalidRecord, "compacted topics need a key on every record") }
+            }
+        } catch let error as WireError {
+            throw ProduceFailure(.corruptMessage, error.description)
+        }
+    }
+
+    private func markFailed(_ partition: Partition, in response: inout ProduceResponse, error: String) {
+        let tp = partition.topicPartition
+        for t in response.responses.indices where response.responses[t].name == tp.topic {
+            for p in response.responses[t].partitionResponses.indices where response.responses[t].partitionResponses[p].index == tp.partition.rawValue {
+                response.responses[t].partitionResponses[p].errorCode = ErrorCode.kafkaStorageError.rawValue
+                response.responses[t].partitionResponses[p].errorMessage = error
+            }
+        }
+    }
+
+    func errorCode(for error: LogError) -> ErrorCode {
+        switch error.code {
+        case .offsetOutOfRange: .offsetOutOfRange
+        case .messageTooLarge: .messageTooLarge
+        case .corruptMessage: .corruptMessage
+        case .invalidRecord: .invalidRecord
+        default: .kafkaStorageError
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import EddyWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The Kafka listener: accepts connections and answers each connection's requests in order, one at
+/// a time (as Kafka does: a connection is muted while its request is handled). A malformed or
+/// oversized frame closes that connection only. On graceful shutdown it stops accepting, lets each
+/// connection finish the request it is on, and returns.
+public final class KafkaServer: Service, Sendable {
+    private let broker: Broker
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let connections = NIOLockedValueBox<ConnectionTable>(ConnectionTable())
+    /// Resolved once the listener is bound (port 0 picks a free port).
+    public let boundPort = NIOLockedValueBox<Int?>(nil)
+
+    struct ConnectionTable {
+        var open: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var shuttingDown = false
+    }
+
+    public init(broker: Broker, group: any EventLoopGroup, logger: Logger) {
+        self.broker = broker
+        self.group = group
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let config = broker.config
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: config.listenHost, port: config.listenPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: config.maxRequestBytes)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(
+                            lowWatermark: 1, highWatermark: max(2, config.maxQueuedRequestsPerConnection))))
+                }
+            }
+        let port = server.channel.localAddress?.port
+        boundPort.withLockedValue { $0 = port }
+        logger.info("listening", metadata: ["address": "\(config.listenHost):\(port ?? -1)"])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        guard admit(connection.channel) else {
+                            broker.stats.countRejectedConnection()
+                            logger.warning("refusing a connection: max.connections \(config.maxConnections) reached")
+                            try? await connection.channel.close()
+                            continue
+                        }
+                        tasks.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown(server.channel)
+        }
+        logger.info("listener stopped")
+    }
+
+    private func admit(_ channel: any Channel) -> Bool {
+        connections.withLockedValue { table in
+            guard !table.shuttingDown, table.open.count < broker.config.maxConnections else { return false }
+            table.open[ObjectIdentifier(channel)] = (channel, false)
+            return true
+        }
+    }
+
+    /// Stops accepting and closes idle connections; busy ones close after their current response.
+    private func beginShutdown(_ server: any Channel) {
+        let idle = connections.withLockedValue { table -> [any Channel] in
+            table.shuttingDown = true
+            return table.open.values.filter { !$0.busy }.map(\.channel)
+        }
+        server.close(promise: nil)
+        for channel in idle { channel.close(promise: nil) }
+    }
+
+    /// Marks a connection busy or idle; returns false when it should close (shutdown began).
+    private func setBusy(_ channel: any Channel, _ busy: Bool) -> Bool {
+        connections.withLockedValue { table in
+            table.open[ObjectIdentifier(channel)]?.busy = busy
+            return !table.shuttingDown
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let channel = connection.channel
+        let peer = channel.remoteAddress?.description ?? "?"
+        defer { _ = connections.withLockedValue { $0.open.removeValue(forKey: ObjectIdentifier(channel)) } }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await payload in inbound {
+                    guard setBusy(channel, true) else { break }
+                    if let response = try await broker.handle(payload) {
+                        try await outbound.write(response)
+                    }
+                    guard setBusy(channel, false) else { break }
+                }
+            }
+        } catch let error as WireError {
+            broker.stats.countMalformedFrame()
+            logger.warning("closing connection from \(peer): \(error)")
+        } catch let error as Broker.ConnectionError {
+            broker.stats.countMalformedFrame()
+            logger.warning("closing connection from \(peer): \(error)")
+        } catch {
+            logger.debug("connection from \(peer) ended: \(error)")
+        }
+    }
+}
+
+/// Periodic work: retention (and time-based rolls) and flush.ms, every
+/// `log.retention.check.interval.ms`.
+public struct LogMaintenance: Service {
+    let broker: Broker
+
+    public init(broker: Broker) {
+        self.broker = broker
+    }
+
+    public func run() async throws {
+        let interval = UInt64(max(10, broker.config.retentionCheckIntervalMs)) * 1_000_000
+        while !Task.isShuttingDownGracefully {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: interval) } } catch { return }
+            let deleted = try await broker.blocking { () -> Int in
+                var deleted = 0
+                for topic in broker.topics.all {
+                    for p in topic.partitions {
+                        try p.withLog { log in
+                            deleted += try log.applyRetention()
+                            try log.flushIfDue()
+                        }
+                    }
+                }
+                return deleted
+            }
+            if deleted > 0 { broker.logger.info("retention deleted \(deleted) segments") }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import EddyCore
+
+/// What an append did.
+public struct AppendResult: Sendable, Equatable {
+    /// The first offset assigned.
+    public var baseOffset: Offset
+    /// The last offset assigned.
+    public var lastOffset: Offset
+    /// The broker time stamped on the batches with LogAppendTime, else `.none` (-1).
+    public var logAppendTime: Timestamp
+    /// The log start offset after the append.
+    public var logStartOffset: Offset
+
+    public init(baseOffset: Offset, lastOffset: Offset, logAppendTime: Timestamp, logStartOffset: Offset) {
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+        self.logAppendTime = logAppendTime
+        self.logStartOffset = logStartOffset
+    }
+}

@@ -1,0 +1,43 @@
+import EddyWire
+
+/// Per-partition log settings. Defaults are Kafka's, and each field names the topic config it backs.
+/// Changes made through `PartitionLog.config` apply from the next append, roll or retention pass.
+public struct LogConfig: Sendable, Equatable {
+    /// `segment.bytes`: a segment rolls before an append would take it past this size.
+    public var segmentBytes: Int = 1 << 30
+    /// `segment.ms`: a non-empty segment rolls once this long has passed since its first append.
+    public var segmentMs: Int64 = 7 * 24 * 3600 * 1000
+    /// `retention.ms`: a segment is deleted once its largest timestamp is older than this (-1: keep forever).
+    public var retentionMs: Int64 = 7 * 24 * 3600 * 1000
+    /// `retention.bytes`: the oldest segments are deleted while the log would stay at least this big (-1: no limit).
+    public var retentionBytes: Int64 = -1
+    /// `max.message.bytes`: the largest batch an append accepts.
+    public var maxMessageBytes: Int = 1_048_588
+    /// `index.interval.bytes`: log bytes between two offset-index entries.
+    public var indexIntervalBytes: Int = 4096
+    /// `segment.index.bytes`: bounds each index (entries = bytes / entry size); a full index rolls the segment.
+    public var segmentIndexBytes: Int = 10 * 1024 * 1024
+    /// `flush.messages`: `flushIfDue()` flushes once this many offsets are unflushed.
+    public var flushIntervalMessages: Int64 = Int64.max
+    /// `flush.ms`: `flushIfDue()` flushes once this long has passed since the last flush.
+    public var flushIntervalMs: Int64 = Int64.max
+    /// `message.timestamp.type`: with `.logAppendTime` the log stamps each batch with its clock.
+    public var messageTimestampType: TimestampType = .createTime
+    /// `cleanup.policy`: "delete", "compact" or "compact,delete". Retention by time and size runs only
+    /// when it contains "delete" (compaction itself is not implemented yet).
+    public var cleanupPolicy: String = "delete"
+
+    public init() {}
+
+    /// Whether retention by time and size deletes segments.
+    var deletesOldSegments: Bool { cleanupPolicy.split(separator: ",").contains { $0.trimmingWhitespace == "delete" } }
+}
+
+extension Substring {
+    fileprivate var trimmingWhitespace: Substring {
+        var s = self
+        while let c = s.first, c == " " { s = s.dropFirst() }
+        while let c = s.last, c == " " { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,271 @@
+import EddyCore
+import EddyWire
+import NIOCore
+
+/// One partition's log on disk: a directory of segments (`LogSegment`), each a `.log` file of record
+/// batches stored exactly as appended, with a sparse offset index and a time index, laid out as
+/// Kafka lays them out (`<dir>/<20-digit base offset>.log|.index|.timeindex`).
+///
+/// Durability: `append` only writes to the OS (pwritev); `flush()` fsyncs every file with unflushed
+/// data and the directory after segments were created, then advances `flushedOffset`. After a
+/// crash, `open` scans what may be unflushed and cuts a torn or corrupt tail (see `open`).
+///
+/// Not thread-safe: the owner serialises calls (the broker holds a lock per partition), which is
+/// why it can be `@unchecked Sendable`. All file I/O is synchronous.
+public final class PartitionLog: @unchecked Sendable {
+    enum State {
+        case open
+        /// A write could not be repaired or an fsync failed: what is on disk is unknown, so the log
+        /// refuses further calls until it is reopened (and recovered).
+        case failed(LogError)
+        case closed
+    }
+
+    public let directory: String
+    /// Changes apply from the next append, roll or retention pass.
+    public var config: LogConfig
+    let now: () -> Int64
+    /// Sorted by base offset; the last is the active segment. Never empty.
+    var segments: [LogSegment]
+    public internal(set) var logStartOffset: Offset
+    /// All offsets below it are fsynced.
+    public internal(set) var flushedOffset: Offset
+    /// What `open` recovered; nil when the directory held no log yet.
+    public internal(set) var recoveryReport: RecoveryReport?
+    var state = State.open
+    /// Segments were created since the directory was last fsynced.
+    var directoryNeedsSync = false
+    /// A roll wrote index files, or the directory changed, since the last flush.
+    var syncPending = false
+    var lastFlushMs: Int64
+    /// The recovery point last persisted: segments below it are durable, indexes included.
+    var persistedRecoveryPoint: Offset?
+    /// Test hooks; nil in production.
+    var faults: FaultInjector?
+
+    init(directory: String, config: LogConfig, now: @escaping () -> Int64, segments: [LogSegment],
+         logStartOffset: Offset, recoveryReport: RecoveryReport?, persistedRecoveryPoint: Offset?) {
+        precondition(!segments.isEmpty, "a log has an active segment")
+        self.directory = directory
+        self.config = config
+        self.now = now
+        self.segments = segments
+        self.logStartOffset = logStartOffset
+        self.flushedOffset = segments[segments.count - 1].nextOffset
+        self.recoveryReport = recoveryReport
+        self.lastFlushMs = now()
+        self.persistedRecoveryPoint = persistedRecoveryPoint
+    }
+
+    var active: LogSegment { segments[segments.count - 1] }
+
+    /// The next offset to assign.
+    public var logEndOffset: Offset { active.nextOffset }
+    public var sizeInBytes: Int64 { segments.reduce(0) { $0 + Int64($1.size) } }
+    public var segmentCount: Int { segments.count }
+
+    func checkUsable() throws {
+        switch state {
+        case .open: return
+        case .failed(let error): throw LogError(.io, "\(directory) is offline after an earlier failure (\(error.detail)); reopen it")
+        case .closed: throw LogError(.closed, "\(directory) is closed")
+        }
+    }
+
+    // MARK: Append
+
+    /// Appends one batch the caller validated (see `append(batches:)`).
+    public func append(_ batch: RecordBatch) throws -> AppendResult {
+        try append(batches: [batch])
+    }
+
+    /// Appends the batches of one produce request for this partition, in order: assigns offsets
+    /// (rewrites baseOffset, partitionLeaderEpoch 0), stamps LogAppendTime when the config says so
+    /// (maxTimestamp, the timestamp-type bit and the CRC), rolls the segment first when it is due
+    /// (size, age, index full), writes to the OS and indexes. Every batch is checked before any is
+    /// written: messageTooLarge over max.message.bytes, corruptMessage for a bad CRC or structure,
+    /// invalidRecord for a batch without records or whose count does not match its offsets.
+    public func append(batches: [RecordBatch]) throws -> AppendResult {
+        try checkUsable()
+        guard !batches.isEmpty else { throw LogError(.invalidRecord, "append of no batches") }
+        for batch in batches { try StoredBatch.validateForAppend(batch, maxMessageBytes: config.maxMessageBytes) }
+        let time = now()
+        let appendTime: Int64? = config.messageTimestampType == .logAppendTime ? time : nil
+        let firstOffset = logEndOffset
+        for batch in batches {
+            let (header, parsed) = StoredBatch.storedHeader(of: batch, baseOffset: logEndOffset, logAppendTime: appendTime)
+            let segment = RollPolicy.Segment(baseOffset: active.baseOffset, size: active.size,
+                                             firstAppendMs: active.firstAppendMs, indexesFull: active.indexes.isFull)
+            if RollPolicy.reason(segment, batchSize: batch.bytes.readableBytes, lastOffset: parsed.lastOffset, now: time, config: config) != nil {
+                try roll(now: time)
+            }
+            do {
+                try active.append(header: header, payload: batch.payload, parsed: parsed,
+                                  intervalBytes: config.indexIntervalBytes, now: time, faults: faults)
+            } catch is SimulatedCrash {
+                let error = LogError(.io, "simulated crash during a write")
+                state = .failed(error)
+                throw error
+            } catch let failure as SegmentWriteFailure {
+                if !failure.repaired { state = .failed(failure.error) }
+                throw failure.error
+            }
+        }
+        return AppendResult(baseOffset: firstOffset, lastOffset: Offset(logEndOffset.rawValue - 1),
+                            logAppendTime: appendTime.map { Timestamp(millis: $0) } ?? .none, logStartOffset: logStartOffset)
+    }
+
+    /// Starts a new active segment at the log end offset. The old one gets its final time-index
+    /// entry and its index files (written now, fsynced by the next flush). No-op when empty.
+    func roll(now time: Int64) throws {
+        let old = active
+        guard !old.isEmpty else { return }
+        old.seal()
+        try old.writeIndexFiles()
+        let segment = try LogSegment.create(directory: directory, baseOffset: old.nextOffset,
+                                            indexBytes: config.segmentIndexBytes, now: time)
+        segments.append(segment)
+        directoryNeedsSync = true
+        syncPending = true
+    }
+
+    // MARK: Read
+
+    /// Whole batches from the one holding `offset`, up to `maxBytes` (at least one whole batch when
+    /// `minOneBatch`), from one segment. Throws offsetOutOfRange below `logStartOffset` or past
+    /// `logEndOffset`; at `logEndOffset` the records are empty.
+    public func read(from offset: Offset, maxBytes: Int, minOneBatch: Bool) throws -> ReadResult {
+        try checkUsable()
+        guard offset >= logStartOffset, offset <= logEndOffset else {
+            throw LogError(.offsetOutOfRange, "offset \(offset) is outside \(logStartOffset)..<\(logEndOffset)")
+        }
+        var records = ByteBuffer()
+        var index = segmentIndex(containing: offset)
+        while index < segments.count {
+            // A segment with nothing at or after `offset` (a gap left by a damaged segment) sends
+            // the read on to the next one.
+            if let found = try segments[index].read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch,
+                                                    intervalBytes: config.indexIntervalBytes) {
+                records = found
+                break
+            }
+            index += 1
+        }
+        return ReadResult(records: records, highWatermark: logEndOffset, logStartOffset: logStartOffset)
+    }
+
+    /// The index of the last segment whose base offset is <= `offset` (0 when none is).
+    func segmentIndex(containing offset: Offset) -> Int {
+        var low = 0
+        var high = segments.count
+        while low < high {
+            let mid = (low + high) / 2
+            if segments[mid].baseOffset <= offset { low = mid + 1 } else { high = mid }
+        }
+        return max(0, low - 1)
+    }
+
+    // MARK: Flush
+
+    /// fsyncs every segment file with unflushed data (log and written index files), then the
+    /// directory when segments were created, and advances `flushedOffset` to the log end. Costs
+    /// two comparisons when nothing is dirty. A failed fsync takes the log offline: after one, the
+    /// kernel may have dropped the dirty pages, so retrying cannot prove anything durable.
+    public func flush() throws {
+        try checkUsable()
+        guard flushedOffset < logEndOffset || syncPending else { return }
+        let target = logEndOffset
+        do {
+            for segment in segments where segment.hasUnflushedData {
+                try segment.flush(faults: faults)
+                // Kept open until now so that a writeback error still reaches this descriptor.
+                if segment !== active { segment.closeFile() }
+            }
+            if directoryNeedsSync {
+                try FileSystem.syncDirectory(directory)
+                for segment in segments { segment.creationSynced = true }
+                directoryNeedsSync = false
+            }
+        } catch let error as LogError {
+            state = .failed(error)
+            throw error
+        }
+        flushedOffset = target
+        syncPending = false
+        lastFlushMs = now()
+        try persistRecoveryPoint()
+    }
+
+    /// flush() when flush.messages or flush.ms (by the injected clock) says it is due. Cheap
+    /// otherwise: the broker may call it after every append as well as on a timer.
+    public func flushIfDue() throws {
+        try checkUsable()
+        guard flushedOffset < logEndOffset || syncPending else { return }
+        let unflushed = logEndOffset.rawValue - flushedOffset.rawValue
+        if unflushed >= config.flushIntervalMessages || now() &- lastFlushMs >= config.flushIntervalMs {
+            try flush()
+        }
+    }
+
+    /// Records that every segment below the active one is durable, so that recovery after a crash
+    /// scans from the active segment on. Written only when the active segment changed since the
+    /// last time (once per roll), so it costs nothing on most flushes.
+    func persistRecoveryPoint() throws {
+        let point = active.baseOffset
+        guard persistedRecoveryPoint != point else { return }
+        try recoveryPointFile.write(point)
+        persistedRecoveryPoint = point
+    }
+
+    var recoveryPointFile: OffsetCheckpointFile {
+        OffsetCheckpointFile(path: directory + "/" + SegmentFileName.recoveryPoint, directory: directory)
+    }
+
+    var logStartOffsetFile: OffsetCheckpointFile {
+        OffsetCheckpointFile(path: directory + "/" + SegmentFileName.logStartOffset, directory: directory)
+    }
+
+    var cleanShutdownPath: String { directory + "/" + SegmentFileName.cleanShutdown }
+
+    // MARK: Close
+
+    /// Flushes, writes the active segment's indexes, and leaves the clean-shutdown marker so the next
+    /// open need not scan. A second close does nothing; a log that went offline closes without the
+    /// marker, so the next open recovers it.
+    public func close() throws {
+        switch state {
+        case .closed:
+            return
+        case .failed:
+            closeFiles()
+            state = .closed
+            return
+        case .open:
+            break
+        }
+        try flush()
+        do {
+            active.seal()
+            try active.writeIndexFiles()
+            try active.flush(faults: nil)
+            try FileSystem.createDurably(cleanShutdownPath, directory: directory)
+        } catch let error as LogError {
+            state = .failed(error)
+            throw error
+        }
+        closeFiles()
+        state = .closed
+    }
+
+    /// Removes the directory and everything in it (topic deletion). The log is closed afterwards.
+    public func delete() throws {
+        closeFiles()
+        state = .closed
+        try FileSystem.removeDirectory(directory)
+        try? FileSystem.syncDirectory(FileSystem.parentDirectory(directory))
+    }
+
+    func closeFiles() {
+        for segment in segments { segment.closeFile() }
+    }
+}

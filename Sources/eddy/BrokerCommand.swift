@@ -1,0 +1,123 @@
+import ArgumentParser
+import EddyBroker
+import EddyLog
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `eddy broker`: a single-node Kafka-compatible broker.
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run a single-node Kafka-compatible broker.",
+        discussion: """
+            Any Kafka client can produce to and consume from it (kcat, librdkafka, the Java client, \
+            kafka-python, aiokafka). Data lives under --data-dir in Kafka's layout \
+            (<topic>-<partition>/<base offset>.log|.index|.timeindex). SIGINT or SIGTERM stops it \
+            gracefully: it stops accepting, finishes requests in flight, flushes and closes the logs.
+            """
+    )
+
+    @Option(help: "Directory for partitions and broker metadata.")
+    var dataDir: String
+
+    @Option(help: "Address to listen on, host:port (loopback by default).")
+    var listen = "127.0.0.1:9092"
+
+    @Option(help: "Address clients are told to connect to, host:port (advertised.listeners); defaults to --listen.")
+    var advertise: String?
+
+    @Option(help: "Create topics on first use (auto.create.topics.enable).")
+    var autoCreateTopics = true
+
+    @Option(help: "Partitions of an auto-created topic (num.partitions).")
+    var numPartitions: Int32 = 1
+
+    @Option(help: "Largest request frame in bytes (socket.request.max.bytes).")
+    var maxRequestBytes = 104_857_600
+
+    @Option(help: "Most client connections at once (max.connections).")
+    var maxConnections = 1000
+
+    @Option(help: "Requests read ahead of the one being answered, per connection (queued.max.requests).")
+    var maxQueuedRequests = 16
+
+    @Option(help: "Most bytes in one Fetch response (fetch.max.bytes).")
+    var fetchMaxBytes = 55 * 1024 * 1024
+
+    @Option(help: "Default retention.ms for topics (log.retention.ms); -1 keeps forever.")
+    var logRetentionMs: Int64 = 7 * 24 * 3600 * 1000
+
+    @Option(help: "Default retention.bytes for topics (log.retention.bytes); -1 for no limit.")
+    var logRetentionBytes: Int64 = -1
+
+    @Option(help: "Default segment.bytes for topics (log.segment.bytes).")
+    var logSegmentBytes = 1 << 30
+
+    @Option(help: "How often retention runs, in ms (log.retention.check.interval.ms).")
+    var logRetentionCheckIntervalMs: Int64 = 300_000
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard Self.split(listen) != nil else { throw ValidationError("--listen must be host:port, not \(listen)") }
+        if let advertise, Self.split(advertise) == nil { throw ValidationError("--advertise must be host:port, not \(advertise)") }
+        guard numPartitions > 0 else { throw ValidationError("--num-partitions must be positive") }
+        guard maxRequestBytes > 0, maxConnections > 0, maxQueuedRequests > 0, fetchMaxBytes > 0 else {
+            throw ValidationError("limits must be positive")
+        }
+        guard logSegmentBytes >= 14 else { throw ValidationError("--log-segment-bytes must be at least 14") }
+        guard logRetentionCheckIntervalMs > 0 else { throw ValidationError("--log-retention-check-interval-ms must be positive") }
+    }
+
+    static func split(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        return (String(address[..<colon]), port)
+    }
+
+    func makeConfig() -> BrokerConfig {
+        var config = BrokerConfig(dataDirectory: dataDir)
+        (config.listenHost, config.listenPort) = Self.split(listen)!
+        if let advertise { (config.advertisedHost, config.advertisedPort) = Self.split(advertise).map { ($0.0, $0.1) }! }
+        config.autoCreateTopics = autoCreateTopics
+        config.defaultPartitions = numPartitions
+        config.maxRequestBytes = maxRequestBytes
+        config.maxConnections = maxConnections
+        config.maxQueuedRequestsPerConnection = maxQueuedRequests
+        config.fetchMaxBytes = fetchMaxBytes
+        config.retentionCheckIntervalMs = logRetentionCheckIntervalMs
+        config.logDefaults.retentionMs = logRetentionMs
+        config.logDefaults.retentionBytes = logRetentionBytes
+        config.logDefaults.segmentBytes = logSegmentBytes
+        return config
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "eddy.broker")
+        logger.logLevel = logLevel
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let broker = try Broker(config: makeConfig(), pool: pool, logger: logger)
+        let server = KafkaServer(broker: broker, group: group, logger: logger)
+        let services = ServiceGroup(configuration: .init(
+            services: [.init(service: LogMaintenance(broker: broker)), .init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await services.run()
+        } catch {
+            logger.error("broker stopped: \(error)")
+        }
+        try broker.close()
+        logger.info("logs flushed and closed")
+        try await group.shutdownGracefully()
+        try await pool.shutdownGracefully()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,284 @@
+import EddyCore
+import EddyWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import XCTest
+
+@testable import EddyBroker
+
+/// The broker driven in-process through `Broker.handle`, as a connection would drive it.
+final class BrokerTests: XCTestCase {
+    private var pool: NIOThreadPool!
+    private var directory: String!
+
+    override func setUp() {
+        pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eddy-broker-\(UUID().uuidString)").path
+    }
+
+    override func tearDown() {
+        try? pool.syncShutdownGracefully()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func makeBroker(_ configure: (inout BrokerConfig) -> Void = { _ in }) throws -> Broker {
+        var config = BrokerConfig(dataDirectory: directory)
+        configure(&config)
+        return try Broker(config: config, pool: pool, logger: Logger(label: "test"))
+    }
+
+    private static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
+        let correlation = Int32.random(in: 1...Int32.max)
+        var frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
+        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 30))
+        let answer = try await broker.handle(payload)
+        var response = try XCTUnwrap(answer)
+        let body = try XCTUnwrap(try KafkaFrame.next(from: &response, maxFrameBytes: 1 << 30))
+        let (id, decoded) = try KafkaFrame.decodeResponse(body, as: R.Response.self, version: version)
+        XCTAssertEqual(id, correlation)
+        return decoded
+    }
+
+    private static func produce(_ broker: Broker, topic: String, values: [String], acks: Int16 = -1, version: Int16 = 9) async throws -> ProduceResponse.PartitionProduceResponse {
+        var request = ProduceRequest()
+        request.acks = acks
+        request.timeoutMs = 1000
+        var t = ProduceRequest.TopicProduceData()
+        t.name = topic
+        var p = ProduceRequest.PartitionProduceData()
+        p.records = try RecordBatch.encode(
+            records: values.enumerated().map { Record(key: ByteBuffer(string: "k\($0.offset)"), value: ByteBuffer(string: $0.element),
+                                                      headers: [], timestampDelta: Int64($0.offset), offsetDelta: Int32($0.offset)) },
+            baseTimestamp: Timestamp(millis: 1_700_000_000_000), compression: .lz4)
+        t.partitionData = [p]
+        request.topicData = [t]
+        let response = try await Self.call(broker, request, version: version)
+        return try XCTUnwrap(response.responses.first?.partitionResponses.first)
+    }
+
+    private static func fetch(_ broker: Broker, topic: String, offset: Int64, maxWaitMs: Int32 = 0, minBytes: Int32 = 1) async throws -> FetchResponse.PartitionData {
+        var request = FetchRequest()
+        request.replicaId = -1
+        request.maxWaitMs = maxWaitMs
+        request.minBytes = minBytes
+        request.maxBytes = 1 << 20
+        request.sessionEpoch = -1
+        var t = FetchRequest.FetchTopic()
+        t.topic = topic
+        var p = FetchRequest.FetchPartition()
+        p.fetchOffset = offset
+        p.partitionMaxBytes = 1 << 20
+        p.logStartOffset = -1
+        t.partitions = [p]
+        request.topics = [t]
+        let response = try await Self.call(broker, request, version: 12)
+        return try XCTUnwrap(response.responses.first?.partitions.first)
+    }
+
+    private static func values(_ data: FetchResponse.PartitionData) throws -> [String] {
+        try RecordBatch.batches(in: data.records ?? ByteBuffer()).flatMap { try $0.records().map { String(buffer: $0.value!) } }
+    }
+
+    func testProduceThenFetchGivesTheRecordsBack() async throws {
+        let broker = try makeBroker()
+        let first = try await Self.produce(broker, topic: "orders", values: ["a", "b", "c"])
+        XCTAssertEqual(first.errorCode, 0)
+        XCTAssertEqual(first.baseOffset, 0)
+        let second = try await Self.produce(broker, topic: "orders", values: ["d"])
+        XCTAssertEqual(second.baseOffset, 3)
+        let all = try await Self.fetch(broker, topic: "orders", offset: 0)
+        XCTAssertEqual(all.errorCode, 0)
+        XCTAssertEqual(all.highWatermark, 4)
+        XCTAssertEqual(try Self.values(all), ["a", "b", "c", "d"])
+        // A fetch from inside the first batch returns that whole batch.
+        let mid = try await Self.fetch(broker, topic: "orders", offset: 1)
+        XCTAssertEqual(try Self.values(mid).first, "a")
+    }
+
+    func testDataSurvivesARestart() async throws {
+        let broker = try makeBroker()
+        _ = try await Self.produce(broker, topic: "durable", values: ["x", "y"])
+        try broker.close()
+        let again = try makeBroker()
+        let restored = try await Self.fetch(again, topic: "durable", offset: 0)
+        XCTAssertEqual(try Self.values(restored), ["x", "y"])
+        let next = try await Self.produce(again, topic: "durable", values: ["z"])
+        XCTAssertEqual(next.baseOffset, 2)
+    }
+
+    func testALongPollWaitsForData() async throws {
+        let broker = try makeBroker()
+        _ = try await Self.produce(broker, topic: "poll", values: ["first"])
+        async let waited = Self.fetch(broker, topic: "poll", offset: 1, maxWaitMs: 5000)
+        try await Task.sleep(nanoseconds: 100_000_000)
+        _ = try await Self.produce(broker, topic: "poll", values: ["second"])
+        let arrived = try await waited
+        XCTAssertEqual(try Self.values(arrived), ["second"])
+        // With nothing arriving, the poll ends at max.wait.ms with no records.
+        let empty = try await Self.fetch(broker, topic: "poll", offset: 2, maxWaitMs: 50)
+        XCTAssertEqual(empty.records?.readableBytes ?? 0, 0)
+    }
+
+    func testFetchOutOfRangeAndUnknownTopics() async throws {
+        let broker = try makeBroker { $0.autoCreateTopics = false }
+        let missing = try await Self.fetch(broker, topic: "missing", offset: 0)
+        XCTAssertEqual(missing.errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
+        var create = CreateTopicsRequest()
+        var t = CreateTopicsRequest.CreatableTopic()
+        t.name = "t"
+        t.numPartitions = 2
+        t.replicationFactor = 1
+        create.topics = [t]
+        let created = try await Self.call(broker, create, version: 7)
+        XCTAssertEqual(created.topics.first?.errorCode, 0)
+        let outOfRange = try await Self.fetch(broker, topic: "t", offset: 5)
+        XCTAssertEqual(outOfRange.errorCode, ErrorCode.offsetOutOfRange.rawValue)
+        // An empty record set, never a null one: librdkafka fails to parse a null set.
+        XCTAssertEqual(outOfRange.records?.readableBytes, 0)
+        let refused = try await Self.produce(broker, topic: "nope", values: ["v"])
+        XCTAssertEqual(refused.errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
+    }
+
+    func testAcksZeroGetsNoResponse() async throws {
+        let broker = try makeBroker()
+        var request = ProduceRequest()
+        request.acks = 0
+        var frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
+        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let response = try await broker.handle(payload)
+        XCTAssertNil(response)
+    }
+
+    func testLegacyProduceVersionsAreRefused() async throws {
+        let broker = try makeBroker()
+        var request = ProduceRequest()
+        request.acks = 1
+        var t = ProduceRequest.TopicProduceData()
+        t.name = "old"
+        var p = ProduceRequest.PartitionProduceData()
+        p.records = ByteBuffer(bytes: [UInt8](repeating: 0, count: 40))
+        t.partitionData = [p]
+        request.topicData = [t]
+        let response = try await Self.call(broker, request, version: 2)
+        XCTAssertEqual(response.responses.first?.partitionResponses.first?.errorCode, ErrorCode.unsupportedForMessageFormat.rawValue)
+    }
+
+    func testACorruptBatchIsRefusedAndNothingIsStored() async throws {
+        let broker = try makeBroker()
+        var request = ProduceRequest()
+        request.acks = -1
+        var t = ProduceRequest.TopicProduceData()
+        t.name = "c"
+        var p = ProduceRequest.PartitionProduceData()
+        var batch = try RecordBatch.encode(records: [Record(key: nil, value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 0)],
+                                           baseTimestamp: Timestamp(millis: 1), compression: .none)
+        batch.setInteger(UInt8(0xFF), at: batch.writerIndex - 1)  // flip the last byte: the CRC no longer matches
+        p.records = batch
+        t.partitionData = [p]
+        request.topicData = [t]
+        let response = try await Self.call(broker, request, version: 9)
+        XCTAssertEqual(response.responses.first?.partitionResponses.first?.errorCode, ErrorCode.corruptMessage.rawValue)
+        let fetched = try await Self.fetch(broker, topic: "c", offset: 0)
+        XCTAssertEqual(fetched.highWatermark, 0)
+    }
+
+    func testApiVersionsAdvertisesKafkaRangesAndAnswersUnknownVersionsInV0() async throws {
+        let broker = try makeBroker()
+        let response = try await Self.call(broker, ApiVersionsRequest(), version: 3)
+        let produce = try XCTUnwrap(response.apiKeys.first { $0.apiKey == ApiKey.produce.rawValue })
+        XCTAssertEqual(produce.minVersion, 0)
+        XCTAssertEqual(produce.maxVersion, 11)
+        XCTAssertEqual(response.apiKeys.first { $0.apiKey == ApiKey.metadata.rawValue }?.maxVersion, 12)
+
+        // v99: header v2 as a flexible version would have it; the answer is v0 with error 35.
+        var header = RequestHeader()
+        header.requestApiKey = ApiKey.apiVersions.rawValue
+        header.requestApiVersion = 99
+        header.correlationId = 77
+        header.clientId = "future"
+        var w = WireWriter()
+        try header.encode(to: &w, version: 2)
+        let answer = try await broker.handle(w.buffer)
+        var bytes = try XCTUnwrap(answer)
+        let body = try XCTUnwrap(try KafkaFrame.next(from: &bytes, maxFrameBytes: 1 << 20))
+        let (id, decoded) = try KafkaFrame.decodeResponse(body, as: ApiVersionsResponse.self, version: 0)
+        XCTAssertEqual(id, 77)
+        XCTAssertEqual(decoded.errorCode, ErrorCode.unsupportedVersion.rawValue)
+        XCTAssertEqual(decoded.apiKeys.map(\.apiKey), [ApiKey.apiVersions.rawValue])
+    }
+
+    func testMalformedRequestsAreConnectionErrors() async throws {
+        let broker = try makeBroker()
+        var garbage = ByteBuffer()
+        garbage.writeBytes([0, 3, 0, 12, 0, 0, 0, 1, 0xFF, 0xF0])  // Metadata v12 with a broken client id length
+        do {
+            _ = try await broker.handle(garbage)
+            XCTFail("a malformed header was answered")
+        } catch is Broker.ConnectionError {}
+        var unknown = ByteBuffer()
+        unknown.writeBytes([0x7F, 0x00, 0, 0, 0, 0, 0, 1, 0, 0])  // API key 32512
+        do {
+            _ = try await broker.handle(unknown)
+            XCTFail("an unknown API was answered")
+        } catch is Broker.ConnectionError {}
+    }
+
+    func testTopicConfigsAreValidatedDescribedAndAltered() async throws {
+        let broker = try makeBroker()
+        var create = CreateTopicsRequest()
+        var t = CreateTopicsRequest.CreatableTopic()
+        t.name = "configured"
+        t.numPartitions = 1
+        t.replicationFactor = 1
+        var bad = CreateTopicsRequest.CreatableTopicConfig()
+        bad.name = "retention.ms"
+        bad.value = "soon"
+        t.configs = [bad]
+        create.topics = [t]
+        let invalid = try await Self.call(broker, create, version: 7)
+        XCTAssertEqual(invalid.topics.first?.errorCode, ErrorCode.invalidConfig.rawValue)
+        create.topics[0].configs[0].value = "60000"
+        let valid = try await Self.call(broker, create, version: 7)
+        XCTAssertEqual(valid.topics.first?.errorCode, 0)
+
+        var alter = IncrementalAlterConfigsRequest()
+        var resource = IncrementalAlterConfigsRequest.AlterConfigsResource()
+        resource.resourceType = 2
+        resource.resourceName = "configured"
+        var set = IncrementalAlterConfigsRequest.AlterableConfig()
+        set.name = "segment.bytes"
+        set.configOperation = 0
+        set.value = "1048576"
+        resource.configs = [set]
+        alter.resources = [resource]
+        let altered = try await Self.call(broker, alter, version: 1)
+        XCTAssertEqual(altered.responses.first?.errorCode, 0)
+
+        var describe = DescribeConfigsRequest()
+        var r = DescribeConfigsRequest.DescribeConfigsResource()
+        r.resourceType = 2
+        r.resourceName = "configured"
+        r.configurationKeys = nil
+        describe.resources = [r]
+        let described = try await Self.call(broker, describe, version: 4)
+        let configs = try XCTUnwrap(described.results.first?.configs)
+        let byName = Dictionary(uniqueKeysWithValues: configs.map { ($0.name, $0) })
+        XCTAssertEqual(byName["retention.ms"]?.value, "60000")
+        XCTAssertEqual(byName["retention.ms"]?.configSource, 1)
+        XCTAssertEqual(byName["segment.bytes"]?.value, "1048576")
+        XCTAssertEqual(byName["retention.bytes"]?.value, "-1")
+        XCTAssertEqual(byName["retention.bytes"]?.configSource, 5)
+        XCTAssertEqual(configs.count, 11)
+
+        // Overrides survive a restart.
+        try broker.close()
+        let again = try makeBroker()
+        let reread = try await Self.call(again, describe, version: 4)
+        let after = try XCTUnwrap(reread.results.first?.configs)
+        XCTAssertEqual(after.first { $0.name == "segment.bytes" }?.value, "1048576")
+    }
+}
+
