@@ -142,6 +142,27 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(refused.errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
     }
 
+    /// fetch.max.bytes caps a response whatever the client asks, but the first batch always comes
+    /// whole so a consumer never stalls on a batch larger than the cap.
+    func testFetchMaxBytesCapsTheResponse() async throws {
+        let uncapped = try makeBroker()
+        for i in 0..<5 {
+            _ = try await Self.produce(uncapped, topic: "capped", values: (0..<20).map { "\(i)-\($0)-\(UInt64($0 * 7919 + i * 104_729).hashValue)" })
+        }
+        let everything = try await Self.fetch(uncapped, topic: "capped", offset: 0)
+        let sizes = try RecordBatch.batches(in: everything.records ?? ByteBuffer()).map(\.bytes.readableBytes)
+        XCTAssertEqual(sizes.count, 5)
+        try uncapped.close()
+
+        let cap = sizes[0] + sizes[1] + sizes[2] / 2  // room for two whole batches and half a third
+        let broker = try makeBroker { $0.fetchMaxBytes = cap }
+        let capped = try await Self.fetch(broker, topic: "capped", offset: 0)
+        XCTAssertEqual(capped.records?.readableBytes, sizes[0] + sizes[1])
+        let tiny = try makeBroker { $0.fetchMaxBytes = 10 }
+        let forced = try await Self.fetch(tiny, topic: "capped", offset: 2 * 20)
+        XCTAssertEqual(forced.records?.readableBytes, sizes[2], "the first batch comes whole even past the cap")
+    }
+
     func testAcksZeroGetsNoResponse() async throws {
         let broker = try makeBroker()
         var request = ProduceRequest()
