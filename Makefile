@@ -6,14 +6,15 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: broker help setup build generate check-generated test demo bench-wire fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker fuzz capture-fixtures clean
 
 help:
-	@echo "make demo              install what is missing, build, and decode real Kafka clients' requests"
+	@echo "make demo              install what is missing, build, run the broker with kcat, decode real clients' requests"
 	@echo "make test              install what is missing, check generated code, run every test (Swift, then real clients)"
 	@echo "make broker            run eddy broker on 127.0.0.1:9092 with data in ./data"
 	@echo "make generate          regenerate the condensed spec and the Kafka codecs"
 	@echo "make bench-wire        CRC-32C, compression and record-batch benchmarks (release build)"
+	@echo "make bench-broker      broker produce/consume throughput (librdkafka, release build) next to disk bandwidth"
 	@echo "make fuzz              run the wire fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
 
@@ -52,6 +53,9 @@ demo: build
 bench-wire: setup
 	swift build -c release --product EddyBench
 	.build/release/EddyBench
+
+bench-broker: setup
+	bash scripts/bench-broker.sh
 
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -74,7 +74,9 @@ let package = Package(
             path: "Benchmarks/EddyBench"
         ),
 
-        .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", .product(name: "NIOCore", package: "swift-nio")]),
+        // Helpers shared by the test targets (seeded randomness).
+        .target(name: "EddyTestSupport", path: "Tests/EddyTestSupport"),
+        .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", "EddyTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "EddyBrokerTests",
             dependencies: [
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "EddyWireTests",
             dependencies: [
-                "EddyWire",
+                "EddyWire", "EddyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],

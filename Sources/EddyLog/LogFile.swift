@@ -11,6 +11,8 @@ import NIOCore
 final class LogFile {
     let path: String
     private var fd: Int32
+    /// `read` calls so far: tests check that a log read costs one.
+    private(set) var reads = 0
 
     private init(path: String, fd: Int32) {
         self.path = path
@@ -46,6 +48,7 @@ final class LogFile {
     /// Up to `count` bytes from `position`; fewer only when the file ends first.
     func read(at position: Int, count: Int) throws -> ByteBuffer {
         precondition(position >= 0 && count >= 0, "read of \(count) bytes at \(position)")
+        reads += 1
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         var done = 0
         while done < count {
@@ -115,7 +118,7 @@ final class LogFile {
     }
 }
 
-private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
     #if canImport(Glibc)
     Glibc.open(path, flags, mode)
     #else
@@ -123,131 +126,10 @@ private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
     #endif
 }
 
-private func systemClose(_ fd: Int32) -> Int32 {
+func systemClose(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
     Glibc.close(fd)
     #else
     Darwin.close(fd)
     #endif
-}
-
-/// Whole-file and directory operations the log needs beside its open files.
-enum FileSystem {
-    static func error(_ call: String, _ path: String, errno code: Int32 = errno) -> LogError {
-        LogError(.io, "\(call) \(path): \(String(cString: strerror(code))) (errno \(code))")
-    }
-
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0
-    }
-
-    /// The file's size, or nil when it does not exist.
-    static func size(_ path: String) -> Int? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : nil
-    }
-
-    /// The file's modification time in epoch milliseconds, or nil when it does not exist.
-    static func modificationTimeMs(_ path: String) -> Int64? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        #if canImport(Darwin)
-        return Int64(info.st_mtimespec.tv_sec) * 1000 + Int64(info.st_mtimespec.tv_nsec) / 1_000_000
-        #else
-        return Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-        #endif
-    }
-
-    /// The whole file, or nil when it does not exist.
-    static func readAll(_ path: String) throws -> ByteBuffer? {
-        guard exists(path) else { return nil }
-        let file = try LogFile.open(path)
-        return try file.read(at: 0, count: try file.size())
-    }
-
-    /// Replaces the file's contents with write(2) only; durability is the caller's (see `syncFile`).
-    static func writeAll(_ path: String, _ bytes: ByteBuffer) throws {
-        let file = try LogFile.open(path, create: true, truncate: true)
-        try file.write(bytes, ByteBuffer(), at: 0)
-    }
-
-    /// fsyncs a file by path (a fresh descriptor flushes the same inode).
-    static func syncFile(_ path: String) throws {
-        try LogFile.open(path).sync()
-    }
-
-    /// Replaces a small file so that after a crash it holds the old or the new contents: write a
-    /// temporary file, fsync it, rename it over the old one, fsync the directory.
-    static func replaceDurably(_ path: String, _ bytes: ByteBuffer, directory: String) throws {
-        let temporary = path + ".tmp"
-        let file = try LogFile.open(temporary, create: true, truncate: true)
-        try file.write(bytes, ByteBuffer(), at: 0)
-        try file.sync()
-        file.close()
-        guard rename(temporary, path) == 0 else { throw error("rename", temporary) }
-        try syncDirectory(directory)
-    }
-
-    /// Creates an empty file durably (the clean-shutdown marker).
-    static func createDurably(_ path: String, directory: String) throws {
-        let file = try LogFile.open(path, create: true, truncate: true)
-        try file.sync()
-        file.close()
-        try syncDirectory(directory)
-    }
-
-    /// Removes a file; a missing file is not an error.
-    static func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw error("unlink", path) }
-    }
-
-    /// fsyncs a directory so that creates, renames and unlinks in it are durable.
-    static func syncDirectory(_ path: String) throws {
-        let fd = systemOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw error("open", path) }
-        defer { _ = systemClose(fd) }
-        guard fsync(fd) == 0 else { throw error("fsync", path) }
-    }
-
-    /// Creates the directory and any missing parents; returns whether it had to create it.
-    @discardableResult
-    static func makeDirectory(_ path: String) throws -> Bool {
-        if exists(path) { return false }
-        let parent = parentDirectory(path)
-        if !parent.isEmpty && parent != path { try makeDirectory(parent) }
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw error("mkdir", path) }
-        if !parent.isEmpty { try syncDirectory(parent) }
-        return true
-    }
-
-    static func parentDirectory(_ path: String) -> String {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        while parts.count > 1, parts.last == "" { parts.removeLast() }  // "a/b/" names "a/b"
-        guard parts.count > 1 else { return "." }
-        parts.removeLast()
-        let joined = parts.joined(separator: "/")
-        return joined.isEmpty ? "/" : joined
-    }
-
-    /// The names in a directory (without "." and "..").
-    static func list(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw error("opendir", path) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    /// Removes a directory and the files in it (partition directories hold no subdirectories).
-    static func removeDirectory(_ path: String) throws {
-        guard exists(path) else { return }
-        for name in try list(path) { try remove(path + "/" + name) }
-        guard rmdir(path) == 0 || errno == ENOENT else { throw error("rmdir", path) }
-    }
 }

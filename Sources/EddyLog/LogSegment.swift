@@ -166,12 +166,14 @@ final class LogSegment {
         let limit = max(0, maxBytes)
         var position = indexes.offsets.lookup(offset)
         var window = FileWindow(file: try file(), end: size)
-        let readAhead = intervalBytes &+ min(limit, size) &+ RecordBatchHeader.size
+        // Enough for the walk from the index entry (about an interval) and the result; with
+        // minOneBatch and a tiny limit, room for a typical batch so that it too is one read.
+        let readAhead = intervalBytes &+ min(max(limit, minOneBatch ? 16 * 1024 : 0), size) &+ RecordBatchHeader.size
         while true {
             guard position < size else { return nil }
             try load(&window, position, readAhead: readAhead)
             let length = Int(window.int32(at: position + RecordBatchHeader.Position.batchLength)) + RecordBatchHeader.logOverhead
-            let last = window.int64(at: position) &+ Int64(window.int32(at: position + 23))
+            let last = window.int64(at: position) &+ Int64(window.int32(at: position + StoredBatch.lastOffsetDeltaPosition))
             if last >= offset.rawValue { break }
             position += length
         }
@@ -313,6 +315,10 @@ final class LogSegment {
         guard start < fileSize || (offsets.count == 0 && fileSize == 0) else {
             return "offset index points at \(start), past the log's \(fileSize) bytes"
         }
+        // An index is short when the log after its last entry runs longer than an entry's spacing.
+        // The spacing it was built with is below its smallest gap, and may differ from today's
+        // config: only more than both proves an entry missing.
+        let shortAfter = max(intervalBytes, offsets.smallestGap ?? intervalBytes)
         var window = FileWindow(file: file, end: fileSize)
         var position = start
         var bytesSinceEntry = 0
@@ -334,7 +340,7 @@ final class LogSegment {
                     return "batch at \(position) does not check"
                 }
             } else {
-                if bytesSinceEntry > intervalBytes { return "offset index ends before the log (no entry at \(position))" }
+                if bytesSinceEntry > shortAfter { return "offset index ends before the log (no entry at \(position))" }
                 if case .invalid(let why) = StoredBatch.checkHeader(header, remainingBytes: remaining, expectedOffset: next, segmentBase: baseOffset) {
                     return why
                 }

@@ -27,8 +27,11 @@ struct OffsetCheckpointFile {
         return Offset(value)
     }
 
-    func write(_ offset: Offset) throws {
+    /// Replaces the file. With `syncDirectory` false the caller fsyncs the directory itself (until
+    /// then a crash may leave the old value, never a broken one).
+    func write(_ offset: Offset, syncDirectory: Bool = true) throws {
         precondition(offset.rawValue >= 0, "checkpoint of negative offset \(offset)")
-        try FileSystem.replaceDurably(path, ByteBuffer(string: "\(Self.version)\n\(offset.rawValue)\n"), directory: directory)
+        try FileSystem.replaceDurably(path, ByteBuffer(string: "\(Self.version)\n\(offset.rawValue)\n"),
+                                      directory: syncDirectory ? directory : nil)
     }
 }

@@ -45,6 +45,19 @@ struct OffsetIndex: Equatable {
 
     var last: (offset: Offset, position: Int)? { entries.isEmpty ? nil : self[entries.count - 1] }
 
+    /// The fewest log bytes between two entries (the first counted from position 0); nil when empty.
+    /// Every gap exceeds the interval the index was built with, whatever the config says now.
+    var smallestGap: Int? {
+        var previous = 0
+        var smallest: Int?
+        for e in entries {
+            let position = Int(e & 0xFFFF_FFFF)
+            smallest = min(smallest ?? Int.max, position - previous)
+            previous = position
+        }
+        return smallest
+    }
+
     mutating func append(offset: Offset, position: Int) {
         let relative = offset.rawValue - baseOffset.rawValue
         precondition(relative >= 0 && relative <= Int64(Int32.max), "offset \(offset) outside the segment at \(baseOffset)")

@@ -56,9 +56,12 @@ extension PartitionLog {
         for (i, base) in logBases.enumerated() {
             let segment = LogSegment.existing(directory: directory, baseOffset: base, indexBytes: config.segmentIndexBytes)
             let untrusted = !clean && (base >= recoveryPoint || i == logBases.count - 1)
-            if cut || (untrusted && segments.last.map { $0.nextOffset != base } == true) {
-                // A truncated segment or a segment file lost with the crash (its creation was not
-                // yet durable) leaves a hole; later segments hold only unflushed data.
+            // Only segments created after the last flush (above the recovery point) can have lost
+            // their predecessor's file with the crash; a hole before any other is damage to report.
+            let afterLostFile = base > recoveryPoint && !clean && segments.last.map { $0.nextOffset != base } == true
+            if cut || afterLostFile {
+                // A truncated segment, or a segment file lost with the crash (its creation was not
+                // yet durable), leaves a hole: what follows holds only unflushed data.
                 try segment.deleteFiles()
                 report.deletedSegments.append(base)
                 directoryChanged = true
@@ -126,14 +129,15 @@ extension PartitionLog {
         }
         for segment in segments where segment !== last { segment.closeFile() }
         if clean { try FileSystem.remove(markerPath) }
-        if clean || directoryChanged || createdDirectory { try FileSystem.syncDirectory(directory) }
+        // Everything kept is durable: recovery may start at the last segment next time. One
+        // directory fsync covers that rename, the marker's removal and any segment changes.
+        let movePoint = storedPoint != last.baseOffset
+        if movePoint { try pointFile.write(last.baseOffset, syncDirectory: false) }
+        if clean || directoryChanged || createdDirectory || movePoint { try FileSystem.syncDirectory(directory) }
         for segment in segments { segment.creationSynced = true }
 
         let fresh = createdDirectory || logBases.isEmpty
-        let log = PartitionLog(directory: directory, config: config, now: now, segments: segments, logStartOffset: logStart,
-                               recoveryReport: fresh && report.isEmpty ? nil : report,
-                               persistedRecoveryPoint: storedPoint)
-        try log.persistRecoveryPoint()
-        return log
+        return PartitionLog(directory: directory, config: config, now: now, segments: segments, logStartOffset: logStart,
+                            recoveryReport: fresh && report.isEmpty ? nil : report, persistedRecoveryPoint: last.baseOffset)
     }
 }

@@ -35,16 +35,17 @@ public final class PartitionLog: @unchecked Sendable {
     var state = State.open
     /// Segments were created since the directory was last fsynced.
     var directoryNeedsSync = false
-    /// A roll wrote index files, or the directory changed, since the last flush.
+    /// A roll happened since the last flush (new segment, index files written): even with no new
+    /// offsets, the next flush has work.
     var syncPending = false
     var lastFlushMs: Int64
     /// The recovery point last persisted: segments below it are durable, indexes included.
-    var persistedRecoveryPoint: Offset?
+    var persistedRecoveryPoint: Offset
     /// Test hooks; nil in production.
     var faults: FaultInjector?
 
     init(directory: String, config: LogConfig, now: @escaping () -> Int64, segments: [LogSegment],
-         logStartOffset: Offset, recoveryReport: RecoveryReport?, persistedRecoveryPoint: Offset?) {
+         logStartOffset: Offset, recoveryReport: RecoveryReport?, persistedRecoveryPoint: Offset) {
         precondition(!segments.isEmpty, "a log has an active segment")
         self.directory = directory
         self.config = config
@@ -168,7 +169,8 @@ public final class PartitionLog: @unchecked Sendable {
     // MARK: Flush
 
     /// fsyncs every segment file with unflushed data (log and written index files), then the
-    /// directory when segments were created, and advances `flushedOffset` to the log end. Costs
+    /// directory when segments were created or the recovery point moved (once per roll), and
+    /// advances `flushedOffset` to the log end. Costs
     /// two comparisons when nothing is dirty. A failed fsync takes the log offline: after one, the
     /// kernel may have dropped the dirty pages, so retrying cannot prove anything durable.
     public func flush() throws {
@@ -181,11 +183,18 @@ public final class PartitionLog: @unchecked Sendable {
                 // Kept open until now so that a writeback error still reaches this descriptor.
                 if segment !== active { segment.closeFile() }
             }
-            if directoryNeedsSync {
+            // Every segment is durable now, so recovery may start at the active one. The rename
+            // that records it is made durable by the directory fsync below, with the creation of
+            // the segments since the last flush: one directory fsync for both.
+            let point = active.baseOffset
+            let movePoint = persistedRecoveryPoint != point
+            if movePoint { try recoveryPointFile.write(point, syncDirectory: false) }
+            if directoryNeedsSync || movePoint {
                 try FileSystem.syncDirectory(directory)
                 for segment in segments { segment.creationSynced = true }
                 directoryNeedsSync = false
             }
+            if movePoint { persistedRecoveryPoint = point }
         } catch let error as LogError {
             state = .failed(error)
             throw error
@@ -193,7 +202,6 @@ public final class PartitionLog: @unchecked Sendable {
         flushedOffset = target
         syncPending = false
         lastFlushMs = now()
-        try persistRecoveryPoint()
     }
 
     /// flush() when flush.messages or flush.ms (by the injected clock) says it is due. Cheap
@@ -205,16 +213,6 @@ public final class PartitionLog: @unchecked Sendable {
         if unflushed >= config.flushIntervalMessages || now() &- lastFlushMs >= config.flushIntervalMs {
             try flush()
         }
-    }
-
-    /// Records that every segment below the active one is durable, so that recovery after a crash
-    /// scans from the active segment on. Written only when the active segment changed since the
-    /// last time (once per roll), so it costs nothing on most flushes.
-    func persistRecoveryPoint() throws {
-        let point = active.baseOffset
-        guard persistedRecoveryPoint != point else { return }
-        try recoveryPointFile.write(point)
-        persistedRecoveryPoint = point
     }
 
     var recoveryPointFile: OffsetCheckpointFile {

@@ -5,8 +5,10 @@ import NIOCore
 /// The rules for batches going into a segment (append) and coming back out of one (recovery).
 /// Pure: bytes in, verdicts and header bytes out.
 enum StoredBatch {
+    /// Where lastOffsetDelta sits in a batch (`RecordBatchHeader` lists the layout).
+    static let lastOffsetDeltaPosition = 23
     /// Bytes needed to know a batch's size and offsets: baseOffset, batchLength, … lastOffsetDelta.
-    static let offsetsPrefix = 27
+    static let offsetsPrefix = lastOffsetDeltaPosition + 4
 
     /// Checks a batch the broker hands to `append`: size limit, structure and CRC (the caller checked
     /// the CRC too, but a stored batch that fails it would make recovery cut the log there, so the

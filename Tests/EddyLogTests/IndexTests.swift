@@ -4,25 +4,12 @@ import NIOCore
 import XCTest
 @testable import EddyLog
 
-final class IndexTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var clock: TestClock!
-
-    override func setUp() {
-        directory = TemporaryDirectory(name)
-        clock = TestClock()
-    }
-
-    override func tearDown() {
-        directory.cleanUp()
-    }
-
-    func open(_ configure: (inout LogConfig) -> Void = { _ in }) throws -> PartitionLog {
+final class IndexTests: LogTestCase {
+    override var baseConfig: LogConfig {
         var config = LogConfig()
         config.segmentBytes = 2_000
         config.indexIntervalBytes = 150
-        configure(&config)
-        return try PartitionLog.open(directory: directory.partition, config: config, now: clock.now)
+        return config
     }
 
     // MARK: Pure index types
@@ -124,10 +111,13 @@ final class IndexTests: XCTestCase {
         var bytes = original[indexes[2]]!
         bytes.replaceSubrange(bytes.count - 4..<bytes.count, with: [0, 0x10, 0, 0])
         Files.write(past, bytes)
-        // A time index whose timestamps go backwards.
-        let timeName = names.first { $0.hasSuffix(".timeindex") && original[$0]!.count >= 24 }!
+        // A time index entry pointing past the end of its log, in a segment not damaged yet.
+        let damaged = Set([index0, short, past].map { $0.replacingOccurrences(of: ".index", with: ".timeindex") })
+        let timeName = names.first {
+            $0.hasSuffix(".timeindex") && original[$0]!.count >= 12 && !damaged.contains(directory.partition + "/" + $0)
+        }!
         var time = original[timeName]!
-        time.replaceSubrange(12..<20, with: [0, 0, 0, 0, 0, 0, 0, 1])
+        time.replaceSubrange(8..<12, with: [0x7F, 0, 0, 0])
         Files.write(directory.partition + "/" + timeName, time)
         let log = try open()
         let report = try XCTUnwrap(log.recoveryReport)
@@ -136,6 +126,22 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(try readAll(log).count, 60)
         try log.close()
         assertIndexFiles(original)
+    }
+
+    func testChangedIndexIntervalDoesNotLookLikeAShortIndex() throws {
+        var log: PartitionLog? = try open { $0.indexIntervalBytes = 400 }
+        for _ in 0..<60 { _ = try log!.append(makeBatch(count: 2, valueSize: 30)) }
+        try log!.close()
+        for interval in [10, 4_000, 400] {
+            log = try open { $0.indexIntervalBytes = interval }
+            XCTAssertEqual(log!.recoveryReport?.isEmpty, true, "interval \(interval): \(String(describing: log!.recoveryReport))")
+            try log!.close()
+        }
+        // A truly short index is still caught.
+        let name = Files.list(directory.partition).first { $0.hasSuffix(".index") && Files.bytes(directory.partition + "/" + $0).count >= 24 }!
+        Files.write(directory.partition + "/" + name, Array(Files.bytes(directory.partition + "/" + name).dropLast(16)))
+        log = try open { $0.indexIntervalBytes = 400 }
+        XCTAssertEqual(log!.recoveryReport?.rebuiltIndexes.count, 1)
     }
 
     func testRebuiltIndexEqualsAppendedIndex() throws {

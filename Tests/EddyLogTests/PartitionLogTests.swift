@@ -4,24 +4,7 @@ import NIOCore
 import XCTest
 @testable import EddyLog
 
-final class PartitionLogTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var clock: TestClock!
-
-    override func setUp() {
-        directory = TemporaryDirectory(name)
-        clock = TestClock()
-    }
-
-    override func tearDown() {
-        directory.cleanUp()
-    }
-
-    func open(_ configure: (inout LogConfig) -> Void = { _ in }) throws -> PartitionLog {
-        var config = LogConfig()
-        configure(&config)
-        return try PartitionLog.open(directory: directory.partition, config: config, now: clock.now)
-    }
+final class PartitionLogTests: LogTestCase {
 
     func testAppendReadRoundTrip() throws {
         let log = try open()
@@ -92,6 +75,18 @@ final class PartitionLogTests: XCTestCase {
         XCTAssertEqual(try read(0, true), [Offset(0)])
         XCTAssertEqual(try read(-5, false), [])
         XCTAssertEqual(try read(Int.max, false), [Offset(0), Offset(2), Offset(4), Offset(6)])
+    }
+
+    func testAReadIsOnePread() throws {
+        let log = try open { $0.indexIntervalBytes = 500 }
+        for _ in 0..<100 { _ = try log.append(makeBatch(count: 3, valueSize: 40)) }
+        let file = try log.active.file()
+        for (offset, maxBytes) in [(0, 1 << 20), (150, 1 << 20), (299, 10), (200, 1_000), (37, 0)] {
+            let before = file.reads
+            let read = try log.read(from: Offset(Int64(offset)), maxBytes: maxBytes, minOneBatch: true)
+            XCTAssertFalse(read.records.readableBytes == 0)
+            XCTAssertEqual(file.reads - before, 1, "read at \(offset) with maxBytes \(maxBytes)")
+        }
     }
 
     func testOffsetOutOfRangeBelowStartAndAboveEnd() throws {
@@ -173,7 +168,10 @@ final class PartitionLogTests: XCTestCase {
     }
 
     func testRollByAge() throws {
-        let log = try open { $0.segmentMs = 1_000 }
+        let log = try open {
+            $0.segmentMs = 1_000
+            $0.retentionMs = -1
+        }
         _ = try log.append(makeBatch())
         clock.advance(1_000)
         _ = try log.append(makeBatch())
@@ -182,15 +180,19 @@ final class PartitionLogTests: XCTestCase {
         _ = try log.append(makeBatch())
         XCTAssertEqual(log.segmentCount, 2)
         XCTAssertEqual(log.active.baseOffset, Offset(6))
-        // The age counts from the new segment's first append, not from its creation.
-        clock.advance(5_000)
+        // The new segment's age counts from its first append (the batch that rolled it).
+        clock.advance(1_000)
         _ = try log.append(makeBatch())
-        XCTAssertEqual(log.segmentCount, 2, "the new segment was empty until now")
-        clock.advance(1_001)
+        XCTAssertEqual(log.segmentCount, 2)
+        clock.advance(1)
         XCTAssertEqual(try log.applyRetention(), 0)
         XCTAssertEqual(log.segmentCount, 3, "retention passes roll aged segments too")
         XCTAssertEqual(try log.applyRetention(), 0)
         XCTAssertEqual(log.segmentCount, 3, "an empty active segment never rolls")
+        clock.advance(10_000)
+        _ = try log.append(makeBatch())
+        XCTAssertEqual(log.segmentCount, 3, "an empty segment has no age")
+        XCTAssertEqual(try readAll(log).count, 5)
     }
 
     func testRollWhenIndexFull() throws {

@@ -4,26 +4,14 @@ import NIOCore
 import XCTest
 @testable import EddyLog
 
-final class RetentionTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var clock: TestClock!
-
-    override func setUp() {
-        directory = TemporaryDirectory(name)
-        clock = TestClock(1_000_000)
-    }
-
-    override func tearDown() {
-        directory.cleanUp()
-    }
-
+final class RetentionTests: LogTestCase {
     let batchSize = makeBatch(count: 2).bytes.readableBytes
+    override var clockStartMs: Int64 { 1_000_000 }
 
-    func open(_ configure: (inout LogConfig) -> Void = { _ in }) throws -> PartitionLog {
+    override var baseConfig: LogConfig {
         var config = LogConfig()
         config.segmentBytes = batchSize * 2
-        configure(&config)
-        return try PartitionLog.open(directory: directory.partition, config: config, now: clock.now)
+        return config
     }
 
     // MARK: Planner
@@ -33,7 +21,7 @@ final class RetentionTests: XCTestCase {
     }
 
     func testPlannerRules() {
-        let segments = [summary(0, 10, size: 100, ts: 100), summary(10, 20, size: 100, ts: 300), summary(20, 25, size: 50, ts: 200)]
+        let segments = [summary(0, 10, size: 100, ts: 100), summary(10, 20, size: 100, ts: 300), summary(20, 25, size: 50, ts: 600)]
         XCTAssertEqual(RetentionPlanner.expiredByTime(segments, now: 1_000, retentionMs: 800), 1)
         XCTAssertEqual(RetentionPlanner.expiredByTime(segments, now: 1_000, retentionMs: 900), 0)
         XCTAssertEqual(RetentionPlanner.expiredByTime(segments, now: 1_000, retentionMs: 500), 2, "stops at the first segment to keep")
@@ -57,13 +45,13 @@ final class RetentionTests: XCTestCase {
         // Segments: [0,2) ts 1000, [4,6)... each batch of 2 records; two batches per segment.
         for ts: Int64 in [1_000, 2_000, 5_000, 6_000, 9_000, 20_000] { _ = try log.append(makeBatch(count: 2, baseTimestamp: ts)) }
         XCTAssertEqual(log.segments.map(\.baseOffset.rawValue), [0, 4, 8])
-        clock.ms = 2_001 + 10_000
+        clock.ms = 2_001 + 10_000 + 1
         XCTAssertEqual(try log.applyRetention(), 1, "segment 0's largest timestamp is 2001")
         XCTAssertEqual(log.logStartOffset, Offset(4))
         assertThrowsLogError(.offsetOutOfRange) { _ = try log.read(from: Offset(3), maxBytes: 100, minOneBatch: true) }
         XCTAssertFalse(Files.exists(Files.segmentPath(directory.partition, 0, "log")))
         XCTAssertFalse(Files.exists(Files.segmentPath(directory.partition, 0, "index")))
-        clock.ms = 20_001 + 10_000
+        clock.ms = 20_001 + 10_000 + 1
         XCTAssertEqual(try log.applyRetention(), 2, "all expired: roll, then delete both")
         XCTAssertEqual(log.segmentCount, 1)
         XCTAssertEqual(log.sizeInBytes, 0)

@@ -4,37 +4,7 @@ import Foundation
 import NIOCore
 import XCTest
 @testable import EddyLog
-
-/// A small deterministic generator for randomised tests (copied from EddyWireTests). The seed comes
-/// from `EDDY_SEED` when set (to replay a failure), otherwise from the clock; tests print it.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    let seed: UInt64
-
-    init(_ testName: String) {
-        if let text = ProcessInfo.processInfo.environment["EDDY_SEED"], let s = UInt64(text) {
-            seed = s
-        } else {
-            seed = UInt64(UInt32.random(in: 1...UInt32.max))
-        }
-        state = seed
-        print("\(testName): seed \(seed) (replay with EDDY_SEED=\(seed))")
-    }
-
-    init(seed: UInt64) {
-        self.seed = seed
-        state = seed
-    }
-
-    /// SplitMix64.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+@_exported import EddyTestSupport
 
 /// Time that moves only when the test moves it.
 final class TestClock: @unchecked Sendable {
@@ -149,5 +119,30 @@ enum Files {
     static func segmentPath(_ directory: String, _ base: Int64, _ kind: String) -> String {
         let digits = String(base)
         return directory + "/" + String(repeating: "0", count: 20 - digits.count) + digits + "." + kind
+    }
+}
+
+/// A fresh partition directory and a hand-moved clock per test, and a way to open the log in it.
+class LogTestCase: XCTestCase {
+    var directory: TemporaryDirectory!
+    var clock: TestClock!
+
+    /// The config every `open` starts from; a test class may narrow it.
+    var baseConfig: LogConfig { LogConfig() }
+    var clockStartMs: Int64 { 1_700_000_000_000 }
+
+    override func setUp() {
+        directory = TemporaryDirectory(name)
+        clock = TestClock(clockStartMs)
+    }
+
+    override func tearDown() {
+        directory.cleanUp()
+    }
+
+    func open(_ configure: (inout LogConfig) -> Void = { _ in }) throws -> PartitionLog {
+        var config = baseConfig
+        configure(&config)
+        return try PartitionLog.open(directory: directory.partition, config: config, now: clock.now)
     }
 }

@@ -122,13 +122,19 @@ def read_all(bootstrap: str, topic: str, partition: int = 0, timeout_s: float = 
 
 
 def segment_files(data_dir: str, topic: str, partition: int = 0) -> list[tuple[int, str, int]]:
-    """(base offset, file name, size) of <data>/<topic>-<partition>/<20 digits>.log|.index|.timeindex."""
+    """(base offset, file name, size) of <data>/<topic>-<partition>/<20 digits>.log|.index|.timeindex.
+
+    The broker's retention pass may delete a segment between the listing and the size: such a file is
+    left out, as it would be from a listing a moment later."""
     d = os.path.join(data_dir, f"{topic}-{partition}")
     out = []
     for name in os.listdir(d):
         m = SEGMENT_FILE.match(name)
         if m:
-            out.append((int(m.group(1)), name, os.path.getsize(os.path.join(d, name))))
+            try:
+                out.append((int(m.group(1)), name, os.path.getsize(os.path.join(d, name))))
+            except FileNotFoundError:
+                continue
     return sorted(out)
 
 
