@@ -87,8 +87,8 @@ extension Broker {
             guard batches.count == 1 else {
                 throw ProduceFailure(.invalidRecord, "a Produce v3+ partition must hold exactly one record batch, not \(batches.count)")
             }
+            // The CRC and the record count are checked once, by the log as it appends.
             batch = batches[0]
-            try batch.validate()
         } catch let error as WireError {
             // Kafka answers a legacy message set inside a v3+ request with INVALID_RECORD.
             throw ProduceFailure(error.code == .unsupportedMagic ? .invalidRecord : .corruptMessage, error.description)
