@@ -163,6 +163,57 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(forced.records?.readableBytes, sizes[2], "the first batch comes whole even past the cap")
     }
 
+    private func createTopic(_ broker: Broker, _ name: String, configs: [String: String]) async throws {
+        var create = CreateTopicsRequest()
+        var t = CreateTopicsRequest.CreatableTopic()
+        t.name = name
+        t.numPartitions = 1
+        t.replicationFactor = 1
+        t.configs = configs.map { var c = CreateTopicsRequest.CreatableTopicConfig(); c.name = $0.key; c.value = $0.value; return c }
+        create.topics = [t]
+        let created = try await Self.call(broker, create, version: 7)
+        XCTAssertEqual(created.topics.first?.errorCode, 0)
+    }
+
+    func testProduceValidationFollowsTheTopicsConfig() async throws {
+        let broker = try makeBroker()
+        // Compacted topics need a key on every record.
+        try await createTopic(broker, "compacted", configs: ["cleanup.policy": "compact"])
+        var request = ProduceRequest()
+        request.acks = 1
+        var t = ProduceRequest.TopicProduceData()
+        t.name = "compacted"
+        var p = ProduceRequest.PartitionProduceData()
+        p.records = try RecordBatch.encode(records: [Record(key: nil, value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 0)],
+                                           baseTimestamp: Timestamp(millis: 1), compression: .gzip)
+        t.partitionData = [p]
+        request.topicData = [t]
+        let keyless = try await Self.call(broker, request, version: 9)
+        XCTAssertEqual(keyless.responses.first?.partitionResponses.first?.errorCode, ErrorCode.invalidRecord.rawValue)
+        let keyed = try await Self.produce(broker, topic: "compacted", values: ["v"])
+        XCTAssertEqual(keyed.errorCode, 0)
+
+        // max.message.bytes bounds a batch.
+        try await createTopic(broker, "small", configs: ["max.message.bytes": "100"])
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let noise = String((0..<500).map { _ -> Character in  // xorshift: text lz4 cannot shrink below 100 bytes
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Character(UnicodeScalar(UInt8(33 + state % 90)))
+        })
+        let tooLarge = try await Self.produce(broker, topic: "small", values: [noise])
+        XCTAssertEqual(tooLarge.errorCode, ErrorCode.messageTooLarge.rawValue)
+
+        // LogAppendTime: the broker's clock replaces the producer's timestamps.
+        try await createTopic(broker, "stamped", configs: ["message.timestamp.type": "LogAppendTime"])
+        let stamped = try await Self.produce(broker, topic: "stamped", values: ["a", "b"])
+        XCTAssertGreaterThan(stamped.logAppendTimeMs, 1_700_000_000_000)
+        let read = try await Self.fetch(broker, topic: "stamped", offset: 0)
+        let batch = try XCTUnwrap(try RecordBatch.batches(in: read.records ?? ByteBuffer()).first)
+        try batch.validate()
+        XCTAssertEqual(batch.header.timestampType, .logAppendTime)
+        XCTAssertEqual(batch.header.maxTimestamp.millis, stamped.logAppendTimeMs)
+    }
+
     func testAcksZeroGetsNoResponse() async throws {
         let broker = try makeBroker()
         var request = ProduceRequest()
