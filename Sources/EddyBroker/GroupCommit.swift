@@ -17,9 +17,6 @@ final class GroupCommit: @unchecked Sendable {
     private var waiters: [Waiter] = []
     private var passRunning = false
     private let pool: NIOThreadPool
-    /// fsync passes done, and waiters they released (for the group-commit ratio in metrics).
-    private(set) var passes = 0
-    private(set) var released = 0
 
     init(pool: NIOThreadPool) {
         self.pool = pool
@@ -54,10 +51,6 @@ final class GroupCommit: @unchecked Sendable {
                 do { try waiter.partition.withLog { try $0.flush() } } catch {
                     failures[ObjectIdentifier(waiter.partition)] = error
                 }
-            }
-            lock.withLock {
-                passes += 1
-                released += batch.count
             }
             for waiter in batch {
                 if let error = failures[ObjectIdentifier(waiter.partition)] {
