@@ -7,11 +7,18 @@ import NIOCore
 enum ApiTable {
     struct Entry: Sendable {
         let versions: ClosedRange<Int16>
-        let run: @Sendable (Broker, RequestFrame) async throws -> ByteBuffer?
+        let run: @Sendable (Broker, RequestFrame) async throws -> Reply
+    }
+
+    /// A handler's answer: ready now, or (Produce with acks=all) once something else happens. The
+    /// connection goes on reading requests while a later answer waits, and writes answers in order.
+    enum Answer<Response: Sendable>: Sendable {
+        case now(Response?)
+        case later(@Sendable () async -> Response?)
     }
 
     static let entries: [ApiKey: Entry] = [
-        .produce: entry(ProduceRequest.self, 0...11) { try await $0.produce($1, $2) },
+        .produce: entry(ProduceRequest.self, 0...11, answering: { try await $0.produce($1, $2) }),
         .fetch: entry(FetchRequest.self, 4...17) { try await $0.fetch($1, $2) },
         .listOffsets: entry(ListOffsetsRequest.self, 1...9) { try await $0.listOffsets($1, $2) },
         .metadata: entry(MetadataRequest.self, 0...12) { try await $0.metadata($1, $2) },
@@ -35,8 +42,15 @@ enum ApiTable {
     }
 
     private static func entry<R: KafkaRequest>(
-        _: R.Type, _ versions: ClosedRange<Int16>,
+        _ type: R.Type, _ versions: ClosedRange<Int16>,
         _ handler: @escaping @Sendable (Broker, R, Context) async throws -> R.Response?
+    ) -> Entry {
+        entry(type, versions, answering: { .now(try await handler($0, $1, $2)) })
+    }
+
+    private static func entry<R: KafkaRequest>(
+        _: R.Type, _ versions: ClosedRange<Int16>,
+        answering handler: @escaping @Sendable (Broker, R, Context) async throws -> Answer<R.Response>
     ) -> Entry {
         precondition(R.validVersions.contains(versions.lowerBound) && R.validVersions.contains(versions.upperBound),
                      "\(R.schemaName) cannot serve \(versions)")
@@ -46,8 +60,15 @@ enum ApiTable {
             do { request = try R.decode(frame.body, version: version, allowingTrailingBytes: true) } catch {
                 throw Broker.ConnectionError(description: "malformed \(R.schemaName) v\(version): \(error)")
             }
-            guard let response = try await handler(broker, request, Context(header: frame.header)) else { return nil }
-            return try KafkaFrame.encodeResponse(response, version: version, correlationId: frame.header.correlationId)
+            let correlationId = frame.header.correlationId
+            switch try await handler(broker, request, Context(header: frame.header)) {
+            case .now(let response):
+                return .now(try response.map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) })
+            case .later(let finish):
+                return .later {
+                    try await finish().map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) }
+                }
+            }
         }
     }
 

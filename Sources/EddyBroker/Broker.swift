@@ -70,8 +70,15 @@ public final class Broker: Sendable {
         public let description: String
     }
 
-    /// Handles one request frame's payload (without its size prefix).
+    /// Handles one request frame's payload (without its size prefix) and returns the response frame
+    /// once it is due (nil when none is: acks=0).
     public func handle(_ payload: ByteBuffer) async throws -> ByteBuffer? {
+        try await start(payload).response()
+    }
+
+    /// Handles one request frame's payload as far as it can go now: the answer may still wait (a
+    /// Produce with acks=all waits for its fsync), while the connection goes on to the next request.
+    public func start(_ payload: ByteBuffer) async throws -> Reply {
         let frame: RequestFrame
         do { frame = try KafkaFrame.decodeRequest(payload) } catch {
             throw ConnectionError(description: "malformed request header: \(error)")
@@ -83,13 +90,26 @@ public final class Broker: Sendable {
         guard api.versions.contains(version) else {
             if key == .apiVersions {
                 // KIP-511: answer in v0 with the error and our range, so the client can retry lower.
-                return try KafkaFrame.encodeResponse(ApiTable.apiVersionsResponse(error: .unsupportedVersion),
-                                                     version: 0, correlationId: frame.header.correlationId)
+                return .now(try KafkaFrame.encodeResponse(ApiTable.apiVersionsResponse(error: .unsupportedVersion),
+                                                          version: 0, correlationId: frame.header.correlationId))
             }
             throw ConnectionError(description: "\(key.name) v\(version) is not supported (\(api.versions))")
         }
         stats.count(key)
         return try await api.run(self, frame)
+    }
+}
+
+/// A response frame, ready now or once `response()` returns (see `Broker.start`).
+public enum Reply: Sendable {
+    case now(ByteBuffer?)
+    case later(@Sendable () async throws -> ByteBuffer?)
+
+    public func response() async throws -> ByteBuffer? {
+        switch self {
+        case .now(let buffer): buffer
+        case .later(let finish): try await finish()
+        }
     }
 }
 

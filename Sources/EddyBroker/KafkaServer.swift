@@ -18,7 +18,8 @@ public final class KafkaServer: Service, Sendable {
     public let boundPort = NIOLockedValueBox<Int?>(nil)
 
     struct ConnectionTable {
-        var open: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        /// Each connection with the number of requests it has taken and not yet answered.
+        var open: [ObjectIdentifier: (channel: any Channel, unanswered: Int)] = [:]
         var shuttingDown = false
     }
 
@@ -71,7 +72,7 @@ public final class KafkaServer: Service, Sendable {
     private func admit(_ channel: any Channel) -> Bool {
         connections.withLockedValue { table in
             guard !table.shuttingDown, table.open.count < broker.config.maxConnections else { return false }
-            table.open[ObjectIdentifier(channel)] = (channel, false)
+            table.open[ObjectIdentifier(channel)] = (channel, 0)
             return true
         }
     }
@@ -80,17 +81,28 @@ public final class KafkaServer: Service, Sendable {
     private func beginShutdown(_ server: any Channel) {
         let idle = connections.withLockedValue { table -> [any Channel] in
             table.shuttingDown = true
-            return table.open.values.filter { !$0.busy }.map(\.channel)
+            return table.open.values.filter { $0.unanswered == 0 }.map(\.channel)
         }
         server.close(promise: nil)
         for channel in idle { channel.close(promise: nil) }
     }
 
-    /// Marks a connection busy or idle; returns false when it should close (shutdown began).
-    private func setBusy(_ channel: any Channel, _ busy: Bool) -> Bool {
+    /// A request was taken on the connection; false when it should close instead (shutdown began).
+    private func begin(_ channel: any Channel) -> Bool {
         connections.withLockedValue { table in
-            table.open[ObjectIdentifier(channel)]?.busy = busy
-            return !table.shuttingDown
+            guard !table.shuttingDown else { return false }
+            table.open[ObjectIdentifier(channel)]?.unanswered += 1
+            return true
+        }
+    }
+
+    /// A request's answer was written; false when the connection should close (shutdown began and
+    /// nothing else is unanswered).
+    private func end(_ channel: any Channel) -> Bool {
+        connections.withLockedValue { table in
+            guard let entry = table.open[ObjectIdentifier(channel)] else { return false }
+            table.open[ObjectIdentifier(channel)]!.unanswered = entry.unanswered - 1
+            return !(table.shuttingDown && entry.unanswered == 1)
         }
     }
 
@@ -100,12 +112,28 @@ public final class KafkaServer: Service, Sendable {
         defer { _ = connections.withLockedValue { $0.open.removeValue(forKey: ObjectIdentifier(channel)) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                for try await payload in inbound {
-                    guard setBusy(channel, true) else { break }
-                    if let response = try await broker.handle(payload) {
-                        try await outbound.write(response)
+                // The reader handles requests in order and queues their replies; the writer writes
+                // them in the same order, waiting on those not due yet (acks=all produces waiting
+                // for their fsync), so later requests are handled meanwhile. At most
+                // max.queued.requests replies wait; past that the reader waits for the writer.
+                let (replies, queue) = AsyncStream.makeStream(of: Reply.self)
+                let slots = ReplySlots(limit: max(1, broker.config.maxQueuedRequestsPerConnection))
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask {
+                        defer { queue.finish() }
+                        for try await payload in inbound {
+                            await slots.acquire()
+                            guard self.begin(channel) else { return }
+                            queue.yield(try await self.broker.start(payload))
+                        }
                     }
-                    guard setBusy(channel, false) else { break }
+                    for await reply in replies {
+                        if let response = try await reply.response() { try await outbound.write(response) }
+                        slots.release()
+                        guard end(channel) else { break }
+                    }
+                    tasks.cancelAll()
+                    try await tasks.waitForAll()
                 }
             }
         } catch let error as WireError {
@@ -117,6 +145,46 @@ public final class KafkaServer: Service, Sendable {
         } catch {
             logger.debug("connection from \(peer) ended: \(error)")
         }
+    }
+}
+
+/// Bounds the replies a connection has queued but not yet written.
+private final class ReplySlots: @unchecked Sendable {
+    private let lock = NIOLock()
+    private let limit: Int
+    private var used = 0
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes a slot, waiting while all are used (only the connection's reader calls this).
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = lock.withLock { () -> Bool in
+                if used < limit {
+                    used += 1
+                    return true
+                }
+                waiter = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Gives a slot back (straight to the reader if it is waiting for one).
+    func release() {
+        let woken = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            if let w = waiter {
+                waiter = nil
+                return w
+            }
+            used -= 1
+            return nil
+        }
+        woken?.resume()
     }
 }
 

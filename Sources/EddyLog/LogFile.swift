@@ -105,11 +105,13 @@ final class LogFile {
     }
 
     /// Makes the file's data durable (F_FULLFSYNC on Darwin, where fsync stops at the drive's cache).
+    /// On Linux fdatasync: it flushes the data and the metadata needed to read it back (the size),
+    /// skipping only timestamps, as PostgreSQL's default wal_sync_method does.
     func sync() throws {
         #if canImport(Darwin)
         guard fcntl(fd, F_FULLFSYNC) == 0 else { throw FileSystem.error("fcntl(F_FULLFSYNC)", path) }
         #else
-        guard fsync(fd) == 0 else { throw FileSystem.error("fsync", path) }
+        guard fdatasync(fd) == 0 else { throw FileSystem.error("fdatasync", path) }
         #endif
     }
 

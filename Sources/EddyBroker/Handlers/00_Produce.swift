@@ -13,7 +13,7 @@ import EddyWire
 import NIOCore
 
 extension Broker {
-    func produce(_ request: ProduceRequest, _ context: ApiTable.Context) async throws -> ProduceResponse? {
+    func produce(_ request: ProduceRequest, _ context: ApiTable.Context) async throws -> ApiTable.Answer<ProduceResponse> {
         let acks = request.acks
         var response = ProduceResponse()
         var durable: [(Partition, Int64)] = []
@@ -46,13 +46,19 @@ extension Broker {
             }
             response.responses.append(topicResponse)
         }
-        for (partition, offset) in durable {
-            do { try await groupCommit.waitDurable(partition, through: offset) } catch {
-                logger.error("fsync of \(partition.topicPartition) failed: \(error)")
-                markFailed(partition, in: &response, error: "fsync failed: \(error)")
+        if acks == 0 { return .now(nil) }
+        if durable.isEmpty { return .now(response) }
+        // Answered once fsynced; meanwhile the connection goes on with its next request.
+        return .later { [response, durable] in
+            var response = response
+            for (partition, offset) in durable {
+                do { try await self.groupCommit.waitDurable(partition, through: offset) } catch {
+                    self.logger.error("fsync of \(partition.topicPartition) failed: \(error)")
+                    self.markFailed(partition, in: &response, error: "fsync failed: \(error)")
+                }
             }
+            return response
         }
-        return acks == 0 ? nil : response
     }
 
     private struct ProduceFailure: Error {
