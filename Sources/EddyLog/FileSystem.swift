@@ -72,6 +72,11 @@ enum FileSystem {
         try syncDirectory(directory)
     }
 
+    /// Renames a file over another (atomic); the caller fsyncs the directory.
+    static func move(_ from: String, over to: String) throws {
+        guard rename(from, to) == 0 else { throw error("rename", from) }
+    }
+
     /// Removes a file; a missing file is not an error.
     static func remove(_ path: String) throws {
         guard unlink(path) == 0 || errno == ENOENT else { throw error("unlink", path) }

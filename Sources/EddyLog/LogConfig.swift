@@ -24,13 +24,23 @@ public struct LogConfig: Sendable, Equatable {
     /// `message.timestamp.type`: with `.logAppendTime` the log stamps each batch with its clock.
     public var messageTimestampType: TimestampType = .createTime
     /// `cleanup.policy`: "delete", "compact" or "compact,delete". Retention by time and size runs only
-    /// when it contains "delete" (compaction itself is not implemented yet).
+    /// when it contains "delete"; compaction (`LogCleaner`) only when it contains "compact".
     public var cleanupPolicy: String = "delete"
+    /// `delete.retention.ms`: how long a tombstone stays after its first cleaning pass, by its
+    /// batch's max timestamp.
+    public var deleteRetentionMs: Int64 = 24 * 3600 * 1000
+    /// `min.cleanable.dirty.ratio`: a compaction pass runs once the uncleaned share of the inactive
+    /// segments' bytes reaches this.
+    public var minCleanableDirtyRatio: Double = 0.5
+    /// `log.cleaner.dedupe.buffer.size` (a broker setting): bounds the cleaner's key map.
+    public var cleanerMapBytes: Int = 128 << 20
 
     public init() {}
 
     /// Whether retention by time and size deletes segments.
     var deletesOldSegments: Bool { cleanupPolicy.split(separator: ",").contains { $0.trimmingWhitespace == "delete" } }
+    /// Whether compaction runs.
+    public var compacts: Bool { cleanupPolicy.split(separator: ",").contains { $0.trimmingWhitespace == "compact" } }
 }
 
 extension Substring {

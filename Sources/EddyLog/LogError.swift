@@ -3,7 +3,7 @@
 public struct LogError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Raw: Hashable, Sendable {
-            case offsetOutOfRange, messageTooLarge, corruptMessage, io, invalidRecord, closed
+            case offsetOutOfRange, messageTooLarge, corruptMessage, io, invalidRecord, closed, limitExceeded
         }
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -22,6 +22,8 @@ public struct LogError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidRecord = Code(.invalidRecord)
         /// The log was closed or deleted.
         public static let closed = Code(.closed)
+        /// A named limit was reached (the cleaner's key map, for one).
+        public static let limitExceeded = Code(.limitExceeded)
         public var description: String { "\(raw)" }
     }
 

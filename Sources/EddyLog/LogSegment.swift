@@ -60,6 +60,18 @@ final class LogSegment {
         return segment
     }
 
+    /// A segment the cleaner rewrote (its file is in place and fsynced; its indexes are not written).
+    static func cleaned(directory: String, baseOffset: Offset, size: Int, nextOffset: Offset, indexes: SegmentIndexes,
+                        lastModifiedMs: Int64) -> LogSegment {
+        let segment = LogSegment(directory: directory, baseOffset: baseOffset, indexBytes: 0, lastModifiedMs: lastModifiedMs)
+        segment.indexes = indexes
+        segment.size = size
+        segment.flushedSize = size
+        segment.nextOffset = nextOffset
+        segment.creationSynced = true
+        return segment
+    }
+
     var isEmpty: Bool { size == 0 }
     var hasUnflushedData: Bool { flushedSize < size || indexFilesNeedSync }
     /// The largest timestamp retention goes by: the largest batch timestamp, or the last
@@ -256,8 +268,9 @@ final class LogSegment {
     }
 
     /// Scans the whole log file batch by batch (structure, contiguous offsets, CRC-32C), rebuilds both indexes
-    /// and cuts the file after the last valid batch. The caller fsyncs.
-    func recover(intervalBytes: Int, indexBytes: Int, chunkBytes: Int = 1 << 20) throws -> Recovery {
+    /// and cuts the file after the last valid batch. The caller fsyncs. `allowGaps` for a segment
+    /// below the recovery point, which compaction may have rewritten.
+    func recover(intervalBytes: Int, indexBytes: Int, allowGaps: Bool = false, chunkBytes: Int = 1 << 20) throws -> Recovery {
         let file = try file()
         let fileSize = try file.size()
         var rebuilt = SegmentIndexes(baseOffset: baseOffset, indexBytes: indexBytes)
@@ -276,7 +289,8 @@ final class LogSegment {
             let whole = length >= RecordBatchHeader.size && length <= remaining
             if whole { try window.load(position, count: length, readAhead: max(chunkBytes, length)) }
             let bytes = window.slice(position, whole ? length : RecordBatchHeader.size)
-            let (verdict, header) = StoredBatch.check(bytes, remainingBytes: remaining, expectedOffset: next, segmentBase: baseOffset)
+            let (verdict, header) = StoredBatch.check(bytes, remainingBytes: remaining, expectedOffset: next, segmentBase: baseOffset,
+                                                      allowGaps: allowGaps)
             guard case .valid(let batchSize) = verdict, let header else {
                 if case .invalid(let why) = verdict { reason = why }
                 break
@@ -341,7 +355,8 @@ final class LogSegment {
                 }
             } else {
                 if bytesSinceEntry > shortAfter { return "offset index ends before the log (no entry at \(position))" }
-                if case .invalid(let why) = StoredBatch.checkHeader(header, remainingBytes: remaining, expectedOffset: next, segmentBase: baseOffset) {
+                if case .invalid(let why) = StoredBatch.checkHeader(header, remainingBytes: remaining, expectedOffset: next,
+                                                                    segmentBase: baseOffset, allowGaps: true) {
                     return why
                 }
             }

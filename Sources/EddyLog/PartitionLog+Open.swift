@@ -21,8 +21,9 @@ extension PartitionLog {
         var logBases: [Offset] = []
         var indexFiles: [(base: Offset, name: String)] = []
         for name in try FileSystem.list(directory) {
-            if name.hasSuffix(".tmp") {
-                // A checkpoint write interrupted before its rename: the old file is still whole.
+            if name.hasSuffix(".tmp") || name.hasSuffix(LogCleaner.cleanedSuffix) {
+                // A checkpoint write or a cleaning pass interrupted before its rename: the old
+                // file is still whole.
                 try FileSystem.remove(directory + "/" + name)
                 continue
             }
@@ -76,7 +77,8 @@ extension PartitionLog {
                 recovery = try segment.recover(intervalBytes: config.indexIntervalBytes, indexBytes: config.segmentIndexBytes)
             } else if let problem = try segment.load(intervalBytes: config.indexIntervalBytes, indexBytes: config.segmentIndexBytes, now: time) {
                 report.rebuiltIndexes.append(.init(segmentBaseOffset: base, reason: problem))
-                recovery = try segment.recover(intervalBytes: config.indexIntervalBytes, indexBytes: config.segmentIndexBytes)
+                recovery = try segment.recover(intervalBytes: config.indexIntervalBytes, indexBytes: config.segmentIndexBytes,
+                                               allowGaps: true)
             }
             if let recovery {
                 report.segmentsScanned += 1
@@ -89,7 +91,8 @@ extension PartitionLog {
                     if untrusted { cut = true }
                 }
             }
-            if let previous = segments.last, previous.nextOffset != base {
+            // Compaction leaves gaps where whole batches went.
+            if !config.compacts, let previous = segments.last, previous.nextOffset != base {
                 report.notes.append("offsets \(previous.nextOffset)..<\(base) are missing between segments")
             }
             segments.append(segment)
@@ -137,7 +140,12 @@ extension PartitionLog {
         for segment in segments { segment.creationSynced = true }
 
         let fresh = createdDirectory || logBases.isEmpty
-        return PartitionLog(directory: directory, config: config, now: now, segments: segments, logStartOffset: logStart,
-                            recoveryReport: fresh && report.isEmpty ? nil : report, persistedRecoveryPoint: last.baseOffset)
+        let log = PartitionLog(directory: directory, config: config, now: now, segments: segments, logStartOffset: logStart,
+                               recoveryReport: fresh && report.isEmpty ? nil : report, persistedRecoveryPoint: last.baseOffset)
+        do { log.cleanerCheckpoint = try log.cleanerCheckpointFile.read() } catch {
+            // Costs one pass over the whole log, nothing more.
+            log.recoveryReport?.notes.append("ignored \(error)")
+        }
+        return log
     }
 }

@@ -41,6 +41,8 @@ public final class PartitionLog: @unchecked Sendable {
     var lastFlushMs: Int64
     /// The recovery point last persisted: segments below it are durable, indexes included.
     var persistedRecoveryPoint: Offset
+    /// Where the next compaction pass's dirty range starts (nil: at the log start).
+    var cleanerCheckpoint: Offset?
     /// Test hooks; nil in production.
     var faults: FaultInjector?
 

@@ -11,6 +11,8 @@ enum SegmentFileName {
     static let logStartOffset = "log-start-offset"
     /// The base offset of the oldest segment that may hold unflushed data (`OffsetCheckpointFile`).
     static let recoveryPoint = "recovery-point-offset"
+    /// The end of the last compaction pass: the next one's first dirty offset (`OffsetCheckpointFile`).
+    static let cleanerCheckpoint = "cleaner-offset-checkpoint"
     /// Written by `close()` after everything is durable, removed by `open`.
     static let cleanShutdown = ".clean-shutdown"
 

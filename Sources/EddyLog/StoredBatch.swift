@@ -68,10 +68,12 @@ enum StoredBatch {
     }
 
     /// Checks a parsed header against the bytes that remain in the file and, unless nil, the offset
-    /// the batch must start at. The log assigns offsets without gaps (there is no compaction yet), so
-    /// a batch must start exactly where the previous one ended, the first at the segment's base
-    /// offset: baseOffset is not covered by the CRC, and this is what catches damage to it.
-    static func checkHeader(_ header: RecordBatchHeader, remainingBytes: Int, expectedOffset: Offset?, segmentBase: Offset) -> Verdict {
+    /// the batch must start at. Appends assign offsets without gaps, so a batch must start exactly
+    /// where the previous one ended, the first at the segment's base offset: baseOffset is not
+    /// covered by the CRC, and this is what catches damage to it. Compaction removes whole batches
+    /// from segments below the recovery point: there (`allowGaps`) a batch may start later.
+    static func checkHeader(_ header: RecordBatchHeader, remainingBytes: Int, expectedOffset: Offset?, segmentBase: Offset,
+                            allowGaps: Bool = false) -> Verdict {
         guard header.batchLength >= RecordBatchHeader.minimumBatchLength else {
             return .invalid(reason: "batchLength \(header.batchLength) is smaller than a header")
         }
@@ -81,7 +83,7 @@ enum StoredBatch {
         guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
             return .invalid(reason: "negative recordCount \(header.recordCount) or lastOffsetDelta \(header.lastOffsetDelta)")
         }
-        if let expectedOffset, header.baseOffset != expectedOffset {
+        if let expectedOffset, allowGaps ? header.baseOffset < expectedOffset : header.baseOffset != expectedOffset {
             return .invalid(reason: "batch at offset \(header.baseOffset) does not follow offset \(expectedOffset.rawValue - 1)")
         }
         guard header.baseOffset >= segmentBase, header.lastOffset.rawValue - segmentBase.rawValue <= Int64(Int32.max),
@@ -92,14 +94,16 @@ enum StoredBatch {
     }
 
     /// Checks a whole batch (`bytes` holds exactly it): header rules, then the CRC-32C.
-    static func check(_ bytes: ByteBuffer, remainingBytes: Int, expectedOffset: Offset, segmentBase: Offset) -> (Verdict, RecordBatchHeader?) {
+    static func check(_ bytes: ByteBuffer, remainingBytes: Int, expectedOffset: Offset, segmentBase: Offset,
+                      allowGaps: Bool = false) -> (Verdict, RecordBatchHeader?) {
         let header: RecordBatchHeader
         do {
             header = try RecordBatchHeader(parsing: bytes)
         } catch {
             return (.invalid(reason: "\(error)"), nil)
         }
-        let verdict = checkHeader(header, remainingBytes: remainingBytes, expectedOffset: expectedOffset, segmentBase: segmentBase)
+        let verdict = checkHeader(header, remainingBytes: remainingBytes, expectedOffset: expectedOffset, segmentBase: segmentBase,
+                                  allowGaps: allowGaps)
         guard case .valid(let size) = verdict else { return (verdict, header) }
         guard bytes.readableBytes >= size else { return (.invalid(reason: "torn batch"), header) }
         let crc = bytes.withUnsafeReadableBytes {

@@ -5,12 +5,14 @@ extension RecordBatch {
     /// Encodes `records` as one batch v2: computes recordCount, lastOffsetDelta, maxTimestamp (unless
     /// given), batchLength and the CRC-32C, and compresses the records section as `compression` says.
     /// Records keep the offsetDelta and timestampDelta they carry (normally 0, 1, 2, … and relative
-    /// to `baseTimestamp`).
+    /// to `baseTimestamp`). `lastOffsetDelta`, when given, keeps a batch's offset range after some
+    /// of its records were removed (log compaction); it must be at least the largest offsetDelta.
     public static func encode(
         records: [Record],
         baseOffset: Offset = Offset(0),
         baseTimestamp: Timestamp,
         maxTimestamp: Timestamp? = nil,
+        lastOffsetDelta givenLastOffsetDelta: Int32? = nil,
         compression: CompressionCodec = .none,
         compressionLevel: Int? = nil,
         timestampType: TimestampType = .createTime,
@@ -40,7 +42,14 @@ extension RecordBatch {
             maxDelta = max(maxDelta, r.timestampDelta)
             recordsSize += r.encodedSize
         }
-        header.lastOffsetDelta = records.isEmpty ? 0 : lastOffsetDelta
+        if let givenLastOffsetDelta {
+            guard givenLastOffsetDelta >= lastOffsetDelta else {
+                throw WireError(.corruptRecordBatch, "lastOffsetDelta \(givenLastOffsetDelta) is below a record's offsetDelta \(lastOffsetDelta)")
+            }
+            header.lastOffsetDelta = givenLastOffsetDelta
+        } else {
+            header.lastOffsetDelta = records.isEmpty ? 0 : lastOffsetDelta
+        }
         header.maxTimestamp = maxTimestamp
             ?? (records.isEmpty ? baseTimestamp : Timestamp(millis: baseTimestamp.millis &+ maxDelta))
 
