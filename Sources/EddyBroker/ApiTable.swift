@@ -7,7 +7,7 @@ import NIOCore
 enum ApiTable {
     struct Entry: Sendable {
         let versions: ClosedRange<Int16>
-        let run: @Sendable (Broker, RequestFrame) async throws -> Reply
+        let run: @Sendable (Broker, RequestFrame, String) async throws -> Reply
     }
 
     /// A handler's answer: ready now, or (Produce with acks=all) once something else happens. The
@@ -33,11 +33,22 @@ enum ApiTable {
         .createPartitions: entry(CreatePartitionsRequest.self, 0...3) { try await $0.createPartitions($1, $2) },
         .incrementalAlterConfigs: entry(IncrementalAlterConfigsRequest.self, 0...1) { try await $0.incrementalAlterConfigs($1, $2) },
         .describeCluster: entry(DescribeClusterRequest.self, 0...1) { $0.describeCluster($1, $2) },
+        .offsetCommit: entry(OffsetCommitRequest.self, 2...9) { await $0.offsetCommit($1, $2) },
+        .offsetFetch: entry(OffsetFetchRequest.self, 1...9) { $0.offsetFetch($1, $2) },
+        .joinGroup: entry(JoinGroupRequest.self, 0...9) { await $0.joinGroup($1, $2) },
+        .heartbeat: entry(HeartbeatRequest.self, 0...4) { $0.heartbeat($1, $2) },
+        .leaveGroup: entry(LeaveGroupRequest.self, 0...5) { $0.leaveGroup($1, $2) },
+        .syncGroup: entry(SyncGroupRequest.self, 0...5) { await $0.syncGroup($1, $2) },
+        .describeGroups: entry(DescribeGroupsRequest.self, 0...5) { $0.describeGroups($1, $2) },
+        .listGroups: entry(ListGroupsRequest.self, 0...5) { $0.listGroups($1, $2) },
+        .deleteGroups: entry(DeleteGroupsRequest.self, 0...2) { await $0.deleteGroups($1, $2) },
     ]
 
     /// Context a handler may need besides the request body.
     struct Context: Sendable {
         let header: RequestHeader
+        /// The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").
+        var clientHost = ""
         var version: Int16 { header.requestApiVersion }
     }
 
@@ -54,14 +65,14 @@ enum ApiTable {
     ) -> Entry {
         precondition(R.validVersions.contains(versions.lowerBound) && R.validVersions.contains(versions.upperBound),
                      "\(R.schemaName) cannot serve \(versions)")
-        return Entry(versions: versions) { broker, frame in
+        return Entry(versions: versions) { broker, frame, clientHost in
             let version = frame.header.requestApiVersion
             let request: R
             do { request = try R.decode(frame.body, version: version, allowingTrailingBytes: true) } catch {
                 throw Broker.ConnectionError(description: "malformed \(R.schemaName) v\(version): \(error)")
             }
             let correlationId = frame.header.correlationId
-            switch try await handler(broker, request, Context(header: frame.header)) {
+            switch try await handler(broker, request, Context(header: frame.header, clientHost: clientHost)) {
             case .now(let response):
                 return .now(try response.map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) })
             case .later(let finish):

@@ -15,6 +15,7 @@ public final class Broker: Sendable {
     public let clusterId: String
     let topics: TopicRegistry
     let groupCommit: GroupCommit
+    let groups: GroupService
     let appendSignal = AppendSignal()
     let pool: NIOThreadPool
     let logger: Logger
@@ -30,6 +31,7 @@ public final class Broker: Sendable {
         self.clock = clock
         self.topics = try TopicRegistry(dataDirectory: config.dataDirectory, defaults: config.logDefaults, clock: clock)
         self.groupCommit = GroupCommit(pool: pool)
+        self.groups = GroupService(settings: config.groupCoordinator, clock: clock)
         self.clusterId = try Self.loadClusterId(config.dataDirectory)
         for topic in topics.all {
             for p in topic.partitions {
@@ -40,6 +42,7 @@ public final class Broker: Sendable {
                 }
             }
         }
+        try openOffsetsTopic()
     }
 
     /// The cluster id is made once per data directory and kept in `<data>/eddy-cluster-id`.
@@ -72,13 +75,13 @@ public final class Broker: Sendable {
 
     /// Handles one request frame's payload (without its size prefix) and returns the response frame
     /// once it is due (nil when none is: acks=0).
-    public func handle(_ payload: ByteBuffer) async throws -> ByteBuffer? {
-        try await start(payload).response()
+    public func handle(_ payload: ByteBuffer, clientHost: String = "/127.0.0.1") async throws -> ByteBuffer? {
+        try await start(payload, clientHost: clientHost).response()
     }
 
     /// Handles one request frame's payload as far as it can go now: the answer may still wait (a
     /// Produce with acks=all waits for its fsync), while the connection goes on to the next request.
-    public func start(_ payload: ByteBuffer) async throws -> Reply {
+    public func start(_ payload: ByteBuffer, clientHost: String) async throws -> Reply {
         let frame: RequestFrame
         do { frame = try KafkaFrame.decodeRequest(payload) } catch {
             throw ConnectionError(description: "malformed request header: \(error)")
@@ -96,7 +99,7 @@ public final class Broker: Sendable {
             throw ConnectionError(description: "\(key.name) v\(version) is not supported (\(api.versions))")
         }
         stats.count(key)
-        return try await api.run(self, frame)
+        return try await api.run(self, frame, clientHost)
     }
 }
 

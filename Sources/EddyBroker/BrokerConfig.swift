@@ -30,6 +30,17 @@ public struct BrokerConfig: Sendable {
     /// `log.retention.check.interval.ms`: how often retention and time-based flushes run.
     public var retentionCheckIntervalMs: Int64 = 300_000
 
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when it is created (Kafka
+    /// has 50 for a cluster; one node needs few).
+    public var offsetsTopicPartitions: Int32 = 4
+    /// `offsets.topic.segment.bytes`
+    public var offsetsTopicSegmentBytes = 100 * 1024 * 1024
+    /// `group.min.session.timeout.ms`, `group.max.session.timeout.ms`,
+    /// `group.initial.rebalance.delay.ms`, `group.max.size`.
+    public var groupCoordinator = GroupCoordinatorSettings()
+    /// `log.cleaner.backoff.ms`: how often compacted partitions are checked for a cleaning pass.
+    public var cleanerBackoffMs: Int64 = 15_000
+
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
     }
@@ -37,4 +48,14 @@ public struct BrokerConfig: Sendable {
     public var advertised: (host: String, port: Int) {
         (advertisedHost ?? listenHost, advertisedPort ?? listenPort)
     }
+}
+
+/// The group coordinator's limits, with Kafka's defaults.
+public struct GroupCoordinatorSettings: Sendable {
+    public var minSessionTimeoutMs: Int32 = 6000
+    public var maxSessionTimeoutMs: Int32 = 1_800_000
+    /// How long the first rebalance of an empty group waits for more members (0: none).
+    public var initialRebalanceDelayMs: Int64 = 3000
+    public var maxGroupSize = Int.max
+    public init() {}
 }

@@ -64,6 +64,7 @@ public final class KafkaServer: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
+            self.broker.groups.shutDown()
             self.beginShutdown(server.channel)
         }
         logger.info("listener stopped")
@@ -109,6 +110,7 @@ public final class KafkaServer: Service, Sendable {
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let channel = connection.channel
         let peer = channel.remoteAddress?.description ?? "?"
+        let clientHost = "/" + (channel.remoteAddress?.ipAddress ?? "")
         defer { _ = connections.withLockedValue { $0.open.removeValue(forKey: ObjectIdentifier(channel)) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -124,7 +126,7 @@ public final class KafkaServer: Service, Sendable {
                         for try await payload in inbound {
                             await slots.acquire()
                             guard self.begin(channel) else { return }
-                            queue.yield(try await self.broker.start(payload))
+                            queue.yield(try await self.broker.start(payload, clientHost: clientHost))
                         }
                     }
                     for await reply in replies {
@@ -185,35 +187,5 @@ private final class ReplySlots: @unchecked Sendable {
             return nil
         }
         woken?.resume()
-    }
-}
-
-/// Periodic work: retention (and time-based rolls) and flush.ms, every
-/// `log.retention.check.interval.ms`.
-public struct LogMaintenance: Service {
-    let broker: Broker
-
-    public init(broker: Broker) {
-        self.broker = broker
-    }
-
-    public func run() async throws {
-        let interval = UInt64(max(10, broker.config.retentionCheckIntervalMs)) * 1_000_000
-        while !Task.isShuttingDownGracefully {
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: interval) } } catch { return }
-            let deleted = try await broker.blocking { () -> Int in
-                var deleted = 0
-                for topic in broker.topics.all {
-                    for p in topic.partitions {
-                        try p.withLog { log in
-                            deleted += try log.applyRetention()
-                            try log.flushIfDue()
-                        }
-                    }
-                }
-                return deleted
-            }
-            if deleted > 0 { broker.logger.info("retention deleted \(deleted) segments") }
-        }
     }
 }

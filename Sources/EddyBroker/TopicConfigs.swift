@@ -8,7 +8,7 @@ import EddyWire
 struct TopicConfigKey: Sendable {
     /// Kafka's `DescribeConfigsResponse` config types.
     enum ValueType: Int8, Sendable {
-        case boolean = 1, string = 2, int = 3, long = 5, list = 7
+        case boolean = 1, string = 2, int = 3, long = 5, double = 6, list = 7
     }
 
     let name: String
@@ -42,6 +42,18 @@ enum TopicConfigs {
                     throw ConfigError(description: "cleanup.policy must be delete, compact or both, not \(value)")
                 }
                 config.cleanupPolicy = parts.joined(separator: ",")
+            }
+        ),
+        long("delete.retention.ms", "How long a tombstone stays on a compacted topic after its first cleaning, in ms.", min: 0, \.deleteRetentionMs),
+        TopicConfigKey(
+            name: "min.cleanable.dirty.ratio", type: .double,
+            documentation: "The share of a compacted log not yet cleaned at which a cleaning pass runs (0 to 1).",
+            read: { String($0.minCleanableDirtyRatio) },
+            write: { config, value throws(ConfigError) in
+                guard let r = Double(value), r >= 0, r <= 1 else {
+                    throw ConfigError(description: "min.cleanable.dirty.ratio must be a number from 0 to 1, not \(value)")
+                }
+                config.minCleanableDirtyRatio = r
             }
         ),
         TopicConfigKey(

@@ -58,6 +58,24 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "How often retention runs, in ms (log.retention.check.interval.ms).")
     var logRetentionCheckIntervalMs: Int64 = 300_000
 
+    @Option(help: "How long the first rebalance of an empty consumer group waits for more members, in ms (group.initial.rebalance.delay.ms).")
+    var groupInitialRebalanceDelayMs: Int64 = 3000
+
+    @Option(help: "Shortest session timeout a group member may ask for, in ms (group.min.session.timeout.ms).")
+    var groupMinSessionTimeoutMs: Int32 = 6000
+
+    @Option(help: "Longest session timeout a group member may ask for, in ms (group.max.session.timeout.ms).")
+    var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+
+    @Option(help: "Most members in one consumer group (group.max.size).")
+    var groupMaxSize = Int(Int32.max)
+
+    @Option(help: "Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions).")
+    var offsetsTopicNumPartitions: Int32 = 4
+
+    @Option(help: "How often compacted topics are checked for a cleaning pass, in ms (log.cleaner.backoff.ms).")
+    var logCleanerBackoffMs: Int64 = 15_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -70,6 +88,13 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         guard logSegmentBytes >= 14 else { throw ValidationError("--log-segment-bytes must be at least 14") }
         guard logRetentionCheckIntervalMs > 0 else { throw ValidationError("--log-retention-check-interval-ms must be positive") }
+        guard groupInitialRebalanceDelayMs >= 0 else { throw ValidationError("--group-initial-rebalance-delay-ms must not be negative") }
+        guard groupMinSessionTimeoutMs > 0, groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
+            throw ValidationError("--group-min-session-timeout-ms must be positive and at most --group-max-session-timeout-ms")
+        }
+        guard groupMaxSize > 0, offsetsTopicNumPartitions > 0, logCleanerBackoffMs > 0 else {
+            throw ValidationError("--group-max-size, --offsets-topic-num-partitions and --log-cleaner-backoff-ms must be positive")
+        }
     }
 
     static func split(_ address: String) -> (String, Int)? {
@@ -92,6 +117,12 @@ struct BrokerCommand: AsyncParsableCommand {
         config.logDefaults.retentionMs = logRetentionMs
         config.logDefaults.retentionBytes = logRetentionBytes
         config.logDefaults.segmentBytes = logSegmentBytes
+        config.groupCoordinator.initialRebalanceDelayMs = groupInitialRebalanceDelayMs
+        config.groupCoordinator.minSessionTimeoutMs = groupMinSessionTimeoutMs
+        config.groupCoordinator.maxSessionTimeoutMs = groupMaxSessionTimeoutMs
+        config.groupCoordinator.maxGroupSize = groupMaxSize
+        config.offsetsTopicPartitions = offsetsTopicNumPartitions
+        config.cleanerBackoffMs = logCleanerBackoffMs
         return config
     }
 
@@ -104,7 +135,7 @@ struct BrokerCommand: AsyncParsableCommand {
         let broker = try Broker(config: makeConfig(), pool: pool, logger: logger)
         let server = KafkaServer(broker: broker, group: group, logger: logger)
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: LogMaintenance(broker: broker)), .init(service: server)],
+            services: broker.backgroundServices.map { .init(service: $0) } + [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -343,7 +343,8 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(byName["segment.bytes"]?.value, "1048576")
         XCTAssertEqual(byName["retention.bytes"]?.value, "-1")
         XCTAssertEqual(byName["retention.bytes"]?.configSource, 5)
-        XCTAssertEqual(configs.count, 11)
+        XCTAssertEqual(configs.count, TopicConfigs.all.count)
+        XCTAssertEqual(byName["min.cleanable.dirty.ratio"]?.value, "0.5")
 
         // Overrides survive a restart.
         try broker.close()

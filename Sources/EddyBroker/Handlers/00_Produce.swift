@@ -80,6 +80,9 @@ extension Broker {
         guard let topic, data.index >= 0, Int(data.index) < topic.partitions.count else {
             throw ProduceFailure(.unknownTopicOrPartition, "no partition \(topicName)-\(data.index)")
         }
+        guard topicName != Self.offsetsTopic else {
+            throw ProduceFailure(.invalidTopic, "\(topicName) is internal: clients cannot write to it")
+        }
         let partition = topic.partitions[Int(data.index)]
         guard version >= 3 else {
             throw ProduceFailure(.unsupportedForMessageFormat, "Produce v\(version) carries legacy message sets; use v3 or later")

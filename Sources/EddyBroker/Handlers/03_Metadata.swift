@@ -74,6 +74,7 @@ extension Broker {
         var result = MetadataResponse.MetadataResponseTopic()
         result.name = topic.name
         result.topicId = topic.id
+        result.isInternal = topic.name == Self.offsetsTopic
         result.partitions = topic.partitions.indices.map { index in
             var p = MetadataResponse.MetadataResponsePartition()
             p.partitionIndex = Int32(index)

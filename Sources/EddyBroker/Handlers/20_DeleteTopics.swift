@@ -21,10 +21,17 @@ extension Broker {
                 continue
             }
             result.name = name
+            guard name != Self.offsetsTopic else {
+                result.errorCode = ErrorCode.invalidTopic.rawValue
+                result.errorMessage = "\(name) is internal and cannot be deleted"
+                response.responses.append(result)
+                continue
+            }
             do {
                 let id = topics.topic(name)?.id
                 try await blocking { try self.topics.delete(name) }
                 result.topicId = id ?? .zero
+                groups.topicDeleted(name)
             } catch let error as TopicError {
                 result.errorCode = error.code.rawValue
                 result.errorMessage = error.message

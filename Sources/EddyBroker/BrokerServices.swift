@@ -1,0 +1,77 @@
+import EddyLog
+import ServiceLifecycle
+
+extension Broker {
+    /// The broker's background work, to run in the same `ServiceGroup` as its `KafkaServer`.
+    public var backgroundServices: [any Service] {
+        [LogMaintenance(broker: self), LogCleaning(broker: self), GroupTimer(broker: self)]
+    }
+}
+
+/// Periodic work: retention (and time-based rolls) and flush.ms, every
+/// `log.retention.check.interval.ms`.
+struct LogMaintenance: Service {
+    let broker: Broker
+
+    func run() async throws {
+        let interval = UInt64(max(10, broker.config.retentionCheckIntervalMs)) * 1_000_000
+        while !Task.isShuttingDownGracefully {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: interval) } } catch { return }
+            let deleted = try await broker.blocking { () -> Int in
+                var deleted = 0
+                for topic in broker.topics.all {
+                    for p in topic.partitions {
+                        try p.withLog { log in
+                            deleted += try log.applyRetention()
+                            try log.flushIfDue()
+                        }
+                    }
+                }
+                return deleted
+            }
+            if deleted > 0 { broker.logger.info("retention deleted \(deleted) segments") }
+        }
+    }
+}
+
+/// Compaction: every `log.cleaner.backoff.ms`, each partition whose cleanup.policy includes
+/// "compact" and whose dirty share reached min.cleanable.dirty.ratio gets a pass. The copying runs
+/// on the blocking pool without the partition's lock (see `LogCleaner`); appends and reads go on.
+struct LogCleaning: Service {
+    let broker: Broker
+
+    func run() async throws {
+        let interval = UInt64(max(10, broker.config.cleanerBackoffMs)) * 1_000_000
+        while !Task.isShuttingDownGracefully {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: interval) } } catch { return }
+            for topic in broker.topics.all where topic.config.compacts {
+                for partition in topic.partitions {
+                    do {
+                        guard let plan = try await broker.blocking({ try partition.withLog { try $0.planCleaning() } }) else { continue }
+                        let now = broker.clock()
+                        let result = try await broker.blocking { try LogCleaner.clean(plan, now: now) }
+                        try await broker.blocking { try partition.withLog { _ = try $0.installCleaned(result) } }
+                        broker.logger.info("compacted \(partition.topicPartition): \(result.stats)")
+                    } catch {
+                        broker.logger.error("compaction of \(partition.topicPartition) failed: \(error)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the group coordinator's timers (session expiry, end of join and sync phases) every 100 ms,
+/// and answers parked group requests on graceful shutdown.
+struct GroupTimer: Service {
+    let broker: Broker
+    static let intervalMs: UInt64 = 100
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: Self.intervalMs * 1_000_000) } } catch { break }
+            broker.groups.tick()
+        }
+        broker.groups.shutDown()
+    }
+}

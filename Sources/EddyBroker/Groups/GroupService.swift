@@ -1,0 +1,211 @@
+import EddyCore
+import EddyWire
+import NIOConcurrencyHelpers
+
+/// Drives the pure `GroupCoordinator` for the broker: one lock around it and the committed offsets,
+/// the broker's clock, and the parked JoinGroup and SyncGroup requests, which wait on
+/// continuations until an action answers them. `tick()` runs the coordinator's timers
+/// (`GroupTimer` calls it); `shutDown()` answers every parked request so that graceful shutdown
+/// never waits out a rebalance.
+final class GroupService: @unchecked Sendable {
+    typealias Coordinator = GroupCoordinator<RandomMemberIds<SystemRandomNumberGenerator>>
+
+    private enum Waiter {
+        case join(CheckedContinuation<JoinResult, Never>)
+        case sync(CheckedContinuation<SyncResult, Never>)
+    }
+
+    private struct State {
+        var coordinator: Coordinator
+        var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+        var waiting: [RequestToken: Waiter] = [:]
+        var nextToken: RequestToken = 1
+        var shutDown = false
+    }
+
+    private let lock = NIOLock()
+    private var state: State
+    private let clock: @Sendable () -> Int64
+
+    init(settings: GroupCoordinatorSettings, clock: @escaping @Sendable () -> Int64) {
+        var config = GroupCoordinatorConfig()
+        config.minSessionTimeoutMs = settings.minSessionTimeoutMs
+        config.maxSessionTimeoutMs = settings.maxSessionTimeoutMs
+        config.initialRebalanceDelayMs = settings.initialRebalanceDelayMs
+        config.maxGroupSize = settings.maxGroupSize
+        self.state = State(coordinator: Coordinator(config: config))
+        self.clock = clock
+    }
+
+    // MARK: Membership
+
+    func join(_ request: JoinRequest) async -> JoinResult {
+        await withCheckedContinuation { (continuation: CheckedContinuation<JoinResult, Never>) in
+            let answers = lock.withLock { () -> [(Waiter, GroupAction)] in
+                guard !state.shutDown else { return [(.join(continuation), .respondJoin(0, .failure(.notCoordinator, memberId: request.memberId)))] }
+                let token = takeToken(.join(continuation))
+                return collect(state.coordinator.join(request, token: token, now: clock()))
+            }
+            answer(answers)
+        }
+    }
+
+    func sync(_ request: SyncRequest) async -> SyncResult {
+        await withCheckedContinuation { (continuation: CheckedContinuation<SyncResult, Never>) in
+            let answers = lock.withLock { () -> [(Waiter, GroupAction)] in
+                guard !state.shutDown else { return [(.sync(continuation), .respondSync(0, .failure(.notCoordinator)))] }
+                let token = takeToken(.sync(continuation))
+                return collect(state.coordinator.sync(request, token: token, now: clock()))
+            }
+            answer(answers)
+        }
+    }
+
+    func heartbeat(_ request: MemberHeartbeat) -> ErrorCode {
+        lock.withLock { state.shutDown ? .notCoordinator : state.coordinator.heartbeat(request, now: clock()) }
+    }
+
+    func leave(groupId: String, members: [LeavingMember]) -> LeaveResult {
+        let (result, answers) = lock.withLock { () -> (LeaveResult, [(Waiter, GroupAction)]) in
+            let result = state.coordinator.leave(groupId: groupId, members: members, now: clock())
+            return (result, collect(result.actions))
+        }
+        answer(answers)
+        return result
+    }
+
+    /// Runs the coordinator's due timers (session expiry, end of join and sync phases).
+    func tick() {
+        let answers = lock.withLock { () -> [(Waiter, GroupAction)] in
+            let now = clock()
+            guard let due = state.coordinator.nextDeadline, due <= now else { return [] }
+            return collect(state.coordinator.tick(now: now))
+        }
+        answer(answers)
+    }
+
+    /// Graceful shutdown: every parked request is answered NOT_COORDINATOR (the client looks for
+    /// the coordinator again), and new ones are refused the same way.
+    func shutDown() {
+        let parked = lock.withLock { () -> [Waiter] in
+            state.shutDown = true
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        for waiter in parked {
+            switch waiter {
+            case .join(let c): c.resume(returning: .failure(.notCoordinator, memberId: ""))
+            case .sync(let c): c.resume(returning: .failure(.notCoordinator))
+            }
+        }
+    }
+
+    // MARK: Admin
+
+    func describe(groupId: String) -> GroupDescription? { lock.withLock { state.coordinator.describe(groupId: groupId) } }
+
+    func list(statesFilter: Set<String>) -> [GroupListing] { lock.withLock { state.coordinator.list(statesFilter: statesFilter) } }
+
+    /// DeleteGroups for one group; on NONE returns the partitions whose offsets the caller must
+    /// tombstone in __consumer_offsets (they are gone from memory already).
+    func delete(groupId: String) -> (ErrorCode, [TopicPartition]) {
+        lock.withLock {
+            let error = state.coordinator.delete(groupId: groupId)
+            guard error == .none else { return (error, []) }
+            let removed = state.offsets.removeValue(forKey: groupId).map { Array($0.keys) } ?? []
+            return (error, removed)
+        }
+    }
+
+    // MARK: Offsets
+
+    func validateOffsetCommit(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?) -> ErrorCode {
+        lock.withLock {
+            state.shutDown ? .notCoordinator
+                : state.coordinator.validateOffsetCommit(groupId: groupId, generationId: generationId, memberId: memberId,
+                                                         groupInstanceId: groupInstanceId)
+        }
+    }
+
+    /// The offsets are durable in __consumer_offsets: now they count.
+    func offsetsCommitted(groupId: String, memberId: String, _ offsets: [TopicPartition: CommittedOffset]) {
+        lock.withLock {
+            state.offsets[groupId, default: [:]].merge(offsets) { _, new in new }
+            state.coordinator.noteOffsetsCommitted(groupId: groupId, memberId: memberId, now: clock())
+        }
+    }
+
+    /// The group's committed offsets: all of them, or those of `partitions`.
+    func committed(groupId: String) -> [TopicPartition: CommittedOffset] {
+        lock.withLock { state.offsets[groupId] ?? [:] }
+    }
+
+    /// Every group with committed offsets (consumer lag).
+    var allCommitted: [String: [TopicPartition: CommittedOffset]] { lock.withLock { state.offsets } }
+
+    /// At startup: one record of __consumer_offsets, in log order (later ones win; nil removes).
+    func load(_ key: OffsetRecords.Key, _ value: CommittedOffset?) {
+        lock.withLock {
+            if let value {
+                state.offsets[key.group, default: [:]][key.topicPartition] = value
+            } else {
+                state.offsets[key.group]?[key.topicPartition] = nil
+                if state.offsets[key.group]?.isEmpty == true { state.offsets[key.group] = nil }
+            }
+        }
+    }
+
+    /// After `load`: the groups with offsets exist (as Empty) for ListGroups and commits.
+    func finishLoading() {
+        lock.withLock {
+            for group in state.offsets.keys { state.coordinator.loadGroupWithOffsets(groupId: group) }
+        }
+    }
+
+    /// Forgets offsets of a deleted topic (their records stay until compaction meets newer ones).
+    func topicDeleted(_ topic: String) {
+        lock.withLock {
+            for group in Array(state.offsets.keys) {
+                state.offsets[group] = state.offsets[group]!.filter { $0.key.topic != topic }
+                if state.offsets[group]!.isEmpty {
+                    state.offsets[group] = nil
+                    state.coordinator.noteOffsetsRemoved(groupId: group)
+                }
+            }
+        }
+    }
+
+    // MARK: Plumbing (callers hold the lock)
+
+    private func takeToken(_ waiter: Waiter) -> RequestToken {
+        let token = state.nextToken
+        state.nextToken += 1
+        state.waiting[token] = waiter
+        return token
+    }
+
+    /// Pairs each action with its waiter (removing it); answered outside the lock.
+    private func collect(_ actions: [GroupAction]) -> [(Waiter, GroupAction)] {
+        actions.compactMap { action in
+            let token: RequestToken
+            switch action {
+            case .respondJoin(let t, _): token = t
+            case .respondSync(let t, _): token = t
+            }
+            guard let waiter = state.waiting.removeValue(forKey: token) else {
+                preconditionFailure("group coordinator answered token \(token) twice or never issued it")
+            }
+            return (waiter, action)
+        }
+    }
+
+    private func answer(_ answers: [(Waiter, GroupAction)]) {
+        for (waiter, action) in answers {
+            switch (waiter, action) {
+            case (.join(let c), .respondJoin(_, let result)): c.resume(returning: result)
+            case (.sync(let c), .respondSync(_, let result)): c.resume(returning: result)
+            default: preconditionFailure("a JoinGroup answered as a SyncGroup or the reverse")
+            }
+        }
+    }
+}
