@@ -30,7 +30,7 @@ final class BrokerTests: XCTestCase {
         return try Broker(config: config, pool: pool, logger: Logger(label: "test"))
     }
 
-    private static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
+    static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
         let correlation = Int32.random(in: 1...Int32.max)
         var frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
         let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 30))
@@ -42,7 +42,7 @@ final class BrokerTests: XCTestCase {
         return decoded
     }
 
-    private static func produce(_ broker: Broker, topic: String, values: [String], acks: Int16 = -1, version: Int16 = 9) async throws -> ProduceResponse.PartitionProduceResponse {
+    static func produce(_ broker: Broker, topic: String, values: [String], acks: Int16 = -1, version: Int16 = 9) async throws -> ProduceResponse.PartitionProduceResponse {
         var request = ProduceRequest()
         request.acks = acks
         request.timeoutMs = 1000
@@ -59,7 +59,7 @@ final class BrokerTests: XCTestCase {
         return try XCTUnwrap(response.responses.first?.partitionResponses.first)
     }
 
-    private static func fetch(_ broker: Broker, topic: String, offset: Int64, maxWaitMs: Int32 = 0, minBytes: Int32 = 1) async throws -> FetchResponse.PartitionData {
+    static func fetch(_ broker: Broker, topic: String, offset: Int64, maxWaitMs: Int32 = 0, minBytes: Int32 = 1) async throws -> FetchResponse.PartitionData {
         var request = FetchRequest()
         request.replicaId = -1
         request.maxWaitMs = maxWaitMs
@@ -78,7 +78,7 @@ final class BrokerTests: XCTestCase {
         return try XCTUnwrap(response.responses.first?.partitions.first)
     }
 
-    private static func values(_ data: FetchResponse.PartitionData) throws -> [String] {
+    static func values(_ data: FetchResponse.PartitionData) throws -> [String] {
         try RecordBatch.batches(in: data.records ?? ByteBuffer()).flatMap { try $0.records().map { String(buffer: $0.value!) } }
     }
 
