@@ -41,6 +41,7 @@ enum ApiTable {
         .syncGroup: entry(SyncGroupRequest.self, 0...5) { await $0.syncGroup($1, $2) },
         .describeGroups: entry(DescribeGroupsRequest.self, 0...5) { $0.describeGroups($1, $2) },
         .listGroups: entry(ListGroupsRequest.self, 0...5) { $0.listGroups($1, $2) },
+        .initProducerId: entry(InitProducerIdRequest.self, 0...5) { $0.initProducerId($1, $2) },
         .deleteGroups: entry(DeleteGroupsRequest.self, 0...2) { await $0.deleteGroups($1, $2) },
     ]
 

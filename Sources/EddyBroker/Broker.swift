@@ -16,6 +16,7 @@ public final class Broker: Sendable {
     let topics: TopicRegistry
     let groupCommit: GroupCommit
     let groups: GroupService
+    let producerIds: ProducerIdAllocator
     let appendSignal = AppendSignal()
     let pool: NIOThreadPool
     let logger: Logger
@@ -33,6 +34,7 @@ public final class Broker: Sendable {
         self.groupCommit = GroupCommit(pool: pool)
         self.groups = GroupService(settings: config.groupCoordinator, clock: clock)
         self.clusterId = try Self.loadClusterId(config.dataDirectory)
+        self.producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory)
         for topic in topics.all {
             for p in topic.partitions {
                 p.withLog { log in

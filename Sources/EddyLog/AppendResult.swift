@@ -10,11 +10,15 @@ public struct AppendResult: Sendable, Equatable {
     public var logAppendTime: Timestamp
     /// The log start offset after the append.
     public var logStartOffset: Offset
+    /// A retried batch of an idempotent producer: nothing was appended; the offsets are the
+    /// original append's.
+    public var isDuplicate: Bool
 
-    public init(baseOffset: Offset, lastOffset: Offset, logAppendTime: Timestamp, logStartOffset: Offset) {
+    public init(baseOffset: Offset, lastOffset: Offset, logAppendTime: Timestamp, logStartOffset: Offset, isDuplicate: Bool = false) {
         self.baseOffset = baseOffset
         self.lastOffset = lastOffset
         self.logAppendTime = logAppendTime
         self.logStartOffset = logStartOffset
+        self.isDuplicate = isDuplicate
     }
 }

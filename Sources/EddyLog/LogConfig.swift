@@ -32,6 +32,9 @@ public struct LogConfig: Sendable, Equatable {
     /// `min.cleanable.dirty.ratio`: a compaction pass runs once the uncleaned share of the inactive
     /// segments' bytes reaches this.
     public var minCleanableDirtyRatio: Double = 0.5
+    /// `producer.id.expiration.ms` (a broker setting): an idempotent producer silent this long is
+    /// forgotten (its next batch starts afresh).
+    public var producerIdExpirationMs: Int64 = 86_400_000
     /// `log.cleaner.dedupe.buffer.size` (a broker setting): bounds the cleaner's key map.
     public var cleanerMapBytes: Int = 128 << 20
 

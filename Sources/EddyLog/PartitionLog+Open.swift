@@ -142,6 +142,7 @@ extension PartitionLog {
         let fresh = createdDirectory || logBases.isEmpty
         let log = PartitionLog(directory: directory, config: config, now: now, segments: segments, logStartOffset: logStart,
                                recoveryReport: fresh && report.isEmpty ? nil : report, persistedRecoveryPoint: last.baseOffset)
+        try log.loadProducers()
         do { log.cleanerCheckpoint = try log.cleanerCheckpointFile.read() } catch {
             // Costs one pass over the whole log, nothing more.
             log.recoveryReport?.notes.append("ignored \(error)")

@@ -34,6 +34,7 @@ extension PartitionLog {
             deleted += try deleteLeadingSegments(RetentionPlanner.exceedingSize(summaries, retentionBytes: config.retentionBytes))
         }
         deleted += try deleteLeadingSegments(RetentionPlanner.belowLogStart(summaries, logStartOffset: logStartOffset))
+        producers.removeExpiredProducers(now: Timestamp(millis: time), expirationMs: config.producerIdExpirationMs)
         return deleted
     }
 
@@ -70,6 +71,7 @@ extension PartitionLog {
             throw error
         }
         logStartOffset = max(logStartOffset, segments[0].baseOffset)
+        producers.truncateHead(logStartOffset: logStartOffset)
         return count
     }
 }

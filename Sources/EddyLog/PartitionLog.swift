@@ -41,6 +41,8 @@ public final class PartitionLog: @unchecked Sendable {
     var lastFlushMs: Int64
     /// The recovery point last persisted: segments below it are durable, indexes included.
     var persistedRecoveryPoint: Offset
+    /// Idempotent and transactional producers seen in this partition (`PartitionLog+Producers`).
+    public internal(set) var producers = ProducerStateTable()
     /// Where the next compaction pass's dirty range starts (nil: at the log start).
     var cleanerCheckpoint: Offset?
     /// Test hooks; nil in production.
@@ -87,11 +89,21 @@ public final class PartitionLog: @unchecked Sendable {
     /// (maxTimestamp, the timestamp-type bit and the CRC), rolls the segment first when it is due
     /// (size, age, index full), writes to the OS and indexes. Every batch is checked before any is
     /// written: messageTooLarge over max.message.bytes, corruptMessage for a bad CRC or structure,
-    /// invalidRecord for a batch without records or whose count does not match its offsets.
+    /// invalidRecord for a batch without records or whose count does not match its offsets. A batch
+    /// from an idempotent producer is checked against the producer-state table: a retry of one of
+    /// its last five batches appends nothing and returns the original offsets (`isDuplicate`); a
+    /// sequence or epoch the table refuses throws `ProducerRejection`.
     public func append(batches: [RecordBatch]) throws -> AppendResult {
         try checkUsable()
         guard !batches.isEmpty else { throw LogError(.invalidRecord, "append of no batches") }
         for batch in batches { try StoredBatch.validateForAppend(batch, maxMessageBytes: config.maxMessageBytes) }
+        if batches.count == 1, let original = try checkProducer(batches[0].header) {
+            return AppendResult(baseOffset: original.firstOffset, lastOffset: original.lastOffset, logAppendTime: .none,
+                                logStartOffset: logStartOffset, isDuplicate: true)
+        }
+        for batch in batches.dropFirst() where AppendingBatch(batch.header) != nil {
+            throw LogError(.invalidRecord, "an idempotent producer's batch must be appended on its own")
+        }
         let time = now()
         let appendTime: Int64? = config.messageTimestampType == .logAppendTime ? time : nil
         let firstOffset = logEndOffset
@@ -113,6 +125,7 @@ public final class PartitionLog: @unchecked Sendable {
                 if !failure.repaired { state = .failed(failure.error) }
                 throw failure.error
             }
+            recordProducer(parsed)
         }
         return AppendResult(baseOffset: firstOffset, lastOffset: Offset(logEndOffset.rawValue - 1),
                             logAppendTime: appendTime.map { Timestamp(millis: $0) } ?? .none, logStartOffset: logStartOffset)
@@ -130,6 +143,8 @@ public final class PartitionLog: @unchecked Sendable {
         segments.append(segment)
         directoryNeedsSync = true
         syncPending = true
+        // Recovery replays producer state from here: at most the active segment.
+        try snapshotProducers()
     }
 
     // MARK: Read
@@ -245,6 +260,7 @@ public final class PartitionLog: @unchecked Sendable {
         }
         try flush()
         do {
+            try snapshotProducers()
             active.seal()
             try active.writeIndexFiles()
             try active.flush(faults: nil)

@@ -55,9 +55,8 @@ def test_round_trip_assign_and_seek(broker, codec):
         consumer.close()
 
 
-@pytest.mark.xfail(reason="kafka-python's default is an idempotent producer (InitProducerId), which eddy "
-                          "does not serve yet", strict=False)
 def test_producer_with_default_settings(broker):
+    """kafka-python 3's default producer is idempotent: InitProducerId, then sequenced batches."""
     create_topic(broker.bootstrap, "kpy-defaults")
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, request_timeout_ms=10000, max_block_ms=10000)
     try:

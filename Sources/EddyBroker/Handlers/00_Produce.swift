@@ -5,8 +5,10 @@
 // CreateTime/LogAppendTime; auto-creation of missing topics when enabled.
 // Differs from Kafka: v0-2 requests (legacy message sets) are refused with
 // UNSUPPORTED_FOR_MESSAGE_FORMAT instead of being converted (a legacy set in v3+ gets INVALID_RECORD,
-// as in Kafka); idempotent and transactional producers
-// come with the transactions work (a transactional id is refused with INVALID_REQUEST for now).
+// as in Kafka). Idempotent producers: sequences and epochs checked per partition (the log's
+// producer-state table), a retried batch answered with its original offsets and not appended
+// again. Transactional producers come with the transactions work (a transactional id is refused
+// with INVALID_REQUEST for now).
 import EddyCore
 import EddyLog
 import EddyWire
@@ -114,8 +116,10 @@ extension Broker {
             result = try await blocking { try partition.withLog { try $0.append(batch) } }
         } catch let error as LogError {
             throw ProduceFailure(errorCode(for: error), "\(error)")
+        } catch let rejection as ProducerRejection {
+            throw ProduceFailure(rejection.code, rejection.detail)
         }
-        appendSignal.notify()
+        if !result.isDuplicate { appendSignal.notify() }
         return (partition, result)
     }
 
