@@ -2,8 +2,7 @@
 // Supports: group (0) and transaction (1) keys, one key (v0-3) or a batch of keys (v4+): on a
 // single node, this broker coordinates everything.
 // Differs from Kafka: none in the answer; note that librdkafka also takes this API's presence as
-// the sign that the broker understands LZ4 (a 0.8.2-era feature probe), so it is served even while
-// the group APIs it leads to are not advertised.
+// the sign that the broker understands LZ4 (a 0.8.2-era feature probe).
 import EddyWire
 
 extension Broker {
