@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(
             name: "EddyBrokerTests",
             dependencies: [
-                "EddyBroker", "EddyLog",
+                "EddyBroker", "EddyLog", "EddyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -48,6 +48,8 @@ public static let unknownServerError = ErrorCode(rawValue: -1)
     public static let invalidTransactionTimeout = ErrorCode(rawValue: 50)
     public static let concurrentTransactions = ErrorCode(rawValue: 51)
     public static let transactionCoordinatorFenced = ErrorCode(rawValue: 52)
+    public static let transactionalIdAuthorizationFailed = ErrorCode(rawValue: 53)
+    public static let operationNotAttempted = ErrorCode(rawValue: 55)
     public static let kafkaStorageError = ErrorCode(rawValue: 56)
     public static let unknownProducerId = ErrorCode(rawValue: 59)
     public static let nonEmptyGroup = ErrorCode(rawValue: 68)
@@ -60,13 +62,15 @@ public static let unknownServerError = ErrorCode(rawValue: -1)
     public static let producerFenced = ErrorCode(rawValue: 90)
     public static let unknownTopicId = ErrorCode(rawValue: 100)
     public static let unstableOffsetCommit = ErrorCode(rawValue: 104)
+    public static let transactionalIdNotFound = ErrorCode(rawValue: 105)
+    public static let transactionAbortable = ErrorCode(rawValue: 120)
 
     public var description: String { "\(name) (\(rawValue))" }
 
     public var name: String {
         switch rawValue {
 case -1: "UNKNOWN_SERVER_ERROR"
-        case 0: "NONE"
+case 0: "NONE"
         case 1: "OFFSET_OUT_OF_RANGE"
         case 2: "CORRUPT_MESSAGE"
         case 3: "UNKNOWN_TOPIC_OR_PARTITION"
@@ -109,6 +113,8 @@ case -1: "UNKNOWN_SERVER_ERROR"
         case 50: "INVALID_TRANSACTION_TIMEOUT"
         case 51: "CONCURRENT_TRANSACTIONS"
         case 52: "TRANSACTION_COORDINATOR_FENCED"
+        case 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+        case 55: "OPERATION_NOT_ATTEMPTED"
         case 56: "KAFKA_STORAGE_ERROR"
         case 59: "UNKNOWN_PRODUCER_ID"
         case 68: "NON_EMPTY_GROUP"
@@ -121,6 +127,8 @@ case -1: "UNKNOWN_SERVER_ERROR"
         case 90: "PRODUCER_FENCED"
         case 100: "UNKNOWN_TOPIC_ID"
         case 104: "UNSTABLE_OFFSET_COMMIT"
+        case 105: "TRANSACTIONAL_ID_NOT_FOUND"
+        case 120: "TRANSACTION_ABORTABLE"
         default: "ERROR_\(rawValue)"
         }
     }

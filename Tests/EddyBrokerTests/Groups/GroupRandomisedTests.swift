@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyWire
 @testable import EddyBroker
 import Foundation
@@ -5,12 +6,12 @@ import XCTest
 
 /// Random clients (mostly well behaved, sometimes not) drive the coordinator across a few groups;
 /// the invariants are checked after every step. The seed is printed; EDDY_SEED=<seed> replays it.
-final class RandomisedTests: XCTestCase {
+final class GroupRandomisedTests: XCTestCase {
     func testRandomClientsKeepTheInvariants() {
         let replay = ProcessInfo.processInfo.environment["EDDY_SEED"].flatMap { UInt64($0) }
         let seed = replay ?? UInt64.random(in: 0...UInt64.max)
         print("GroupCoordinator randomised test seed: \(seed) (replay with EDDY_SEED=\(seed))")
-        var seeds = SplitMix64(seed)
+        var seeds = SeededRandom(seed: seed)
         var statesSeen: Set<GroupState> = []
         var assignmentsDelivered = 0
         for run in 0..<40 {
@@ -28,17 +29,6 @@ final class RandomisedTests: XCTestCase {
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private struct Simulation {
     enum Phase { case idle, joining, joined, syncing, stable }
@@ -58,7 +48,7 @@ private struct Simulation {
         var leaderOf: [String] = []
     }
 
-    var rng: SplitMix64
+    var rng: SeededRandom
     var d: Driver
     var clients: [Client] = []
     var owner: [RequestToken: Int] = [:]
@@ -68,7 +58,7 @@ private struct Simulation {
     let groupIds = ["g0", "g1", "g2"]
 
     init(seed: UInt64) {
-        rng = SplitMix64(seed)
+        rng = SeededRandom(seed: seed)
         let delays: [Int64] = [0, 50, 300]
         let sizes = [2, 3, Int.max]
         let config = GroupCoordinatorConfig(
