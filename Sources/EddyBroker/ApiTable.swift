@@ -41,7 +41,11 @@ enum ApiTable {
         .syncGroup: entry(SyncGroupRequest.self, 0...5) { await $0.syncGroup($1, $2) },
         .describeGroups: entry(DescribeGroupsRequest.self, 0...5) { $0.describeGroups($1, $2) },
         .listGroups: entry(ListGroupsRequest.self, 0...5) { $0.listGroups($1, $2) },
-        .initProducerId: entry(InitProducerIdRequest.self, 0...5) { $0.initProducerId($1, $2) },
+        .initProducerId: entry(InitProducerIdRequest.self, 0...5) { await $0.initProducerId($1, $2) },
+        .addPartitionsToTxn: entry(AddPartitionsToTxnRequest.self, 0...3) { await $0.addPartitionsToTxn($1, $2) },
+        .addOffsetsToTxn: entry(AddOffsetsToTxnRequest.self, 0...3) { await $0.addOffsetsToTxn($1, $2) },
+        .endTxn: entry(EndTxnRequest.self, 0...3) { await $0.endTxn($1, $2) },
+        .txnOffsetCommit: entry(TxnOffsetCommitRequest.self, 0...3) { await $0.txnOffsetCommit($1, $2) },
         .deleteGroups: entry(DeleteGroupsRequest.self, 0...2) { await $0.deleteGroups($1, $2) },
     ]
 

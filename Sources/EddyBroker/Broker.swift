@@ -17,6 +17,7 @@ public final class Broker: Sendable {
     let groupCommit: GroupCommit
     let groups: GroupService
     let producerIds: ProducerIdAllocator
+    let transactions: TransactionService
     let appendSignal = AppendSignal()
     let pool: NIOThreadPool
     let logger: Logger
@@ -35,6 +36,7 @@ public final class Broker: Sendable {
         self.groups = GroupService(settings: config.groupCoordinator, clock: clock)
         self.clusterId = try Self.loadClusterId(config.dataDirectory)
         self.producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory)
+        self.transactions = TransactionService(allocator: producerIds)
         for topic in topics.all {
             for p in topic.partitions {
                 p.withLog { log in
@@ -45,6 +47,7 @@ public final class Broker: Sendable {
             }
         }
         try openOffsetsTopic()
+        try openTransactionStateTopic()
     }
 
     /// The cluster id is made once per data directory and kept in `<data>/eddy-cluster-id`.

@@ -4,7 +4,7 @@ import ServiceLifecycle
 extension Broker {
     /// The broker's background work, to run in the same `ServiceGroup` as its `KafkaServer`.
     public var backgroundServices: [any Service] {
-        [LogMaintenance(broker: self), LogCleaning(broker: self), GroupTimer(broker: self)]
+        [LogMaintenance(broker: self), LogCleaning(broker: self), GroupTimer(broker: self), TransactionTimer(broker: self)]
     }
 }
 
@@ -73,5 +73,19 @@ struct GroupTimer: Service {
             broker.groups.tick()
         }
         broker.groups.shutDown()
+    }
+}
+
+/// Loads the transaction coordinator at start (completing transactions decided before a crash)
+/// and runs its timers (transaction timeouts, transactional id expiry) every 100 ms.
+struct TransactionTimer: Service {
+    let broker: Broker
+
+    func run() async throws {
+        await broker.transactions.tick(broker)
+        while !Task.isShuttingDownGracefully {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: GroupTimer.intervalMs * 1_000_000) } } catch { break }
+            await broker.transactions.tick(broker)
+        }
     }
 }

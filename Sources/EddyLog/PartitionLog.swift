@@ -104,6 +104,12 @@ public final class PartitionLog: @unchecked Sendable {
         for batch in batches.dropFirst() where AppendingBatch(batch.header) != nil {
             throw LogError(.invalidRecord, "an idempotent producer's batch must be appended on its own")
         }
+        return try write(batches, trackingProducers: true)
+    }
+
+    /// Writes validated batches (see `append`); with `trackingProducers` each one updates the
+    /// producer-state table.
+    func write(_ batches: [RecordBatch], trackingProducers: Bool) throws -> AppendResult {
         let time = now()
         let appendTime: Int64? = config.messageTimestampType == .logAppendTime ? time : nil
         let firstOffset = logEndOffset
@@ -125,7 +131,7 @@ public final class PartitionLog: @unchecked Sendable {
                 if !failure.repaired { state = .failed(failure.error) }
                 throw failure.error
             }
-            recordProducer(parsed)
+            if trackingProducers { recordProducer(parsed) }
         }
         return AppendResult(baseOffset: firstOffset, lastOffset: Offset(logEndOffset.rawValue - 1),
                             logAppendTime: appendTime.map { Timestamp(millis: $0) } ?? .none, logStartOffset: logStartOffset)

@@ -18,18 +18,33 @@ extension Broker {
         guard let topic = topics.topic(Self.offsetsTopic) else { return }
         var records = 0
         for partition in topic.partitions {
+            // Transactional commits wait for their producer's marker: commit applies them, abort
+            // drops them; those still undecided at the end become pending again.
+            var undecided: [Int64: [(OffsetRecords.Key, CommittedOffset?)]] = [:]
             try partition.withLog { log in
                 var offset = log.logStartOffset
                 while offset < log.logEndOffset {
                     let read = try log.read(from: offset, maxBytes: 1 << 20, minOneBatch: true)
                     let batches = try RecordBatch.batches(in: read.records)
                     guard let last = batches.last else { break }
-                    for batch in batches where !batch.header.isControl {
+                    for batch in batches {
+                        let pid = batch.header.producerId
+                        if batch.header.isControl {
+                            guard let first = try batch.records().first, let marker = try? EndTransactionMarker(decoding: first),
+                                  let decided = undecided.removeValue(forKey: pid) else { continue }
+                            if marker.type == .commit { for (key, value) in decided { groups.load(key, value) } }
+                            continue
+                        }
                         for record in try batch.records() {
                             guard let keyBytes = record.key else { continue }
                             do {
                                 guard let key = try OffsetRecords.decodeKey(keyBytes) else { continue }
-                                groups.load(key, try record.value.map(OffsetRecords.decodeValue))
+                                let value = try record.value.map(OffsetRecords.decodeValue)
+                                if batch.header.isTransactional {
+                                    undecided[pid, default: []].append((key, value))
+                                } else {
+                                    groups.load(key, value)
+                                }
                                 records += 1
                             } catch {
                                 logger.warning("\(partition.topicPartition) offset \(batch.header.baseOffset): skipped \(error)")
@@ -39,14 +54,19 @@ extension Broker {
                     offset = last.header.nextOffset
                 }
             }
+            for (pid, entries) in undecided {
+                for case let (key, value?) in entries { groups.loadPending(producerId: pid, key, value) }
+            }
         }
         groups.finishLoading()
         if records > 0 { logger.info("loaded \(records) committed offsets from \(Self.offsetsTopic)") }
     }
 
     /// Appends offset records (nil value: tombstone) for one group to its __consumer_offsets
-    /// partition, and returns once they are fsynced.
-    func appendOffsetRecords(group: String, _ entries: [(OffsetRecords.Key, CommittedOffset?)]) async throws {
+    /// partition, and returns once they are fsynced. With a producer, as a transactional batch of
+    /// that producer (TxnOffsetCommit): the transaction's marker decides it.
+    func appendOffsetRecords(group: String, _ entries: [(OffsetRecords.Key, CommittedOffset?)],
+                             transactionalProducer: (id: Int64, epoch: Int16)? = nil) async throws {
         guard !entries.isEmpty, let topic = topics.topic(Self.offsetsTopic), !topic.partitions.isEmpty else { return }
         let partition = topic.partitions[OffsetRecords.partition(for: group, partitions: topic.partitions.count)]
         let now = clock()
@@ -54,10 +74,10 @@ extension Broker {
             Record(key: OffsetRecords.encodeKey(entry.0), value: entry.1.map(OffsetRecords.encodeValue),
                    timestampDelta: 0, offsetDelta: Int32(i))
         }
-        let batch = try RecordBatch(try RecordBatch.encode(records: records, baseTimestamp: Timestamp(millis: now)))
-        let appended = try await blocking { try partition.withLog { try $0.append(batch) } }
-        appendSignal.notify()
-        try await groupCommit.waitDurable(partition, through: appended.lastOffset.rawValue)
+        let batch = try RecordBatch(try RecordBatch.encode(
+            records: records, baseTimestamp: Timestamp(millis: now), producerId: transactionalProducer?.id ?? -1,
+            producerEpoch: transactionalProducer?.epoch ?? -1, isTransactional: transactionalProducer != nil))
+        try await appendDurably(partition, batch)
     }
 
     /// Per group and partition with a committed offset: the lag behind the log end, in records and

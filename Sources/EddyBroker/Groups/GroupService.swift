@@ -18,6 +18,8 @@ final class GroupService: @unchecked Sendable {
     private struct State {
         var coordinator: Coordinator
         var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+        /// Transactional offset commits not decided yet: producer id → group → offsets.
+        var pendingTransactional: [Int64: [String: [TopicPartition: CommittedOffset]]] = [:]
         var waiting: [RequestToken: Waiter] = [:]
         var nextToken: RequestToken = 1
         var shutDown = false
@@ -140,6 +142,34 @@ final class GroupService: @unchecked Sendable {
         lock.withLock { state.offsets[groupId] ?? [:] }
     }
 
+    /// TxnOffsetCommit: the offsets are in __consumer_offsets as transactional records; they count
+    /// once the producer's transaction commits (`settleTransactionalOffsets`).
+    func addPendingTransactional(producerId: Int64, groupId: String, _ offsets: [TopicPartition: CommittedOffset]) {
+        lock.withLock { state.pendingTransactional[producerId, default: [:]][groupId, default: [:]].merge(offsets) { _, new in new } }
+    }
+
+    /// A COMMIT or ABORT marker reached `__consumer_offsets` partition `offsetsPartition`: the
+    /// producer's pending offsets of the groups stored there become committed, or are dropped.
+    func settleTransactionalOffsets(producerId: Int64, commit: Bool, offsetsPartition: Int, partitions: Int) {
+        lock.withLock {
+            guard let byGroup = state.pendingTransactional[producerId] else { return }
+            for (group, offsets) in byGroup where OffsetRecords.partition(for: group, partitions: partitions) == offsetsPartition {
+                if commit {
+                    state.offsets[group, default: [:]].merge(offsets) { _, new in new }
+                    state.coordinator.noteOffsetsCommitted(groupId: group, now: clock())
+                }
+                state.pendingTransactional[producerId]![group] = nil
+            }
+            if state.pendingTransactional[producerId]!.isEmpty { state.pendingTransactional[producerId] = nil }
+        }
+    }
+
+    /// Whether an undecided transaction holds offsets for the group's partition (OffsetFetch with
+    /// requireStable answers UNSTABLE_OFFSET_COMMIT then).
+    func hasPendingTransactional(groupId: String, _ tp: TopicPartition) -> Bool {
+        lock.withLock { state.pendingTransactional.values.contains { $0[groupId]?[tp] != nil } }
+    }
+
     /// Every group with committed offsets (consumer lag).
     var allCommitted: [String: [TopicPartition: CommittedOffset]] { lock.withLock { state.offsets } }
 
@@ -160,6 +190,12 @@ final class GroupService: @unchecked Sendable {
         lock.withLock {
             for group in state.offsets.keys { state.coordinator.loadGroupWithOffsets(groupId: group) }
         }
+    }
+
+    /// At startup, a transactional commit whose transaction is undecided in the log (its marker
+    /// will come from the transaction coordinator's recovery).
+    func loadPending(producerId: Int64, _ key: OffsetRecords.Key, _ value: CommittedOffset) {
+        lock.withLock { state.pendingTransactional[producerId, default: [:]][key.group, default: [:]][key.topicPartition] = value }
     }
 
     /// Forgets offsets of a deleted topic (their records stay until compaction meets newer ones).

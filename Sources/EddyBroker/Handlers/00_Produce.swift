@@ -7,8 +7,9 @@
 // UNSUPPORTED_FOR_MESSAGE_FORMAT instead of being converted (a legacy set in v3+ gets INVALID_RECORD,
 // as in Kafka). Idempotent producers: sequences and epochs checked per partition (the log's
 // producer-state table), a retried batch answered with its original offsets and not appended
-// again. Transactional producers come with the transactions work (a transactional id is refused
-// with INVALID_REQUEST for now).
+// again. Transactional producers: their batches open a transaction in the partition (the last
+// stable offset stays below it until the coordinator's marker); INVALID_TXN_STATE for a plain
+// batch while one is open.
 import EddyCore
 import EddyLog
 import EddyWire
@@ -31,9 +32,6 @@ extension Broker {
                 do {
                     guard acks == -1 || acks == 0 || acks == 1 else {
                         throw ProduceFailure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks)")
-                    }
-                    guard request.transactionalId == nil else {
-                        throw ProduceFailure(.invalidRequest, "transactional producers are not supported yet")
                     }
                     let (partition, appended) = try await append(topicData.name, partitionData, version: context.version)
                     result.baseOffset = appended.baseOffset.rawValue
@@ -82,7 +80,7 @@ extension Broker {
         guard let topic, data.index >= 0, Int(data.index) < topic.partitions.count else {
             throw ProduceFailure(.unknownTopicOrPartition, "no partition \(topicName)-\(data.index)")
         }
-        guard topicName != Self.offsetsTopic else {
+        guard !Self.isInternal(topicName) else {
             throw ProduceFailure(.invalidTopic, "\(topicName) is internal: clients cannot write to it")
         }
         let partition = topic.partitions[Int(data.index)]

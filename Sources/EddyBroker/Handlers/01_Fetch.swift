@@ -5,9 +5,10 @@
 // offset is inside one, topics by name or by id (v13+), OFFSET_OUT_OF_RANGE below the log start or
 // past the end.
 // Differs from Kafka: fetch sessions are answered as sessionless (session id 0, every fetch is a
-// full fetch; a client that names a session gets FETCH_SESSION_ID_NOT_FOUND); no follower fetching;
-// until transactions exist, read_committed reads like read_uncommitted (last stable offset = high
-// watermark, no aborted transactions).
+// full fetch; a client that names a session gets FETCH_SESSION_ID_NOT_FOUND); no follower fetching.
+// isolation_level read_committed (1): records stop before the last stable offset (the first offset
+// of an undecided transaction), and the aborted transactions overlapping what is returned are
+// listed so the client skips their records.
 import EddyCore
 import EddyLog
 import EddyWire
@@ -63,11 +64,26 @@ extension Broker {
                 let partition = topic.partitions[Int(fetchPartition.partition)]
                 let limit = max(0, min(Int(fetchPartition.partitionMaxBytes), remaining))
                 do {
-                    let read = try partition.withLog {
-                        try $0.read(from: Offset(fetchPartition.fetchOffset), maxBytes: limit, minOneBatch: total == 0)
+                    let committed = request.isolationLevel == 1
+                    let from = Offset(fetchPartition.fetchOffset)
+                    let (read, stable, aborted) = try partition.withLog { log in
+                        let stable = log.lastStableOffset
+                        guard committed else {
+                            return (try log.read(from: from, maxBytes: limit, minOneBatch: total == 0), stable, [AbortedTransaction]())
+                        }
+                        let read = try log.read(from: from, maxBytes: limit, minOneBatch: total == 0, below: stable)
+                        return (read, stable, log.abortedTransactions(from: from, upTo: stable))
                     }
                     data.highWatermark = read.highWatermark.rawValue
-                    data.lastStableOffset = read.highWatermark.rawValue
+                    data.lastStableOffset = stable.rawValue
+                    if committed {
+                        data.abortedTransactions = aborted.map { a in
+                            var t = FetchResponse.AbortedTransaction()
+                            t.producerId = a.producerId.rawValue
+                            t.firstOffset = a.firstOffset.rawValue
+                            return t
+                        }
+                    }
                     data.logStartOffset = read.logStartOffset.rawValue
                     data.records = read.records
                     total += read.records.readableBytes
@@ -76,7 +92,7 @@ extension Broker {
                     data.errorCode = errorCode(for: error).rawValue
                     partition.withLog { log in
                         data.highWatermark = log.logEndOffset.rawValue
-                        data.lastStableOffset = log.logEndOffset.rawValue
+                        data.lastStableOffset = log.lastStableOffset.rawValue
                         data.logStartOffset = log.logStartOffset.rawValue
                     }
                     failed = true

@@ -3,8 +3,8 @@
 // (-3, v7+), earliest local (-4, v8+; the same as earliest: there is no tiered storage), latest
 // tiered (-5, v9+; -1 as there is no tiered storage), and by timestamp (the first offset whose
 // record timestamp is at or after it, or -1 when none).
-// Differs from Kafka: v0 (several old-style offsets) is not served; isolation level makes no
-// difference until transactions exist.
+// With isolation_level read_committed (v2+), latest is the last stable offset.
+// Differs from Kafka: v0 (several old-style offsets) is not served.
 import EddyCore
 import EddyLog
 import EddyWire
@@ -17,7 +17,8 @@ extension Broker {
                 var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse()
                 topicResponse.name = requested.name
                 for p in requested.partitions {
-                    topicResponse.partitions.append(self.listOffset(requested.name, p, version: context.version))
+                    topicResponse.partitions.append(self.listOffset(requested.name, p, version: context.version,
+                                                                    readCommitted: request.isolationLevel == 1))
                 }
                 response.topics.append(topicResponse)
             }
@@ -25,7 +26,8 @@ extension Broker {
         }
     }
 
-    private func listOffset(_ topic: String, _ p: ListOffsetsRequest.ListOffsetsPartition, version: Int16) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+    private func listOffset(_ topic: String, _ p: ListOffsetsRequest.ListOffsetsPartition, version: Int16,
+                            readCommitted: Bool) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
         var result = ListOffsetsResponse.ListOffsetsPartitionResponse()
         result.partitionIndex = p.partitionIndex
         result.timestamp = -1
@@ -37,7 +39,7 @@ extension Broker {
         do {
             try partition.withLog { log in
                 switch p.timestamp {
-                case -1: result.offset = log.logEndOffset.rawValue
+                case -1: result.offset = (readCommitted ? log.lastStableOffset : log.logEndOffset).rawValue
                 case -2, -4: result.offset = log.logStartOffset.rawValue
                 case -3:
                     if let found = try log.maxTimestampOffset() {

@@ -74,7 +74,7 @@ extension Broker {
         var result = MetadataResponse.MetadataResponseTopic()
         result.name = topic.name
         result.topicId = topic.id
-        result.isInternal = topic.name == Self.offsetsTopic
+        result.isInternal = Self.isInternal(topic.name)
         result.partitions = topic.partitions.indices.map { index in
             var p = MetadataResponse.MetadataResponsePartition()
             p.partitionIndex = Int32(index)

@@ -1,7 +1,8 @@
 // OffsetFetch (key 9), v1-9.
 // Supports: the committed offsets of the partitions asked for, or of every partition the group
-// has committed (null topics, v2+); several groups in one request (v8+); requireStable (v7+) is
-// accepted (pending transactional offsets do not exist until transactions land).
+// has committed (null topics, v2+); several groups in one request (v8+); requireStable (v7+): a
+// partition with offsets in an undecided transaction answers UNSTABLE_OFFSET_COMMIT (the client
+// retries).
 // Differs from Kafka: v0 (ZooKeeper offsets) is not served. A partition with no commit answers
 // offset -1 and metadata "", as Kafka does.
 import EddyCore
@@ -24,6 +25,9 @@ extension Broker {
                         p.committedOffset = c?.offset ?? -1
                         p.committedLeaderEpoch = c?.leaderEpoch ?? -1
                         p.metadata = c?.metadata ?? ""
+                        if request.requireStable, groups.hasPendingTransactional(groupId: g.groupId, TopicPartition(name, PartitionID(index))) {
+                            p.errorCode = ErrorCode.unstableOffsetCommit.rawValue
+                        }
                         return p
                     }
                     return t
@@ -41,6 +45,10 @@ extension Broker {
                     p.committedOffset = c?.offset ?? -1
                     p.committedLeaderEpoch = context.version >= 5 ? c?.leaderEpoch ?? -1 : -1
                     p.metadata = c?.metadata ?? ""
+                    if context.version >= 7, request.requireStable,
+                       groups.hasPendingTransactional(groupId: request.groupId, TopicPartition(name, PartitionID(index))) {
+                        p.errorCode = ErrorCode.unstableOffsetCommit.rawValue
+                    }
                     return p
                 }
                 return t

@@ -21,7 +21,7 @@ extension Broker {
                 continue
             }
             result.name = name
-            guard name != Self.offsetsTopic else {
+            guard !Self.isInternal(name) else {
                 result.errorCode = ErrorCode.invalidTopic.rawValue
                 result.errorMessage = "\(name) is internal and cannot be deleted"
                 response.responses.append(result)
