@@ -95,16 +95,17 @@ def test_exactly_once_loop_survives_sigkill_of_worker_and_broker(broker, summary
     seed = int(os.environ.get("EDDY_SEED", random.randrange(1, 2**31)))
     rng = random.Random(seed)
     print(f"seed {seed} (replay with EDDY_SEED={seed})")
-    source, sink, partitions, count = "eos-in", "eos-out", 3, 600
+    source, sink, partitions, count = "eos-in", "eos-out", 3, 400
     create_topic(broker.bootstrap, source, partitions)
     create_topic(broker.bootstrap, sink, partitions)
-    # The input arrives in chunks between the kills, and the worker spends 100 ms inside each
-    # transaction after producing, so kills land mid-stream and often inside open transactions.
+    # The input arrives in chunks between the kills, and the worker takes at most 5 records a
+    # transaction and spends 300 ms inside each after producing, so kills land mid-stream and
+    # often inside open transactions.
     chunk = count // TRIALS + 1
     inputs = [{"key": f"k{i}", "value": f"v{i}", "partition": i % partitions} for i in range(count)]
 
     def start_worker():
-        return subprocess.Popen([sys.executable, WORKER, broker.bootstrap, source, sink, "eos-group", "eos-tx", "100"],
+        return subprocess.Popen([sys.executable, WORKER, broker.bootstrap, source, sink, "eos-group", "eos-tx", "300", "5"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     worker_kills = broker_kills = 0

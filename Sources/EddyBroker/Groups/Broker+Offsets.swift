@@ -21,37 +21,28 @@ extension Broker {
             // Transactional commits wait for their producer's marker: commit applies them, abort
             // drops them; those still undecided at the end become pending again.
             var undecided: [Int64: [(OffsetRecords.Key, CommittedOffset?)]] = [:]
-            try partition.withLog { log in
-                var offset = log.logStartOffset
-                while offset < log.logEndOffset {
-                    let read = try log.read(from: offset, maxBytes: 1 << 20, minOneBatch: true)
-                    let batches = try RecordBatch.batches(in: read.records)
-                    guard let last = batches.last else { break }
-                    for batch in batches {
-                        let pid = batch.header.producerId
-                        if batch.header.isControl {
-                            guard let first = try batch.records().first, let marker = try? EndTransactionMarker(decoding: first),
-                                  let decided = undecided.removeValue(forKey: pid) else { continue }
-                            if marker.type == .commit { for (key, value) in decided { groups.load(key, value) } }
-                            continue
+            try eachBatch(of: partition) { batch in
+                let pid = batch.header.producerId
+                if batch.header.isControl {
+                    guard let first = try batch.records().first, let marker = try? EndTransactionMarker(decoding: first),
+                          let decided = undecided.removeValue(forKey: pid) else { return }
+                    if marker.type == .commit { for (key, value) in decided { groups.load(key, value) } }
+                    return
+                }
+                for record in try batch.records() {
+                    guard let keyBytes = record.key else { continue }
+                    do {
+                        guard let key = try OffsetRecords.decodeKey(keyBytes) else { continue }
+                        let value = try record.value.map(OffsetRecords.decodeValue)
+                        if batch.header.isTransactional {
+                            undecided[pid, default: []].append((key, value))
+                        } else {
+                            groups.load(key, value)
                         }
-                        for record in try batch.records() {
-                            guard let keyBytes = record.key else { continue }
-                            do {
-                                guard let key = try OffsetRecords.decodeKey(keyBytes) else { continue }
-                                let value = try record.value.map(OffsetRecords.decodeValue)
-                                if batch.header.isTransactional {
-                                    undecided[pid, default: []].append((key, value))
-                                } else {
-                                    groups.load(key, value)
-                                }
-                                records += 1
-                            } catch {
-                                logger.warning("\(partition.topicPartition) offset \(batch.header.baseOffset): skipped \(error)")
-                            }
-                        }
+                        records += 1
+                    } catch {
+                        logger.warning("\(partition.topicPartition) offset \(batch.header.baseOffset): skipped \(error)")
                     }
-                    offset = last.header.nextOffset
                 }
             }
             for (pid, entries) in undecided {
@@ -60,6 +51,20 @@ extension Broker {
         }
         groups.finishLoading()
         if records > 0 { logger.info("loaded \(records) committed offsets from \(Self.offsetsTopic)") }
+    }
+
+    /// Every batch of a partition from its log start, in order (loading the internal topics).
+    func eachBatch(of partition: Partition, _ visit: (RecordBatch) throws -> Void) throws {
+        try partition.withLog { log in
+            var offset = log.logStartOffset
+            while offset < log.logEndOffset {
+                let read = try log.read(from: offset, maxBytes: 1 << 20, minOneBatch: true)
+                let batches = try RecordBatch.batches(in: read.records)
+                guard let last = batches.last else { break }
+                for batch in batches { try visit(batch) }
+                offset = last.header.nextOffset
+            }
+        }
     }
 
     /// Appends offset records (nil value: tombstone) for one group to its __consumer_offsets

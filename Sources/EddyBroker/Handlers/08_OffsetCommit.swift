@@ -13,34 +13,18 @@ extension Broker {
 
     func offsetCommit(_ request: OffsetCommitRequest, _ context: ApiTable.Context) async -> OffsetCommitResponse {
         let group = request.groupId
-        var check = group.isEmpty ? ErrorCode.invalidGroupId
+        let check = group.isEmpty ? ErrorCode.invalidGroupId
             : groups.validateOffsetCommit(groupId: group, generationId: request.generationIdOrMemberEpoch,
                                           memberId: request.memberId, groupInstanceId: request.groupInstanceId)
-        var errors: [TopicPartition: ErrorCode] = [:]
-        var accepted: [TopicPartition: CommittedOffset] = [:]
-        let now = clock()
-        for topic in request.topics {
-            for p in topic.partitions {
-                let tp = TopicPartition(topic.name, PartitionID(p.partitionIndex))
-                if check != .none {
-                    errors[tp] = check
-                } else if topics.partition(topic.name, p.partitionIndex) == nil {
-                    errors[tp] = .unknownTopicOrPartition
-                } else if (p.committedMetadata?.utf8.count ?? 0) > Self.offsetMetadataMaxBytes {
-                    errors[tp] = .offsetMetadataTooLarge
-                } else {
-                    accepted[tp] = CommittedOffset(offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch,
-                                                   metadata: p.committedMetadata, commitTimestamp: now)
-                }
-            }
-        }
+        var (accepted, errors) = screenOffsets(request.topics.flatMap { t in
+            t.partitions.map { (TopicPartition(t.name, PartitionID($0.partitionIndex)), $0.committedOffset, $0.committedLeaderEpoch, $0.committedMetadata) }
+        }, check: check)
         if !accepted.isEmpty {
             do {
                 try await appendOffsetRecords(group: group, accepted.map { (OffsetRecords.Key(group: group, topicPartition: $0.key), $0.value) })
                 groups.offsetsCommitted(groupId: group, memberId: request.memberId, accepted)
             } catch {
                 logger.error("OffsetCommit for \(group): \(error)")
-                check = .kafkaStorageError
                 for tp in accepted.keys { errors[tp] = .kafkaStorageError }
             }
         }
@@ -57,5 +41,27 @@ extension Broker {
             return t
         }
         return response
+    }
+
+    /// The offsets of a commit that can be stored, and the error of each partition that cannot:
+    /// `check` (the group's verdict) for all, else unknown partitions and metadata past
+    /// offset.metadata.max.bytes. OffsetCommit and TxnOffsetCommit share it.
+    func screenOffsets(_ entries: [(TopicPartition, Int64, Int32, String?)], check: ErrorCode)
+        -> (accepted: [TopicPartition: CommittedOffset], errors: [TopicPartition: ErrorCode]) {
+        var errors: [TopicPartition: ErrorCode] = [:]
+        var accepted: [TopicPartition: CommittedOffset] = [:]
+        let now = clock()
+        for (tp, offset, epoch, metadata) in entries {
+            if check != .none {
+                errors[tp] = check
+            } else if topics.partition(tp.topic, tp.partition.rawValue) == nil {
+                errors[tp] = .unknownTopicOrPartition
+            } else if (metadata?.utf8.count ?? 0) > Self.offsetMetadataMaxBytes {
+                errors[tp] = .offsetMetadataTooLarge
+            } else {
+                accepted[tp] = CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: metadata, commitTimestamp: now)
+            }
+        }
+        return (accepted, errors)
     }
 }

@@ -20,24 +20,9 @@ extension Broker {
             check = groups.validateOffsetCommit(groupId: group, generationId: request.generationId, memberId: request.memberId,
                                                 groupInstanceId: request.groupInstanceId)
         }
-        var errors: [TopicPartition: ErrorCode] = [:]
-        var accepted: [TopicPartition: CommittedOffset] = [:]
-        let now = clock()
-        for topic in request.topics {
-            for p in topic.partitions {
-                let tp = TopicPartition(topic.name, PartitionID(p.partitionIndex))
-                if check != .none {
-                    errors[tp] = check
-                } else if topics.partition(topic.name, p.partitionIndex) == nil {
-                    errors[tp] = .unknownTopicOrPartition
-                } else if (p.committedMetadata?.utf8.count ?? 0) > Self.offsetMetadataMaxBytes {
-                    errors[tp] = .offsetMetadataTooLarge
-                } else {
-                    accepted[tp] = CommittedOffset(offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch,
-                                                   metadata: p.committedMetadata, commitTimestamp: now)
-                }
-            }
-        }
+        var (accepted, errors) = screenOffsets(request.topics.flatMap { t in
+            t.partitions.map { (TopicPartition(t.name, PartitionID($0.partitionIndex)), $0.committedOffset, $0.committedLeaderEpoch, $0.committedMetadata) }
+        }, check: check)
         if !accepted.isEmpty {
             do {
                 try await appendOffsetRecords(group: group, accepted.map { (OffsetRecords.Key(group: group, topicPartition: $0.key), $0.value) },

@@ -24,19 +24,11 @@ extension Broker {
     func readTransactionState() throws -> [(key: [UInt8], value: [UInt8]?)] {
         guard let partition = topics.partition(Self.transactionStateTopic, 0) else { return [] }
         var records: [(key: [UInt8], value: [UInt8]?)] = []
-        try partition.withLog { log in
-            var offset = log.logStartOffset
-            while offset < log.logEndOffset {
-                let read = try log.read(from: offset, maxBytes: 1 << 20, minOneBatch: true)
-                let batches = try RecordBatch.batches(in: read.records)
-                guard let last = batches.last else { break }
-                for batch in batches where !batch.header.isControl {
-                    for record in try batch.records() {
-                        guard let key = record.key else { continue }
-                        records.append((Array(key.readableBytesView), record.value.map { Array($0.readableBytesView) }))
-                    }
-                }
-                offset = last.header.nextOffset
+        try eachBatch(of: partition) { batch in
+            guard !batch.header.isControl else { return }
+            for record in try batch.records() {
+                guard let key = record.key else { continue }
+                records.append((Array(key.readableBytesView), record.value.map { Array($0.readableBytesView) }))
             }
         }
         return records
