@@ -60,3 +60,51 @@ def test_round_trip_assign_and_seek(broker, codec):
     topic = f"aio-{codec or 'none'}"
     create_topic(broker.bootstrap, topic)
     asyncio.run(round_trip(broker.bootstrap, topic, codec))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.broker_args("--group-initial-rebalance-delay-ms", "0")
+def test_group_consumer_commits_and_a_new_member_resumes(broker):
+    """aiokafka in a consumer group: subscribe, consume, commit; a second consumer of the same group
+    (after the first left) starts at the committed offsets."""
+    topic, group = "aio-group", "aio-readers"
+    create_topic(broker.bootstrap, topic, 2)
+
+    async def scenario():
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for i in range(10):
+                await producer.send_and_wait(topic, f"a{i}".encode(), partition=i % 2)
+        finally:
+            await producer.stop()
+
+        first = AIOKafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
+                                 auto_offset_reset="earliest", session_timeout_ms=6000)
+        await first.start()
+        try:
+            got = await read(first, 10)
+            await first.commit()
+            assert sorted(r.value.decode() for r in got) == sorted(f"a{i}" for i in range(10))
+            assert first.assignment() == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+        finally:
+            await first.stop()
+
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for i in range(4):
+                await producer.send_and_wait(topic, f"b{i}".encode(), partition=i % 2)
+        finally:
+            await producer.stop()
+        second = AIOKafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
+                                  auto_offset_reset="earliest", session_timeout_ms=6000)
+        await second.start()
+        try:
+            got = await read(second, 4)
+            assert sorted(r.value.decode() for r in got) == sorted(f"b{i}" for i in range(4)), \
+                "the new member resumes from the committed offsets"
+        finally:
+            await second.stop()
+
+    asyncio.run(scenario())
