@@ -36,7 +36,10 @@ public final class Broker: Sendable {
         self.groups = GroupService(settings: config.groupCoordinator, clock: clock)
         self.clusterId = try Self.loadClusterId(config.dataDirectory)
         self.producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory)
-        self.transactions = TransactionService(allocator: producerIds)
+        var transactionConfig = TransactionCoordinatorConfig()
+        transactionConfig.abortTimedOutCheckIntervalMs = config.transactionAbortCheckIntervalMs
+        transactionConfig.maxTimeoutMs = config.transactionMaxTimeoutMs
+        self.transactions = TransactionService(allocator: producerIds, config: transactionConfig)
         for topic in topics.all {
             for p in topic.partitions {
                 p.withLog { log in

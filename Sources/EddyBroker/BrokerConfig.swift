@@ -38,6 +38,11 @@ public struct BrokerConfig: Sendable {
     /// `group.min.session.timeout.ms`, `group.max.session.timeout.ms`,
     /// `group.initial.rebalance.delay.ms`, `group.max.size`.
     public var groupCoordinator = GroupCoordinatorSettings()
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often transactions past
+    /// their timeout are looked for (and aborted).
+    public var transactionAbortCheckIntervalMs: Int64 = 10_000
+    /// `transaction.max.timeout.ms`: the longest transaction timeout a producer may ask for.
+    public var transactionMaxTimeoutMs: Int32 = 900_000
     /// `log.cleaner.backoff.ms`: how often compacted partitions are checked for a cleaning pass.
     public var cleanerBackoffMs: Int64 = 15_000
 

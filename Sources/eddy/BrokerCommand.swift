@@ -76,6 +76,12 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "How often compacted topics are checked for a cleaning pass, in ms (log.cleaner.backoff.ms).")
     var logCleanerBackoffMs: Int64 = 15_000
 
+    @Option(help: "How often transactions past their timeout are aborted, in ms (transaction.abort.timed.out.transaction.cleanup.interval.ms).")
+    var transactionAbortCheckIntervalMs: Int64 = 10_000
+
+    @Option(help: "Longest transaction timeout a producer may ask for, in ms (transaction.max.timeout.ms).")
+    var transactionMaxTimeoutMs: Int32 = 900_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -92,8 +98,9 @@ struct BrokerCommand: AsyncParsableCommand {
         guard groupMinSessionTimeoutMs > 0, groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
             throw ValidationError("--group-min-session-timeout-ms must be positive and at most --group-max-session-timeout-ms")
         }
-        guard groupMaxSize > 0, offsetsTopicNumPartitions > 0, logCleanerBackoffMs > 0 else {
-            throw ValidationError("--group-max-size, --offsets-topic-num-partitions and --log-cleaner-backoff-ms must be positive")
+        guard groupMaxSize > 0, offsetsTopicNumPartitions > 0, logCleanerBackoffMs > 0, transactionAbortCheckIntervalMs > 0,
+              transactionMaxTimeoutMs > 0 else {
+            throw ValidationError("--group-max-size, --offsets-topic-num-partitions, --log-cleaner-backoff-ms and the transaction options must be positive")
         }
     }
 
@@ -123,6 +130,8 @@ struct BrokerCommand: AsyncParsableCommand {
         config.groupCoordinator.maxGroupSize = groupMaxSize
         config.offsetsTopicPartitions = offsetsTopicNumPartitions
         config.cleanerBackoffMs = logCleanerBackoffMs
+        config.transactionAbortCheckIntervalMs = transactionAbortCheckIntervalMs
+        config.transactionMaxTimeoutMs = transactionMaxTimeoutMs
         return config
     }
 

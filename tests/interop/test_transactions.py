@@ -89,6 +89,30 @@ def test_aborted_transactions_are_invisible_to_read_committed(broker):
     assert "zombie" not in [v for _, _, v in read_to_end(broker.bootstrap, "ledger", 2, "read_committed")]
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.broker_args("--transaction-abort-check-interval-ms", "100")
+def test_a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced(broker):
+    create_topic(broker.bootstrap, "slow", 1)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "slow-writer",
+                  "transaction.timeout.ms": 1000})
+    p.init_transactions(20)
+    p.begin_transaction()
+    p.produce("slow", value=b"never-committed", partition=0)
+    p.flush(10)
+    c = Consumer(consumer_conf(broker.bootstrap, {"isolation.level": "read_committed"}))
+    try:
+        # The open transaction holds the LSO at 0 until the coordinator aborts it (ABORT marker at 1).
+        assert c.get_watermark_offsets(TopicPartition("slow", 0), timeout=10, cached=False)[1] == 0
+        wait_until(lambda: c.get_watermark_offsets(TopicPartition("slow", 0), timeout=10, cached=False)[1] == 2,
+                   15, "the timed-out transaction aborted (LSO past its marker)")
+    finally:
+        c.close()
+    assert read_to_end(broker.bootstrap, "slow", 1, "read_committed") == []
+    assert [v for _, _, v in read_to_end(broker.bootstrap, "slow", 1, "read_uncommitted")] == ["never-committed"]
+    with pytest.raises(Exception):
+        p.commit_transaction(10)  # its epoch was bumped by the abort: fenced
+
+
 @pytest.mark.timeout(60 + 25 * TRIALS)
 @pytest.mark.broker_args("--group-initial-rebalance-delay-ms", "0")
 def test_exactly_once_loop_survives_sigkill_of_worker_and_broker(broker, summary):

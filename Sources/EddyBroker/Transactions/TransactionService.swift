@@ -28,8 +28,8 @@ final class TransactionService: @unchecked Sendable {
     private var loaded = false
     private var nextToken: RequestToken = 1
 
-    init(allocator: ProducerIdAllocator) {
-        let make: @Sendable () -> Coordinator = { Coordinator(config: TransactionCoordinatorConfig(), producerIds: AllocatedProducerIds(allocator: allocator)) }
+    init(allocator: ProducerIdAllocator, config: TransactionCoordinatorConfig) {
+        let make: @Sendable () -> Coordinator = { Coordinator(config: config, producerIds: AllocatedProducerIds(allocator: allocator)) }
         self.makeCoordinator = make
         self.coordinator = make()
     }
