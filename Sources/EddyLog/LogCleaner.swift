@@ -20,7 +20,10 @@ import NIOCore
 /// (it lies below the previous pass's end) and its batch's max timestamp is older than
 /// `delete.retention.ms` (Kafka ≥ 3.1 stores a delete horizon in the batch instead; the effect
 /// for consumers is the same: a consumer that reads from the start within delete.retention.ms of
-/// the tombstone's time sees it). Control batches stay whole. Offsets never change: a batch keeps
+/// the tombstone's time sees it). Control batches stay whole. The cleaner does not read
+/// transaction outcomes: a transactional record never shadows another (it could be aborted) and
+/// goes only when a later non-transactional record of its key exists (Kafka's cleaner removes
+/// aborted records and can compact committed ones too). Offsets never change: a batch keeps
 /// its base offset and last offset delta, so a cleaned segment has gaps, and an emptied batch
 /// disappears (an emptied segment too). Kafka also merges small segments; Eddy keeps one file per
 /// segment.
@@ -98,7 +101,9 @@ public enum LogCleaner {
             var segmentKeys: [ByteBuffer: Int64] = [:]
             var segmentBytes = 0
             try forEachBatch(source, maxBatchBytes: plan.maxBatchBytes) { batch, _ in
-                guard !batch.header.isControl else { return }
+                // A transactional record may belong to an aborted transaction: it never shadows
+                // another record (the cleaner does not read transaction outcomes).
+                guard !batch.header.isControl, !batch.header.isTransactional else { return }
                 var reader = try batch.recordReader(maxDecompressedBytes: plan.maxBatchBytes)
                 while let record = try reader.next() {
                     guard let key = record.key else { continue }
@@ -155,7 +160,7 @@ public enum LogCleaner {
                     if let key = record.key {
                         if let newest = latest[key], newest > offset {
                             keep = false
-                        } else if record.value == nil, offset < plan.firstDirtyOffset.rawValue,
+                        } else if record.value == nil, !header.isTransactional, offset < plan.firstDirtyOffset.rawValue,
                                   header.maxTimestamp.millis < plan.deleteHorizonMs {
                             keep = false
                             tombstones += 1

@@ -193,3 +193,24 @@ final class CompactionTests: LogTestCase {
         assertThrowsLogError(.limitExceeded) { _ = try tiny.compact(force: true) }
     }
 }
+
+extension CompactionTests {
+    func testTransactionalRecordsNeverShadowOthers() throws {
+        let log = try open()
+        defer { try? log.close() }
+        _ = try log.append(batch([("group-offset", "committed-7")]))
+        // A transactional commit of the same key, whose transaction may be aborted.
+        let txn = try RecordBatch(try RecordBatch.encode(
+            records: [Record(key: ByteBuffer(string: "group-offset"), value: ByteBuffer(string: "pending-9"), offsetDelta: 0)],
+            baseTimestamp: Timestamp(millis: clock.ms), producerId: 5, producerEpoch: 0, isTransactional: true))
+        _ = try log.appendInternal(txn)
+        try log.roll(now: clock.ms)
+        try log.compact(force: true)
+        XCTAssertEqual(try contents(log), ["0:group-offset=committed-7", "1:group-offset=pending-9"],
+                       "the older value stays: the transactional one may be aborted")
+        _ = try log.append(batch([("group-offset", "committed-12")]))
+        try log.roll(now: clock.ms)
+        try log.compact(force: true)
+        XCTAssertEqual(try contents(log), ["2:group-offset=committed-12"], "a later plain record shadows both")
+    }
+}
