@@ -229,7 +229,9 @@ final class GroupService: @unchecked Sendable {
             case .respondSync(let t, _): token = t
             }
             guard let waiter = state.waiting.removeValue(forKey: token) else {
-                preconditionFailure("group coordinator answered token \(token) twice or never issued it")
+                // After shutDown() every parked request was answered already.
+                precondition(state.shutDown, "group coordinator answered token \(token) twice or never issued it")
+                return nil
             }
             return (waiter, action)
         }

@@ -1,0 +1,28 @@
+import EddyWire
+import XCTest
+@testable import EddyBroker
+
+/// The driver around the coordinator: parked requests and shutdown.
+final class GroupServiceTests: XCTestCase {
+    func testShutdownAnswersParkedJoinsAndLaterEventsDoNotTrip() async throws {
+        var settings = GroupCoordinatorSettings()
+        settings.initialRebalanceDelayMs = 60_000  // the join stays parked
+        let service = GroupService(settings: settings, clock: { 1_000 })
+        let request = JoinRequest(groupId: "g", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "",
+                                  groupInstanceId: "static-1", protocolType: "consumer",
+                                  protocols: [GroupProtocol(name: "range", metadata: [1])], clientId: "c",
+                                  clientHost: "/127.0.0.1", requireKnownMemberId: true)
+        async let parked = service.join(request)
+        // Let the join park, then shut down: it is answered NOT_COORDINATOR.
+        try await Task.sleep(nanoseconds: 50_000_000)
+        service.shutDown()
+        let answer = await parked
+        XCTAssertEqual(answer.errorCode, .notCoordinator)
+        // A leave that would have answered the parked join must not find it missing.
+        let left = service.leave(groupId: "g", members: [LeavingMember(memberId: "", groupInstanceId: "static-1")])
+        XCTAssertEqual(left.errorCode, .none)
+        service.tick()
+        let again = await service.join(request)
+        XCTAssertEqual(again.errorCode, .notCoordinator, "new requests after shutdown are refused")
+    }
+}
