@@ -68,13 +68,15 @@ extension Broker {
                     }
                 }
                 written.append((partition, offset.rawValue))
+                // As on reload: the marker in the log decides the offsets, so settle them only
+                // when it was written.
+                if tp.topic == Self.offsetsTopic {
+                    groups.settleTransactionalOffsets(producerId: markers.producerId, commit: markers.commit,
+                                                      offsetsPartition: Int(tp.partition.rawValue),
+                                                      partitions: topics.topic(Self.offsetsTopic)?.partitions.count ?? 1)
+                }
             } catch let rejection as ProducerRejection {
                 logger.warning("marker for \(markers.transactionalId) refused by \(tp): \(rejection)")
-            }
-            if tp.topic == Self.offsetsTopic {
-                groups.settleTransactionalOffsets(producerId: markers.producerId, commit: markers.commit,
-                                                  offsetsPartition: Int(tp.partition.rawValue),
-                                                  partitions: topics.topic(Self.offsetsTopic)?.partitions.count ?? 1)
             }
         }
         appendSignal.notify()
