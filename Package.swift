@@ -51,6 +51,8 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The streaming engine: columnar batches, expressions, plans, operators, state, checkpoints, runtime.
+        .target(name: "EddyEngine", dependencies: ["EddyCore"], exclude: ["README.md"]),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
         .executableTarget(name: "EddyWireGen", exclude: ["README.md"]),
         .executableTarget(
@@ -86,6 +88,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
         .testTarget(
             name: "EddyWireTests",
             dependencies: [
