@@ -52,13 +52,24 @@ let package = Package(
             exclude: ["README.md"]
         ),
         // The streaming engine: columnar batches, expressions, plans, operators, state, checkpoints, runtime.
-        .target(name: "EddyEngine", dependencies: ["EddyCore"], exclude: ["README.md"]),
+        .target(name: "EddyEngine", dependencies: ["EddyCore", "CEddyShims"], exclude: ["README.md"]),
+        // JSON and CSV into columns and out of them (Avro and Protobuf later).
+        .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
+        // Sources and sinks: files, the embedded log, generators (Parquet, PostgreSQL, Kafka later).
+        .target(
+            name: "EddyConnectors",
+            dependencies: [
+                "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["README.md"]
+        ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
         .executableTarget(name: "EddyWireGen", exclude: ["README.md"]),
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire", "EddyLog", "EddyBroker",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +100,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
+        .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
+        .testTarget(
+            name: "EddyConnectorsTests",
+            dependencies: ["EddyConnectors", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport"]
+        ),
         .testTarget(
             name: "EddyWireTests",
             dependencies: [

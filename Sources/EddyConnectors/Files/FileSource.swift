@@ -1,0 +1,262 @@
+import EddyEngine
+import EddyFormats
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads JSON-lines or CSV files from a directory (Spark's file source): files are taken in name
+/// order as they appear; hidden files and names starting with `_` or ending in `.tmp` are ignored.
+/// With `bounded`, only the files present when the query first starts are read, and their end ends
+/// event time (open windows are emitted), as Flink does for a bounded input.
+public struct FileSourceDescriptor: SourceDescriptor {
+    public var directory: String
+    public var format: RecordFormat
+    public var bounded: Bool
+    /// Threads decoding one batch's bytes in parallel (split at line boundaries).
+    public var decodeThreads: Int
+
+    public var schema: Schema { format.schema }
+    public var isBounded: Bool { bounded }
+    public var description: String { "files[\(directory), \(format)]" }
+
+    public func makeSource(_ context: SourceContext) throws(EngineError) -> any Source {
+        try FileSource(self, context: context)
+    }
+}
+
+extension SourceDescriptor where Self == FileSourceDescriptor {
+    /// Files of `directory` in `format`; see `FileSourceDescriptor`.
+    public static func files(_ directory: String, format: RecordFormat, bounded: Bool = false,
+                             decodeThreads: Int = FileSource.defaultDecodeThreads) -> FileSourceDescriptor {
+        FileSourceDescriptor(directory: directory, format: format, bounded: bounded, decodeThreads: max(1, decodeThreads))
+    }
+}
+
+/// The running file source. One partition, "0", whose offset is a byte position in the
+/// concatenation of the file log (see `FileLog`); batches end on line boundaries.
+public final class FileSource: Source {
+    public static let defaultDecodeThreads = min(ProcessInfo.processInfo.activeProcessorCount, 4)
+    /// How far back from a planned end the source looks for a line boundary before looking forward.
+    static let boundaryWindowBytes = 1 << 20
+
+    let descriptor: FileSourceDescriptor
+    public let schema: Schema
+    private let columns: [String]?
+    private var log: FileLog
+    private var listedOnce = false
+
+    init(_ descriptor: FileSourceDescriptor, context: SourceContext) throws(EngineError) {
+        self.descriptor = descriptor
+        columns = context.requiredColumns
+        schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
+        log = try FileLog(path: context.metadataDirectory.map { $0 + "/files" })
+        _ = try descriptor.format.makeDecoder(columns: columns)  // schema problems surface at start
+    }
+
+    public var description: String { descriptor.description }
+
+    public func initialOffsets() -> SourceOffsets { SourceOffsets(["0": 0]) }
+
+    public func latestOffsets() throws(EngineError) -> SourceOffsets {
+        try discover()
+        return SourceOffsets(["0": log.totalBytes])
+    }
+
+    /// Takes in files that appeared since the last look (only at the first look when bounded).
+    private func discover() throws(EngineError) {
+        if descriptor.bounded && (listedOnce || !log.entries.isEmpty) { return }
+        listedOnce = true
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: descriptor.directory)
+        } catch {
+            throw .execution("cannot list \(descriptor.directory): \(error.localizedDescription)")
+        }
+        var fresh: [(name: String, size: Int64)] = []
+        for name in names.sorted() where !log.contains(name) && !Self.isIgnored(name) {
+            var info = stat()
+            guard stat(descriptor.directory + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            fresh.append((name, Int64(info.st_size)))
+        }
+        try log.append(fresh)
+    }
+
+    static func isIgnored(_ name: String) -> Bool {
+        name.hasPrefix(".") || name.hasPrefix("_") || name.hasSuffix(".tmp")
+    }
+
+    public func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
+        try discover()
+        let from = start["0"] ?? 0
+        let total = log.totalBytes
+        guard let maxBytes = limit.maxBytes, total - from > maxBytes else { return SourceOffsets(["0": total]) }
+        return SourceOffsets(["0": try lineBoundary(near: from + maxBytes, after: from)])
+    }
+
+    /// A line boundary (the position after a newline, or a file boundary) at or before `position`
+    /// and after `floor`; if the line at `position` began before `floor`, the boundary after it.
+    private func lineBoundary(near position: Int64, after floor: Int64) throws(EngineError) -> Int64 {
+        guard let index = log.entryIndex(containing: position) else { return position }
+        let entry = log.entries[index]
+        if position == entry.start { return position }
+        let fileFloor = max(floor, entry.start)
+        let windowStart = max(fileFloor, position - Int64(Self.boundaryWindowBytes))
+        let back = try readBytes(entry, from: windowStart - entry.start, count: Int(position - windowStart))
+        if let newline = back.lastIndex(of: 0x0A) { return windowStart + Int64(newline) + 1 }
+        // No newline behind us within the window: the line continues; end after it instead.
+        var cursor = position
+        let fileEnd = entry.start + entry.size
+        while cursor < fileEnd {
+            let count = Int(min(Int64(Self.boundaryWindowBytes), fileEnd - cursor))
+            let ahead = try readBytes(entry, from: cursor - entry.start, count: count)
+            if let newline = ahead.firstIndex(of: 0x0A) { return cursor + Int64(newline) + 1 }
+            cursor += Int64(count)
+        }
+        return fileEnd
+    }
+
+    public func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
+        let from = start["0"] ?? 0, to = end["0"] ?? 0
+        guard to > from else { return [] }
+        if to > log.totalBytes { try discover() }
+        guard to <= log.totalBytes else {
+            throw .checkpoint("the offsets ask for byte \(to) of \(descriptor.directory) but its file log ends at \(log.totalBytes)")
+        }
+        var chunks: [SourceChunk] = []
+        var position = from
+        while position < to, let index = log.entryIndex(containing: position) {
+            let entry = log.entries[index]
+            let upTo = min(to, entry.start + entry.size)
+            if upTo > position {
+                let bytes = try readBytes(entry, from: position - entry.start, count: Int(upTo - position))
+                chunks += try decode(bytes, entry: entry, offsetInFile: position - entry.start)
+            }
+            position = entry.start + entry.size
+        }
+        return chunks
+    }
+
+    /// Decodes whole lines, split across `decodeThreads` at line boundaries when the buffer is large.
+    /// CSV with a header: every piece that does not start the file gets the file's header first.
+    private func decode(_ bytes: [UInt8], entry: FileLog.Entry, offsetInFile: Int64) throws(EngineError) -> [SourceChunk] {
+        let format = descriptor.format, columns = self.columns, sourceName = description
+        let expectsHeader = try format.makeDecoder(columns: columns).expectsHeader
+        let header = expectsHeader ? try headerLine(entry) : []
+        let threads = expectsHeader ? 1 : descriptor.decodeThreads
+        let pieces = Self.split(bytes, into: bytes.count >= 4 << 20 ? threads : 1)
+        let results = ChunkSlots(count: pieces.count)
+        let decodeOne: @Sendable (Int) -> Void = { index in
+            let piece = pieces[index]
+            var failures: [DecodeFailure] = []
+            var batch: RecordBatch
+            var letters: [DeadLetter] = []
+            do {
+                var decoder = try format.makeDecoder(columns: columns)
+                let prefix = expectsHeader && offsetInFile + Int64(piece.lowerBound) > 0 ? header : []
+                if prefix.isEmpty {
+                    _ = try bytes.withUnsafeBytes { raw throws(EngineError) in
+                        try decoder.appendLines(UnsafeRawBufferPointer(rebasing: raw[piece]), firstLineNumber: 1, failures: &failures)
+                    }
+                } else {
+                    _ = try (prefix + bytes[piece]).withUnsafeBytes { raw throws(EngineError) in
+                        try decoder.appendLines(raw, firstLineNumber: 1, failures: &failures)
+                    }
+                }
+                batch = decoder.finish()
+                let shift = piece.lowerBound - prefix.count
+                letters = failures.map { failure -> DeadLetter in
+                    let range = failure.byteRange.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+                    let filePosition = offsetInFile + Int64(range?.lowerBound ?? piece.lowerBound)
+                    return DeadLetter(reason: .malformed, detail: "\(entry.name) byte \(filePosition): \(failure.reason)",
+                                      source: sourceName, partition: "0", offset: entry.start + filePosition,
+                                      value: range.map { Array(bytes[max(0, $0.lowerBound)..<$0.upperBound]) } ?? [])
+                }
+            } catch {
+                results.fail(error as? EngineError ?? .internal("decoding failed: \(error)"))
+                return
+            }
+            results.set(index, SourceChunk(partition: "0", batch: batch, deadLetters: letters))
+        }
+        if pieces.count == 1 {
+            decodeOne(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: pieces.count, execute: decodeOne)
+        }
+        return try results.collect()
+    }
+
+    /// The first line of a file (its CSV header), newline included.
+    private func headerLine(_ entry: FileLog.Entry) throws(EngineError) -> [UInt8] {
+        let head = try readBytes(entry, from: 0, count: Int(min(entry.size, Int64(Self.boundaryWindowBytes))))
+        guard let newline = head.firstIndex(of: 0x0A) else { return head + [0x0A] }
+        return Array(head[...newline])
+    }
+
+    /// Ranges of `bytes` ending on line boundaries, about equal in size.
+    static func split(_ bytes: [UInt8], into parts: Int) -> [Range<Int>] {
+        guard parts > 1 else { return [0..<bytes.count] }
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for part in 1..<parts {
+            var cut = bytes.count * part / parts
+            guard cut > start else { continue }
+            while cut < bytes.count && bytes[cut - 1] != 0x0A { cut += 1 }
+            if cut >= bytes.count { break }
+            ranges.append(start..<cut)
+            start = cut
+        }
+        ranges.append(start..<bytes.count)
+        return ranges
+    }
+
+    private func readBytes(_ entry: FileLog.Entry, from offset: Int64, count: Int) throws(EngineError) -> [UInt8] {
+        let path = descriptor.directory + "/" + entry.name
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw .execution("cannot open \(path): \(String(cString: strerror(errno))); files must stay until the query has read them")
+        }
+        defer { close(fd) }
+        var shortRead = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { shortRead = true; break }
+                done += result
+            }
+            initialized = done
+        }
+        guard !shortRead else {
+            throw .execution("\(path) is shorter than when it was listed (\(entry.size) bytes): files must not change once in the directory")
+        }
+        return bytes
+    }
+}
+
+/// Results of parallel decoding, one slot per piece (each written by one thread).
+final class ChunkSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [SourceChunk?]
+    private var error: EngineError?
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ chunk: SourceChunk) {
+        lock.withLock { slots[index] = chunk }
+    }
+
+    func fail(_ error: EngineError) {
+        lock.withLock { self.error = error }
+    }
+
+    func collect() throws(EngineError) -> [SourceChunk] {
+        let (slots, error) = lock.withLock { (self.slots, self.error) }
+        if let error { throw error }
+        return slots.map { $0! }
+    }
+}

@@ -1,0 +1,311 @@
+/// Snapshots: the operator's whole state as bytes for a checkpoint, and an operator restored from them
+/// that continues exactly as the original would (same future output, ordering and first/last picks).
+///
+/// Format, version 1. Integers are little-endian and fixed-width; i64 is two's complement; f64 is the
+/// IEEE 754 bit pattern; "bytes" fields are a u32 length and that many bytes.
+///
+/// | offset  | size | field                                                        |
+/// |---------|------|--------------------------------------------------------------|
+/// | 0       | 4    | magic `EAGS` (45 41 47 53): Eddy AGgregation State           |
+/// | 4       | 2    | format version, 1                                            |
+/// | 6       | 2    | flags, 0 (a reader refuses any other value)                  |
+/// | 8       | 8    | payload length P                                             |
+/// | 16      | P    | payload                                                      |
+/// | 16 + P  | 4    | CRC-32C (Castagnoli) of bytes [0, 16 + P)                     |
+///
+/// Payload, in order:
+///
+/// 1. Plan, which says what the state means (a restore with different parameters is refused; names of
+///    columns and outputs are not part of it, so renaming is allowed):
+///    - u8 window kind (0 none, 1 tumbling, 2 hopping, 3 session), i64 size (gap for sessions, else 0),
+///      i64 offset (tumbling, normalised to [0, size)) or slide (hopping), else 0
+///    - u8 output mode (0 append, 1 update, 2 complete)
+///    - u8 time column (0 none, 1 TIMESTAMP, 2 BIGINT)
+///    - u16 key column count K; K × (u8 type code, u8 decimal scale)
+///    - u16 aggregate count A; A × (u8 function code, u8 input type code (0: count(*)), u8 decimal scale)
+///    Type codes: 1 BOOLEAN, 2 BIGINT, 3 DOUBLE, 4 TEXT, 5 TIMESTAMP, 6 DECIMAL. Function codes:
+///    1 count, 2 count distinct, 3 sum, 4 avg, 5 min, 6 max, 7 first, 8 last.
+/// 2. Counters: i64 watermark (Int64.min: none), i64 rows total (also the next arrival number),
+///    i64 groups updated, i64 rows dropped by watermark, i64 rows with NULL time.
+/// 3. Groups: u64 count G, then G records in output order (window end, window start, key), so equal
+///    states give equal bytes:
+///    - i64 window start (sessions: first event time; no window: 0)
+///    - i64 last event time (sessions only; the session ends at it + gap)
+///    - u8 flags: bit 0 = changed since the last emit (update mode); other bits 0
+///    - bytes: the group key (`GroupKeyCodec` encoding)
+///    - A accumulator records, in aggregate order:
+///
+///      | aggregate                 | record                                                  |
+///      |---------------------------|---------------------------------------------------------|
+///      | count(*), count(col)      | i64 count                                               |
+///      | count distinct            | u64 n, then n values ascending: u64 bits (int64 family, normalised float, bool 0/1) or bytes (TEXT, byte order) |
+///      | sum BIGINT/DECIMAL        | i64 non-null count, i64 sum (0 when the count is 0)     |
+///      | sum/avg DOUBLE            | i64 non-null count, f64 sum (+0.0 when the count is 0)  |
+///      | avg BIGINT/DECIMAL        | i64 non-null count, i128 sum (u64 low, i64 high)        |
+///      | min/max BOOLEAN           | u8 0 none, 1 false, 2 true                              |
+///      | min/max other             | u8 has value; if 1: i64, f64 or bytes                   |
+///      | first/last                | u8 has value; if 1: i64 event time, i64 arrival number, then the value: i64, f64, u8 bool, or bytes |
+///
+/// Restore checks the checksum first, then every field (lengths against what remains, flags, key
+/// encodings, window alignment, session order, ascending distinct values, arrival numbers below the
+/// row count); any violation is a checkpoint error, never a crash. Hashes, slot numbers, free lists,
+/// heaps and per-window lists are rebuilt, not stored.
+extension WindowAggregateOperator {
+    static let snapshotMagic: [UInt8] = [0x45, 0x41, 0x47, 0x53]
+    static let snapshotVersion: UInt16 = 1
+    static let snapshotHeaderBytes = 16
+
+    /// The operator's state in the format above.
+    public func snapshot() -> [UInt8] {
+        var writer = AggregateSnapshotWriter()
+        writer.raw(Self.snapshotMagic)
+        writer.u16(Self.snapshotVersion)
+        writer.u16(0)
+        writer.u64(0)
+        writePlan(&writer)
+        writer.i64(watermarkMs)
+        writer.i64(Int64(numRowsTotal))
+        writer.i64(Int64(numRowsUpdated))
+        writer.i64(Int64(numRowsDroppedByWatermark))
+        writer.i64(Int64(numRowsWithNullTime))
+        let slots = sortedForOutput(allLiveSlots)
+        writer.u64(UInt64(slots.count))
+        let entries = keys.entries
+        for slot in slots {
+            let keyId: Int32
+            if window.isSession {
+                writer.i64(sessions.start(slot))
+                writer.i64(sessions.end(slot) - sessionGap)
+                keyId = sessions.keyIds[Int(slot)]
+            } else {
+                writer.i64(keys.tag(slot))
+                keyId = slot
+            }
+            writer.u8(mode == .update && slotDirty[Int(slot)] != 0 ? 1 : 0)
+            let entry = entries[Int(keyId)]
+            keys.withArena {
+                writer.lengthPrefixed(UnsafeRawBufferPointer(rebasing: $0[entry.keyOffset..<(entry.keyOffset + Int(entry.keyLength))]))
+            }
+            for state in states { state.write(Int(slot), to: &writer) }
+        }
+        writer.patchU64(at: 8, UInt64(writer.count - Self.snapshotHeaderBytes))
+        writer.u32(SnapshotChecksum.crc32c(writer.bytes, range: 0..<writer.count))
+        return writer.bytes
+    }
+
+    /// An operator with the given parameters continuing from `bytes` (a `snapshot()`); a checkpoint
+    /// error when the bytes are damaged or were written for a different aggregation.
+    public init(
+        restoring bytes: [UInt8], inputSchema: Schema, timeColumn: String?, keyColumns: [String],
+        aggregates: [AggregateSpec], window: WindowSpec, mode: OutputMode, stateBytesLimit: Int?, name: String? = nil
+    ) throws(EngineError) {
+        try self.init(
+            inputSchema: inputSchema, timeColumn: timeColumn, keyColumns: keyColumns, aggregates: aggregates,
+            window: window, mode: mode, stateBytesLimit: stateBytesLimit, name: name)
+        try restore(bytes)
+    }
+
+    private func writePlan(_ writer: inout AggregateSnapshotWriter) {
+        switch window {
+        case .none:
+            writer.u8(0)
+            writer.i64(0)
+            writer.i64(0)
+        case .tumbling(let size, let offset):
+            writer.u8(1)
+            writer.i64(size)
+            writer.i64(WindowSpec.normalizedOffset(offset, size: size))
+        case .hopping(let size, let slide):
+            writer.u8(2)
+            writer.i64(size)
+            writer.i64(slide)
+        case .session(let gap):
+            writer.u8(3)
+            writer.i64(gap)
+            writer.i64(0)
+        }
+        switch mode {
+        case .append: writer.u8(0)
+        case .update: writer.u8(1)
+        case .complete: writer.u8(2)
+        }
+        switch timeIndex.map({ inputSchema.fields[$0].type }) {
+        case .none: writer.u8(0)
+        case .timestamp?: writer.u8(1)
+        default: writer.u8(2)
+        }
+        func writeType(_ type: DataType?) {
+            guard let type else {
+                writer.u8(0)
+                writer.u8(0)
+                return
+            }
+            switch type {
+            case .bool: writer.u8(1)
+            case .int64: writer.u8(2)
+            case .float64: writer.u8(3)
+            case .utf8: writer.u8(4)
+            case .timestamp: writer.u8(5)
+            case .decimal: writer.u8(6)
+            }
+            if case .decimal(let scale) = type { writer.u8(UInt8(scale)) } else { writer.u8(0) }
+        }
+        writer.u16(UInt16(codec.types.count))
+        for type in codec.types { writeType(type) }
+        writer.u16(UInt16(aggregates.count))
+        for (index, spec) in aggregates.enumerated() {
+            let code: UInt8
+            switch spec.function {
+            case .count: code = 1
+            case .countDistinct: code = 2
+            case .sum: code = 3
+            case .avg: code = 4
+            case .min: code = 5
+            case .max: code = 6
+            case .first: code = 7
+            case .last: code = 8
+            }
+            writer.u8(code)
+            writeType(inputIndices[index].map { inputSchema.fields[$0].type })
+        }
+    }
+
+    private mutating func restore(_ bytes: [UInt8]) throws(EngineError) {
+        let header = Self.snapshotHeaderBytes
+        guard bytes.count >= header + 4 else {
+            throw .checkpoint("aggregation snapshot is \(bytes.count) bytes, shorter than its header and checksum")
+        }
+        guard Array(bytes[0..<4]) == Self.snapshotMagic else {
+            throw .checkpoint("not an aggregation snapshot (magic \(bytes[0..<4].map { String($0, radix: 16) }))")
+        }
+        var reader = AggregateSnapshotReader(bytes, from: 4)
+        let version = try reader.u16("version")
+        guard version == Self.snapshotVersion else {
+            throw .checkpoint("aggregation snapshot version \(version) is not supported (this build reads \(Self.snapshotVersion))")
+        }
+        let flags = try reader.u16("flags")
+        guard flags == 0 else { throw .checkpoint("aggregation snapshot has unknown flags \(flags)") }
+        let payloadLength = try reader.u64("payload length")
+        guard payloadLength == UInt64(bytes.count - header - 4) else {
+            throw .checkpoint("aggregation snapshot payload length \(payloadLength) does not match its \(bytes.count) bytes")
+        }
+        let end = bytes.count - 4
+        var trailer = AggregateSnapshotReader(bytes, from: end)
+        let stored = try trailer.u32("checksum")
+        let computed = SnapshotChecksum.crc32c(bytes, range: 0..<end)
+        guard stored == computed else {
+            throw .checkpoint("aggregation snapshot checksum mismatch (stored \(stored), computed \(computed)): the file is damaged")
+        }
+
+        reader = AggregateSnapshotReader(bytes, from: header, end: end)
+        var plan = AggregateSnapshotWriter()
+        writePlan(&plan)
+        guard reader.remaining >= plan.count, Array(bytes[header..<(header + plan.count)]) == plan.bytes else {
+            throw .checkpoint("aggregation snapshot was written for a different aggregation (window, mode, key types or aggregates differ from \(name))")
+        }
+        reader = AggregateSnapshotReader(bytes, from: header + plan.count, end: end)
+
+        watermarkMs = try reader.i64("watermark")
+        func counter(_ what: String) throws(EngineError) -> Int {
+            let value = try reader.i64(what)
+            guard value >= 0 else { throw .checkpoint("aggregation snapshot: \(what) is negative") }
+            return Int(value)
+        }
+        numRowsTotal = try counter("rows total")
+        numRowsUpdated = try counter("groups updated")
+        numRowsDroppedByWatermark = try counter("rows dropped by watermark")
+        numRowsWithNullTime = try counter("rows with NULL time")
+
+        let isSession = window.isSession
+        let groupCount = try reader.count("group count", minimumItemBytes: (isSession ? 16 : 8) + 1 + 4)
+        for index in states.indices { states[index].ensureCapacity(groupCount) }
+        var keyBuffer = GroupKeyCodec.Buffer()
+        var starts: [Int64] = [], lastTimes: [Int64] = [], changed: [Bool] = []
+        let sequenceLimit = Int64(numRowsTotal)
+        for group in 0..<groupCount {
+            let start = try reader.i64("window start")
+            let lastTime = isSession ? try reader.i64("session last time") : 0
+            let groupFlags = try reader.u8("group flags")
+            guard groupFlags <= (mode == .update ? 1 : 0) else {
+                throw .checkpoint("aggregation snapshot: group flags \(groupFlags) in \(mode) mode")
+            }
+            try checkWindow(start: start, lastTime: lastTime)
+            let keyRange = try reader.lengthPrefixed("group key")
+            guard reader.withBytes(keyRange, { codec.isWellFormed($0) }) else {
+                throw .checkpoint("aggregation snapshot: group key \(group) is not a valid key for \(codec.types)")
+            }
+            reader.withBytes(keyRange) { keyBuffer.append($0) }
+            starts.append(start)
+            lastTimes.append(lastTime)
+            changed.append(groupFlags == 1)
+            for index in states.indices {
+                try states[index].read(group, from: &reader, sequenceLimit: sequenceLimit)
+            }
+        }
+        guard reader.remaining == 0 else {
+            throw .checkpoint("aggregation snapshot has \(reader.remaining) bytes after its last group")
+        }
+
+        let keyHashes = codec.keyHashes(keyBuffer)
+        for group in 0..<groupCount {
+            let slot: Int32
+            if isSession {
+                let (keyId, _) = keyBuffer.withKey(group) {
+                    keys.findOrInsert(hash: GroupKeyHasher.finalize(keyHashes[group], tag: 0), tag: 0, key: $0)
+                }
+                sessions.ensureKeyCapacity(keys.entryCapacity)
+                slot = sessions.allocate(key: keyId, start: starts[group], maxTime: lastTimes[group])
+            } else {
+                let (id, inserted) = keyBuffer.withKey(group) {
+                    keys.findOrInsert(hash: GroupKeyHasher.finalize(keyHashes[group], tag: starts[group]), tag: starts[group], key: $0)
+                }
+                guard inserted else { throw .checkpoint("aggregation snapshot lists group \(group) twice") }
+                slot = id
+                windows.add(slot, start: starts[group])
+            }
+            precondition(slot == Int32(group), "restored slots are allocated in order")
+        }
+        if isSession { try chainRestoredSessions(groupCount) }
+        ensureSlotCapacity()
+        for group in 0..<groupCount where changed[group] {
+            slotDirty[group] = 1
+            dirtyList.append(Int32(group))
+        }
+    }
+
+    /// Window starts must be on the window's grid; sessions must not end before they start; every time
+    /// must be in the range where window arithmetic cannot overflow.
+    private func checkWindow(start: Int64, lastTime: Int64) throws(EngineError) {
+        let limit = WindowSpec.maxEventTimeMagnitudeMs
+        let valid: Bool
+        switch window {
+        case .none:
+            valid = start == 0
+        case .tumbling(let size, let offset):
+            valid = start >= -limit - size && start <= limit
+                && WindowSpec.tumblingStart(start, size: size, offset: WindowSpec.normalizedOffset(offset, size: size)) == start
+        case .hopping(let size, let slide):
+            valid = start >= -limit - size && start <= limit && floorDivMod(start, slide).1 == 0
+        case .session:
+            valid = start >= -limit && lastTime <= limit && start <= lastTime
+        }
+        guard valid else {
+            throw .checkpoint("aggregation snapshot: window [\(start), \(lastTime)] does not fit \(window)")
+        }
+    }
+
+    /// Chains restored sessions per key in start order; sessions of a key must be disjoint and not
+    /// touch (they would have merged).
+    private mutating func chainRestoredSessions(_ count: Int) throws(EngineError) {
+        var byKey: [Int32: [Int32]] = [:]
+        for slot in 0..<Int32(count) { byKey[sessions.keyIds[Int(slot)], default: []].append(slot) }
+        for (key, var slots) in byKey {
+            slots.sort { sessions.start($0) < sessions.start($1) }
+            for position in slots.indices.dropFirst() where sessions.start(slots[position]) <= sessions.end(slots[position - 1]) {
+                throw .checkpoint("aggregation snapshot: two sessions of one key overlap")
+            }
+            sessions.setSessions(ofKey: key, slots)
+        }
+        for slot in 0..<Int32(count) { sessions.pushEnd(slot) }
+    }
+}

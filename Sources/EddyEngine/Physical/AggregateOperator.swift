@@ -1,0 +1,113 @@
+/// The group-by / window aggregation step of a plan, around `WindowAggregateOperator` (the state and
+/// the kernels): rows in per chunk, windows out when the watermark at the end of the batch allows,
+/// everything out at the end of a bounded input.
+public final class AggregateOperator: StreamOperator {
+    public let name: String
+    public var outputSchema: Schema { state.outputSchema }
+    private var state: WindowAggregateOperator
+    private let parameters: Parameters
+
+    /// What `WindowAggregateOperator` is built from (again when restoring).
+    struct Parameters {
+        var inputSchema: Schema
+        var timeColumn: String?
+        var keys: [String]
+        var aggregates: [AggregateSpec]
+        var window: WindowSpec
+        var mode: OutputMode
+        var stateBytesLimit: Int?
+    }
+
+    public init(name: String, inputSchema: Schema, step: PhysicalPlan.AggregateStep) throws(EngineError) {
+        self.name = name
+        parameters = try AggregatePlanning.parameters(inputSchema: inputSchema, step: step)
+        state = try AggregatePlanning.makeState(parameters, name: name)
+    }
+
+    public func process(_ batch: RecordBatch, context: inout BatchContext) throws(EngineError) -> RecordBatch {
+        try state.process(batch, watermarkMs: context.watermarkMs)
+        if !state.lateRows.isEmpty { context.lateRows.append(batch.take(state.lateRows)) }
+        return .empty(outputSchema)
+    }
+
+    public func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch {
+        try state.emit(watermarkMs: context.watermarkMs)
+    }
+
+    public func flush(context: inout BatchContext) throws(EngineError) -> RecordBatch {
+        state.flushAll()
+    }
+
+    public func snapshot() -> [UInt8]? {
+        state.snapshot()
+    }
+
+    public func restore(_ snapshot: [UInt8]) throws(EngineError) {
+        state = try AggregatePlanning.makeState(parameters, name: name, restoring: snapshot)
+    }
+
+    public var stateProgress: StreamingQueryProgress.StateOperatorProgress? {
+        StreamingQueryProgress.StateOperatorProgress(
+            operatorName: "windowAggregate", numRowsTotal: Int64(state.stateRows), numRowsUpdated: Int64(state.numRowsUpdated),
+            memoryUsedBytes: Int64(state.stateBytes), numRowsDroppedByWatermark: Int64(state.numRowsDroppedByWatermark),
+            customMetrics: ["numRowsWithNullTime": Int64(state.numRowsWithNullTime), "peakStateBytes": Int64(state.peakStateBytes)])
+    }
+}
+
+/// Translates the API's window and aggregate descriptions into the operator's.
+enum AggregatePlanning {
+    /// The default state limit per aggregation (state.bytes.max): 512 MiB.
+    static let defaultStateBytesLimit = 512 << 20
+
+    static func parameters(inputSchema: Schema, step: PhysicalPlan.AggregateStep) throws(EngineError) -> AggregateOperator.Parameters {
+        AggregateOperator.Parameters(
+            inputSchema: inputSchema, timeColumn: step.timeColumn, keys: step.keys,
+            aggregates: step.aggregates.map(spec), window: windowSpec(step.window), mode: step.mode,
+            stateBytesLimit: step.stateBytesLimit ?? defaultStateBytesLimit)
+    }
+
+    static func makeState(_ p: AggregateOperator.Parameters, name: String, restoring: [UInt8]? = nil) throws(EngineError) -> WindowAggregateOperator {
+        if let restoring {
+            return try WindowAggregateOperator(
+                restoring: restoring, inputSchema: p.inputSchema, timeColumn: p.timeColumn, keyColumns: p.keys,
+                aggregates: p.aggregates, window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit, name: name)
+        }
+        return try WindowAggregateOperator(
+            inputSchema: p.inputSchema, timeColumn: p.timeColumn, keyColumns: p.keys, aggregates: p.aggregates,
+            window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit, name: name)
+    }
+
+    static func windowSpec(_ window: WindowGrouping?) -> WindowSpec {
+        switch window?.kind {
+        case nil: .none
+        case .tumbling(let size)?: .tumbling(sizeMs: size.milliseconds)
+        case .hopping(let size, let slide)?: .hopping(sizeMs: size.milliseconds, slideMs: slide.milliseconds)
+        case .session(let gap)?: .session(gapMs: gap.milliseconds)
+        }
+    }
+
+    static func spec(_ aggregate: Aggregate) -> AggregateSpec {
+        let function: AggregateFunction
+        switch aggregate.function {
+        case .count: function = .count
+        case .countDistinct: function = .countDistinct
+        case .sum: function = .sum
+        case .avg: function = .avg
+        case .min: function = .min
+        case .max: function = .max
+        case .first: function = .first
+        case .last: function = .last
+        }
+        return AggregateSpec(function, aggregate.column, as: aggregate.name)
+    }
+
+    static func outputSchema(input: Schema, window: WindowGrouping?, keys: [String], aggregates: [Aggregate]) throws(EngineError) -> Schema {
+        let step = PhysicalPlan.AggregateStep(window: window, keys: keys, aggregates: aggregates, timeColumn: window?.column,
+                                              mode: .update, stateBytesLimit: nil)
+        var p = try parameters(inputSchema: input, step: step)
+        if p.timeColumn == nil, aggregates.contains(where: { $0.function == .first || $0.function == .last }) {
+            p.timeColumn = input.fields.first { $0.type == .timestamp }?.name
+        }
+        return try makeState(p, name: "schema").outputSchema
+    }
+}

@@ -1,0 +1,55 @@
+/// A physical operator's lifecycle (Arroyo's habit): it takes batches, reacts to the watermark at the
+/// end of each micro-batch, flushes at the end of a bounded input, and saves and restores its state.
+/// Calls are per batch, never per row, so the existential is off the hot path.
+public protocol StreamOperator: AnyObject {
+    /// A stable name within the plan; it names the operator's state file in the checkpoint.
+    var name: String { get }
+    var outputSchema: Schema { get }
+    /// Rows of one source partition's chunk in; rows out (possibly none: a stateful operator keeps them).
+    func process(_ batch: RecordBatch, context: inout BatchContext) throws(EngineError) -> RecordBatch
+    /// The micro-batch's input is done and `context.watermarkMs` applies: rows whose time has come.
+    func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch
+    /// The input ended (a bounded source ran out): everything still held.
+    func flush(context: inout BatchContext) throws(EngineError) -> RecordBatch
+    /// State to checkpoint (nil: the operator keeps none).
+    func snapshot() -> [UInt8]?
+    func restore(_ snapshot: [UInt8]) throws(EngineError)
+    /// For progress: stateful operators report their state.
+    var stateProgress: StreamingQueryProgress.StateOperatorProgress? { get }
+}
+
+extension StreamOperator {
+    public func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch { .empty(outputSchema) }
+    public func flush(context: inout BatchContext) throws(EngineError) -> RecordBatch { .empty(outputSchema) }
+    public func snapshot() -> [UInt8]? { nil }
+    public func restore(_ snapshot: [UInt8]) throws(EngineError) {
+        throw .checkpoint("operator \(name) keeps no state but the checkpoint has some for it")
+    }
+    public var stateProgress: StreamingQueryProgress.StateOperatorProgress? { nil }
+}
+
+/// What operators learn about the micro-batch and report back to the runtime.
+public struct BatchContext: Sendable {
+    public var batchId: Int64
+    /// The watermark this batch applies (Int64.min: none yet).
+    public var watermarkMs: Int64
+    /// The source partition of the chunk being processed ("<source>/<partition>").
+    public var partition: String
+    /// Max event time seen per partition in this batch (filled by the watermark operator).
+    public var maxEventTimeMs: [String: Int64] = [:]
+    /// Rows per partition in this batch.
+    public var rowsPerPartition: [String: Int64] = [:]
+    /// Event time min, max, sum and count of this batch's rows (progress `eventTime`).
+    public var eventTimeMin: Int64 = .max
+    public var eventTimeMax: Int64 = .min
+    public var eventTimeSum: Double = 0
+    public var eventTimeCount: Int64 = 0
+    /// Late rows operators dropped, to dead-letter when the query asks.
+    public var lateRows: [RecordBatch] = []
+
+    public init(batchId: Int64, watermarkMs: Int64, partition: String = "") {
+        self.batchId = batchId
+        self.watermarkMs = watermarkMs
+        self.partition = partition
+    }
+}

@@ -1,0 +1,58 @@
+/// Everything a query runs: created from a `PhysicalPlan` when the query starts.
+public struct QueryPlan {
+    public var sources: [any Source]
+    /// Operators in order; every source chunk flows through all of them.
+    public var operators: [any StreamOperator]
+    public var sink: any Sink
+    public var watermark: WatermarkPolicy?
+    /// Every source is bounded: the end of input flushes open windows.
+    public var boundedInput: Bool
+    /// Identifies the plan's shape; a checkpoint written by another shape is refused.
+    public var fingerprint: String
+    /// `explain()` text stored in the checkpoint metadata.
+    public var explanation: String
+
+    public init(sources: [any Source], operators: [any StreamOperator], sink: any Sink, watermark: WatermarkPolicy?,
+                boundedInput: Bool, fingerprint: String, explanation: String) {
+        self.sources = sources
+        self.operators = operators
+        self.sink = sink
+        self.watermark = watermark
+        self.boundedInput = boundedInput
+        self.fingerprint = fingerprint
+        self.explanation = explanation
+    }
+}
+
+/// How the query's watermark is computed.
+public struct WatermarkPolicy: Sendable, Hashable {
+    public var column: String
+    public var delayMs: Int64
+    /// A partition that brought no rows for this long (processing time) stops holding the watermark back.
+    public var idleTimeoutMs: Int64?
+
+    public init(column: String, delayMs: Int64, idleTimeoutMs: Int64? = nil) {
+        self.column = column
+        self.delayMs = delayMs
+        self.idleTimeoutMs = idleTimeoutMs
+    }
+}
+
+/// Runtime settings of a query.
+public struct QueryOptions: Sendable {
+    public var name: String = "query"
+    public var trigger: Trigger = .processingTime(intervalMs: 1000)
+    /// Per-batch read limit for each source.
+    public var readLimit: ReadLimit = .unlimited
+    /// Where dead letters go; nil counts them only.
+    public var deadLetters: (any DeadLetterSink)?
+    /// Also dead-letter rows dropped as late (reason `late`), encoded by `encodeLateRow`.
+    public var deadLetterLateRows = false
+    /// Encodes late rows for the dead-letter output (connectors pass their JSON encoder).
+    public var encodeRows: (@Sendable (RecordBatch) -> [[UInt8]])?
+    /// Most bytes of state one aggregation may hold (state.bytes.max); past it the query fails with a
+    /// clear error instead of running out of memory. nil: 512 MiB.
+    public var stateBytesLimit: Int?
+
+    public init() {}
+}

@@ -1,0 +1,48 @@
+/// Where a query's results go. The runtime calls `write` once per micro-batch with the rows the batch
+/// produced (possibly none); after a crash the same batch id may be written again with the same rows,
+/// and the sink must keep only one copy (Spark's idempotent-sink contract). Driven from one thread.
+public protocol Sink: AnyObject {
+    var description: String { get }
+    /// The highest batch id this sink already holds, if it keeps track (progress and recovery checks).
+    func lastCommittedBatch() throws(EngineError) -> Int64?
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError)
+    /// Flushes and releases resources; the query is stopping.
+    func close() throws(EngineError)
+}
+
+extension Sink {
+    public func close() throws(EngineError) {}
+}
+
+/// What a sink learns about the query when it is created.
+public struct SinkContext: Sendable {
+    public var schema: Schema
+    public var mode: OutputMode
+    /// Columns that identify a row in update mode (window bounds and group keys): the upsert key.
+    public var upsertKeys: [String]
+    public var queryId: String
+
+    public init(schema: Schema, mode: OutputMode, upsertKeys: [String], queryId: String) {
+        self.schema = schema
+        self.mode = mode
+        self.upsertKeys = upsertKeys
+        self.queryId = queryId
+    }
+}
+
+public protocol SinkDescriptor: Sendable {
+    var description: String { get }
+    func makeSink(_ context: SinkContext) throws(EngineError) -> any Sink
+}
+
+/// Spark's output modes.
+public enum OutputMode: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// Each result row once, when it is final (a window when the watermark passes its end).
+    case append
+    /// Rows that changed in this batch, identified by their upsert keys.
+    case update
+    /// The whole result every batch (small results only).
+    case complete
+
+    public var description: String { rawValue }
+}

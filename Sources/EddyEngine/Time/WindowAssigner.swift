@@ -1,0 +1,108 @@
+/// Assigns the rows of a batch to windows in one pass over the time column, producing (row, window
+/// start) pairs in row order (a hopping row yields one pair per window, ascending), and sorts out the
+/// rows that get none: late rows and rows without an event time.
+///
+/// Late rule (the watermark passed in; `Int64.min` makes nothing late):
+/// - tumbling, hopping: a (row, window) pair is dropped when the window's end ≤ watermark (that window
+///   has closed); a row left with no window is late.
+/// - session: a row is late when its time < watermark (the session it would open or extend may already
+///   be closed). Pairs carry the row's time as their "start".
+/// - none: never late.
+enum WindowAssigner {
+    static func assign(
+        window: WindowSpec, times: Column?, rowCount: Int, watermark: Int64,
+        pairRows: inout [Int32], pairStarts: inout [Int64], lateRows: inout [Int32], nullTimeRows: inout [Int32]
+    ) throws(EngineError) {
+        pairRows.removeAll(keepingCapacity: true)
+        pairStarts.removeAll(keepingCapacity: true)
+        lateRows.removeAll(keepingCapacity: true)
+        nullTimeRows.removeAll(keepingCapacity: true)
+        guard let times else {
+            // No time column: a plain group-by, every row counts.
+            pairRows.append(contentsOf: (0..<rowCount).lazy.map { Int32($0) })
+            pairStarts.append(contentsOf: repeatElement(0, count: rowCount))
+            return
+        }
+        let values = times.int64s
+        let words = times.validity?.words ?? []
+        let hasNulls = times.validity != nil
+        let limit = WindowSpec.maxEventTimeMagnitudeMs
+        var outOfRange = -1
+        for row in 0..<rowCount where (!hasNulls || ValidityBits.isSet(words, row)) {
+            if values[row] < -limit || values[row] > limit {
+                outOfRange = row
+                break
+            }
+        }
+        if outOfRange >= 0 {
+            throw .execution("event time \(values[outOfRange]) ms in row \(outOfRange) is outside the supported range of ±\(limit) ms")
+        }
+        pairRows.reserveCapacity(rowCount)
+        pairStarts.reserveCapacity(rowCount)
+        switch window {
+        case .none:
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                } else {
+                    pairRows.append(Int32(row))
+                    pairStarts.append(0)
+                }
+            }
+        case .tumbling(let size, let rawOffset):
+            let offset = WindowSpec.normalizedOffset(rawOffset, size: size)
+            // Consecutive rows mostly share a window: reuse the last start instead of dividing.
+            var currentStart = Int64.max
+            var currentEnd = Int64.min
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                    continue
+                }
+                let time = values[row]
+                if time < currentStart || time >= currentEnd {
+                    currentStart = WindowSpec.tumblingStart(time, size: size, offset: offset)
+                    currentEnd = currentStart + size
+                }
+                if currentEnd <= watermark {
+                    lateRows.append(Int32(row))
+                } else {
+                    pairRows.append(Int32(row))
+                    pairStarts.append(currentStart)
+                }
+            }
+        case .hopping(let size, let slide):
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                    continue
+                }
+                let time = values[row]
+                // Windows containing t: starts s = k·slide with t - size < s ≤ t.
+                let last = floorDivMod(time, slide).0 * slide
+                var start = floorDivMod(time - size, slide).0 * slide + slide
+                var assigned = false
+                while start <= last {
+                    if start + size > watermark {
+                        pairRows.append(Int32(row))
+                        pairStarts.append(start)
+                        assigned = true
+                    }
+                    start += slide
+                }
+                if !assigned { lateRows.append(Int32(row)) }
+            }
+        case .session:
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                } else if values[row] < watermark {
+                    lateRows.append(Int32(row))
+                } else {
+                    pairRows.append(Int32(row))
+                    pairStarts.append(values[row])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import EddyEngine
+
+/// Writes batches as CSV (RFC 4180) for file sinks. What it writes, `CSVRowDecoder` reads back to the
+/// same rows under the same schema (with `hasHeader` matching `includeHeader`).
+///
+/// - Header: the field names, written by `encode(_:into:)` when `includeHeader` is set and the output
+///   is empty (the start of a file), or explicitly with `encodeHeader(_:into:)`.
+/// - A field is quoted (with `"` doubled) when it contains the delimiter, `"`, CR or LF, and an empty
+///   string is written as `""`, so that it differs from null, which is an empty field.
+/// - `BOOLEAN` → `true`/`false`; `BIGINT` → integer; `DECIMAL` → exact with all scale digits
+///   (`12.50`); `DOUBLE` → shortest round-trip text, NaN → `NaN`, ±infinity → `Infinity`/`-Infinity`
+///   (which the decoder reads back); `TIMESTAMP` → ISO-8601 UTC with milliseconds or epoch
+///   milliseconds (`timestampFormat`); `TEXT` → as is (quoted when needed).
+/// - Records end with LF, or CRLF with `lineEnding: .crlf`.
+public struct CSVEncoder: Sendable {
+    public var options: EncodeOptions
+
+    public init(options: EncodeOptions = .init()) {
+        self.options = options
+    }
+
+    /// Appends the header line naming `schema`'s fields.
+    public func encodeHeader(_ schema: Schema, into output: inout [UInt8]) {
+        for (index, field) in schema.fields.enumerated() {
+            if index > 0 { output.append(options.delimiter) }
+            var name = field.name
+            name.withUTF8 { appendText($0, to: &output) }
+        }
+        appendLineEnd(to: &output)
+    }
+
+    /// Appends one record per row of `batch` (preceded by the header when `includeHeader` is set and
+    /// `output` is empty).
+    public func encode(_ batch: RecordBatch, into output: inout [UInt8]) {
+        if options.includeHeader && output.isEmpty { encodeHeader(batch.schema, into: &output) }
+        let cells = ColumnCells(batch)
+        let columnCount = batch.schema.count
+        let epochMillis = options.timestampFormat == .epochMilliseconds
+        output.reserveCapacity(output.count + batch.count * (2 + columnCount * 12))
+        for row in 0..<batch.count {
+            for column in 0..<columnCount {
+                if column > 0 { output.append(options.delimiter) }
+                if cells.isNull(column, row) { continue }
+                switch cells.kinds[column] {
+                case .bool:
+                    output.append(contentsOf: cells.bools[column][row] ? TextOutput.trueLiteral : TextOutput.falseLiteral)
+                case .int64:
+                    TextOutput.appendInteger(cells.ints[column][row], to: &output)
+                case .decimal(let scale):
+                    TextOutput.appendDecimal(cells.ints[column][row], scale: scale, to: &output)
+                case .float64:
+                    let value = cells.doubles[column][row]
+                    if value.isFinite {
+                        TextOutput.appendDouble(value, to: &output)
+                    } else {
+                        output.append(contentsOf: value.isNaN ? TextOutput.nanLiteral
+                            : value < 0 ? TextOutput.negativeInfinityLiteral : TextOutput.infinityLiteral)
+                    }
+                case .timestamp:
+                    let millis = cells.ints[column][row]
+                    if epochMillis {
+                        TextOutput.appendInteger(millis, to: &output)
+                    } else {
+                        TextOutput.appendISOTimestamp(millis, to: &output)
+                    }
+                case .utf8:
+                    cells.withString(column, row) { appendText($0, to: &output) }
+                }
+            }
+            appendLineEnd(to: &output)
+        }
+    }
+
+    @inline(__always)
+    private func appendLineEnd(to output: inout [UInt8]) {
+        if options.lineEnding == .crlf { output.append(UInt8(ascii: "\r")) }
+        output.append(UInt8(ascii: "\n"))
+    }
+
+    /// Text as a CSV field: as is, or quoted with `"` doubled when it must be.
+    private func appendText(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        let delimiter = options.delimiter
+        let needsQuotes = bytes.isEmpty || bytes.contains {
+            $0 == delimiter || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
+        }
+        guard needsQuotes else {
+            output.append(contentsOf: bytes)
+            return
+        }
+        output.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            output.append(byte)
+            if byte == UInt8(ascii: "\"") { output.append(byte) }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import EddyConnectors
+import Foundation
+
+/// `eddy gen`: deterministic event streams (purchases, card transactions, sensor readings, bids)
+/// as JSON lines, to files or to stdout (pipe into kcat to publish through the Kafka protocol).
+struct GenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Generate deterministic events as JSON lines (files or stdout).",
+        discussion: """
+            The same kind, seed and count always give the same bytes. Event times rise evenly over \
+            --span-ms from --start-ms (or from now with --live); --disorder of them arrive up to \
+            --max-disorder-ms early. To publish to a topic through the Kafka protocol:
+              eddy gen purchases --count 100000 --keyed | kcat -P -b 127.0.0.1:9092 -t shop.purchases -K '\\t'
+            """
+    )
+
+    @Argument(help: "What to generate: \(EventGenerator.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var kind: String
+
+    @Option(help: "Number of events.")
+    var count: Int64 = 1_000_000
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Event time of the first event, epoch milliseconds (default 2026-01-01T00:00:00Z).")
+    var startMs: Int64 = 1_767_225_600_000
+
+    @Option(help: "Event-time span of all events, in milliseconds.")
+    var spanMs: Int64 = 2 * 3_600_000
+
+    @Option(help: "Fraction of events shifted back in time (out of order).")
+    var disorder = 0.2
+
+    @Option(help: "Largest shift back, in milliseconds.")
+    var maxDisorderMs: Int64 = 5000
+
+    @Option(help: "Fraction of lines replaced by malformed ones (to see dead-lettering).")
+    var malformed = 0.0
+
+    @Option(help: "Directory to write files into (renamed into place whole); stdout when absent.")
+    var out: String?
+
+    @Option(help: "Number of files to split the events over (with --out).")
+    var files = 1
+
+    @Flag(help: "Prefix each stdout line with its key and a tab (kcat -K '\\t').")
+    var keyed = false
+
+    @Option(help: "Events per second to stdout (paced in real time); unpaced when absent.")
+    var rate: Int64?
+
+    @Flag(help: "Event times start now and span count/rate seconds (with --rate).")
+    var live = false
+
+    func validate() throws {
+        guard EventGenerator.Kind(rawValue: kind) != nil else {
+            throw ValidationError("unknown kind \(kind); choose one of \(EventGenerator.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard count >= 0, files >= 1, (0...1).contains(disorder), (0...1).contains(malformed) else {
+            throw ValidationError("--count must be ≥ 0, --files ≥ 1, --disorder and --malformed within 0...1")
+        }
+        if live && rate == nil { throw ValidationError("--live needs --rate") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+    }
+
+    func run() throws {
+        var options = EventGenerator.Options()
+        options.seed = seed
+        options.count = count
+        options.startMs = startMs
+        options.spanMs = spanMs
+        options.disorderFraction = disorder
+        options.maxDisorderMs = maxDisorderMs
+        options.malformedFraction = malformed
+        if live, let rate {
+            options.startMs = Int64(Date().timeIntervalSince1970 * 1000)
+            options.spanMs = max(1, count * 1000 / rate)
+        }
+        let generator = EventGenerator(EventGenerator.Kind(rawValue: kind)!, options: options)
+        if let out {
+            try writeFiles(generator, to: out)
+        } else {
+            try writeStdout(generator)
+        }
+    }
+
+    private func writeFiles(_ generator: EventGenerator, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let perFile = (count + Int64(files) - 1) / Int64(files)
+        for file in 0..<files {
+            let range = min(count, Int64(file) * perFile)..<min(count, Int64(file + 1) * perFile)
+            let name = "\(kind)-\(String(format: "%05d", file)).jsonl"
+            let temporary = "\(directory)/.\(name).tmp"
+            FileManager.default.createFile(atPath: temporary, contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: temporary) else { throw ValidationError("cannot write \(temporary)") }
+            var buffer: [UInt8] = []
+            var index = range.lowerBound
+            while index < range.upperBound {
+                let end = min(range.upperBound, index + 65_536)
+                buffer.removeAll(keepingCapacity: true)
+                generator.appendLines(index..<end, to: &buffer)
+                try handle.write(contentsOf: Data(buffer))
+                index = end
+            }
+            try handle.close()
+            guard rename(temporary, "\(directory)/\(name)") == 0 else { throw ValidationError("cannot rename \(temporary)") }
+        }
+    }
+
+    private func writeStdout(_ generator: EventGenerator) throws {
+        let output = FileHandle.standardOutput
+        var buffer: [UInt8] = []
+        let started = Date()
+        var index: Int64 = 0
+        while index < count {
+            let end = min(count, index + (rate.map { max(1, $0 / 20) } ?? 65_536))
+            buffer.removeAll(keepingCapacity: true)
+            for event in index..<end {
+                var line: [UInt8] = []
+                let key = generator.appendEvent(event, to: &line)
+                if keyed { buffer += Array(String(key).utf8) + [0x09] }
+                buffer += line
+                buffer.append(0x0A)
+            }
+            try output.write(contentsOf: Data(buffer))
+            index = end
+            if let rate {
+                let due = Double(index) / Double(rate) - Date().timeIntervalSince(started)
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make bench-engine: the streaming engine against DuckDB on the same input, same machine, same run.
+#
+# Generates EDDY_BENCH_EVENTS (default 10 M) purchases and bids as JSON lines, warms the page cache,
+# then for each workload runs DuckDB (2 threads) over the files as batch SQL and Eddy's pipeline
+# (`eddy example`, release build, checkpoints on, files sink, bounded input so every window closes),
+# checks both computed the same windows, and prints:
+#   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=…
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${EDDY_BENCH_EVENTS:-10000000}
+work=${EDDY_BENCH_DIR:-$(mktemp -d)}
+trap '[ -z "${EDDY_BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
+
+swift build -c release --product eddy 2>&1 | tail -1
+eddy=.build/release/eddy
+python=.venv/bin/python
+
+generate() {  # kind directory
+  if [ ! -f "$2/.complete-$events" ]; then
+    rm -rf "$2"
+    $eddy gen "$1" --count "$events" --out "$2" --files 8
+    touch "$2/.complete-$events"
+  fi
+}
+generate purchases "$work/purchases"
+generate bids "$work/bids"
+du -sh "$work/purchases" "$work/bids" | sed 's/^/input: /'
+cat "$work"/purchases/*.jsonl "$work"/bids/*.jsonl > /dev/null  # warm page cache
+
+run_case() {  # name pipeline input
+  local name=$1 pipeline=$2 input=$3
+  rm -rf "$work/out-$name" "$work/ckpt-$name"
+  local duck eddy_line
+  duck=$($python scripts/duckdb_queries.py "$name" "$input" --events "$events" --threads 2 --out "$work/duckdb-$name.jsonl")
+  echo "$duck"
+  eddy_line=$($eddy example "$pipeline" --input "$input" --output "$work/out-$name" --checkpoint "$work/ckpt-$name" \
+    --bounded --trigger available-now --report | grep '^REPORT')
+  echo "eddy: $eddy_line"
+  $python scripts/compare_results.py "$work/out-$name" "$work/duckdb-$name.jsonl"
+  local duck_eps eddy_eps rss
+  duck_eps=$(sed -E 's/.*events_per_s=([0-9]+).*/\1/' <<<"$duck")
+  eddy_eps=$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$eddy_line")
+  rss=$(sed -E 's/.*peak_rss_mb=([0-9.]+).*/\1/' <<<"$eddy_line")
+  echo "BENCH $name eddy_events_per_s=$eddy_eps duckdb_events_per_s=$duck_eps ratio=$(awk "BEGIN{printf \"%.2f\", $eddy_eps/$duck_eps}") eddy_peak_rss_mb=$rss"
+}
+results=$(mktemp)
+run_case Q_A revenue "$work/purchases" | tee -a "$results"
+run_case Q_B bids "$work/bids" | tee -a "$results"
+echo
+grep '^BENCH' "$results"
+rm -f "$results"

@@ -1,0 +1,68 @@
+"""Compares a windowed result written by Eddy's files sink with DuckDB's (scripts/duckdb_queries.py).
+
+    python scripts/compare_results.py <eddy sink dir> <duckdb.jsonl>
+
+Rows are matched by (window_start, key); integers and decimals must be equal, doubles within 1e-9
+relative. Exits 1 and shows the first differences otherwise.
+"""
+
+import datetime
+import json
+import os
+import sys
+
+
+def epoch_ms(value):
+    if isinstance(value, int):
+        return value
+    return int(datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def eddy_rows(directory):
+    manifest = os.path.join(directory, "_eddy_manifest")
+    for batch in sorted(int(n) for n in os.listdir(manifest) if n.isdigit()):
+        with open(os.path.join(manifest, str(batch))) as f:
+            for name in json.load(f)["files"]:
+                with open(os.path.join(directory, name)) as part:
+                    for line in part:
+                        if line.strip():
+                            yield json.loads(line)
+
+
+def same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        a, b = float(a), float(b)
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)
+    return str(a) == str(b)
+
+
+def main():
+    eddy_dir, duck_path = sys.argv[1], sys.argv[2]
+    with open(duck_path) as f:
+        duck = [json.loads(line) for line in f]
+    key_name = [k for k in duck[0] if k not in ("window_start", "window_end")][0]
+    expected = {(r["window_start"], str(r[key_name])): r for r in duck}
+    actual = {}
+    for row in eddy_rows(eddy_dir):
+        key = (epoch_ms(row["window_start"]), str(row[key_name]))
+        if key in actual:
+            print(f"compare: Eddy wrote window {key} twice"); sys.exit(1)
+        actual[key] = row
+    problems = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual or key not in expected:
+            problems.append(f"{key}: only in {'DuckDB' if key in expected else 'Eddy'}")
+            continue
+        for column, value in expected[key].items():
+            if column in ("window_start", "window_end"):
+                if epoch_ms(actual[key][column]) != value:
+                    problems.append(f"{key}: {column} {actual[key][column]} != {value}")
+            elif not same(actual[key].get(column), value):
+                problems.append(f"{key}: {column} Eddy {actual[key].get(column)} DuckDB {value}")
+    if problems:
+        print(f"compare: {len(problems)} differences, first: " + "; ".join(problems[:5])); sys.exit(1)
+    print(f"compare: Eddy and DuckDB agree on all {len(expected)} windows")
+
+
+if __name__ == "__main__":
+    main()
