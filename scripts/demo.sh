@@ -1,25 +1,65 @@
 #!/usr/bin/env bash
 # The demo of what exists today:
-#  1. eddy broker on a free loopback port, fed and read by kcat (librdkafka): keyed, compressed
-#     records in, the same records out, after a restart too;
-#  2. real Kafka clients' requests (recorded by scripts/capture) decoded by Eddy's codecs.
+#  1. the end-to-end slice: `eddy demo` runs the broker and the revenue-by-category pipeline in one
+#     process; `eddy gen` publishes purchases through the Kafka protocol (kcat, librdkafka); the
+#     pipeline reads the log, closes 1-minute windows by watermark, writes results to files and
+#     prints its progress live; malformed records land in a dead-letter topic;
+#  2. eddy broker on its own, fed and read by kcat: keyed, compressed records in, the same records
+#     out, after a restart too;
+#  3. real Kafka clients' requests (recorded by scripts/capture) decoded by Eddy's codecs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eddy=.build/debug/eddy
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 broker_pid=""
-cleanup() { [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$data"; }
+demo_pid=""
+cleanup() {
+  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null
+  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null
+  wait 2>/dev/null; rm -rf "$data"
+}
 trap cleanup EXIT
+
+wait_for_port() {  # log file
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return; sleep 0.1; done
+  echo "eddy did not start:"; cat "$1"; exit 1
+}
+
+echo "== 1. eddy demo: broker + revenue pipeline on 127.0.0.1:$port, data in $data/pipeline"
+$eddy demo --data-dir "$data/pipeline" --listen "127.0.0.1:$port" --interval-ms 500 > "$data/demo.log" 2>&1 &
+demo_pid=$!
+wait_for_port "$data/demo.log"
+tail -n +1 -f "$data/demo.log" --pid "$demo_pid" | grep --line-buffered -E '^(batch|eddy demo|== |  )' &
+echo "== eddy gen: 120000 purchases over 10 minutes of event time, 0.1 % malformed, through kcat"
+$eddy gen purchases --count 120000 --rate 40000 --span-ms 600000 --keyed --malformed 0.001 \
+  | timeout 60 kcat -P -b "127.0.0.1:$port" -t shop.purchases.v1 -K $'\t' -z lz4
+sleep 3
+kill -TERM "$demo_pid"; wait "$demo_pid" || true
+demo_pid=""
+sleep 0.2
+results="$data/pipeline/results/revenue"
+echo
+echo "== results: $(cat "$results"/part-*.jsonl | wc -l) closed windows (1 minute × category) in $results; the first 5:"
+awk 'NR <= 5' "$results"/part-*.jsonl
+echo
+echo "== the dead-letter topic shop.purchases.v1.dlq holds the malformed records with the reason in headers:"
+$eddy broker --data-dir "$data/pipeline/broker" --listen "127.0.0.1:$port" >"$data/broker-dlq.log" 2>&1 &
+broker_pid=$!
+wait_for_port "$data/broker-dlq.log"
+timeout 30 kcat -C -b "127.0.0.1:$port" -t shop.purchases.v1.dlq -o beginning -e -q -c 3 -f 'value %s\n  headers %h\n'
+kill -TERM "$broker_pid"; wait "$broker_pid" || true
+broker_pid=""
+rm -rf "$data/pipeline"
+echo
 
 start_broker() {
   $eddy broker --data-dir "$data" --listen "127.0.0.1:$port" --num-partitions 3 >>"$data/broker.log" 2>&1 &
   broker_pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return; sleep 0.1; done
-  echo "the broker did not start:"; cat "$data/broker.log"; exit 1
+  wait_for_port "$data/broker.log"
 }
 
-echo "== eddy $($eddy --version): broker on 127.0.0.1:$port, data in $data"
+echo "== 2. eddy $($eddy --version): broker on 127.0.0.1:$port, data in $data"
 start_broker
 echo
 echo "== kcat produces 6 keyed purchases (zstd) to topic shop.purchases"
@@ -43,7 +83,7 @@ echo "== on disk: Kafka's layout"
 
 captures=Tests/EddyWireTests/Fixtures/captures
 echo
-echo "== eddy inspect: what kafka-python sent for a zstd produce, decoded"
+echo "== 3. eddy inspect: what kafka-python sent for a zstd produce, decoded"
 $eddy inspect "$captures"/kafka-python/zstd/*-Produce-*.bin
 echo
 echo "== every client and codec, decoded and CRC-checked"

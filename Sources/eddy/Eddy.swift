@@ -11,6 +11,6 @@ struct Eddy: AsyncParsableCommand {
             `eddy broker` runs the Kafka-compatible broker; `eddy inspect` decodes captured Kafka requests.
             """,
         version: EddyVersion.current,
-        subcommands: [BrokerCommand.self, GenCommand.self, ExampleCommand.self, Inspect.self]
+        subcommands: [BrokerCommand.self, DemoCommand.self, GenCommand.self, ExampleCommand.self, Inspect.self]
     )
 }
