@@ -83,7 +83,8 @@ public struct CSVRowDecoder: Sendable {
     /// (without its terminator). Returns the number of rows appended.
     ///
     /// Throws only for the header (`EngineError.configuration`): a declared column missing from it,
-    /// named twice in it, or a malformed header record. Data errors are never thrown.
+    /// named twice in it, or a malformed header record. Data errors are never thrown. A decoder whose
+    /// header was rejected has read no header; the source is expected to stop.
     public mutating func appendLines(
         _ buffer: UnsafeRawBufferPointer, firstLineNumber: Int, failures: inout [DecodeFailure]
     ) throws(EngineError) -> Int {

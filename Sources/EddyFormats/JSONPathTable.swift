@@ -44,6 +44,8 @@ final class JSONPathTable: @unchecked Sendable {
     }
 
     static let linearSearchLimit = 8
+    /// The most segments a dotted field name may have.
+    static let maxPathSegments = 32
 
     let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
@@ -88,6 +90,10 @@ final class JSONPathTable: @unchecked Sendable {
             let segments = field.name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             if segments.contains(where: \.isEmpty) {
                 throw .configuration("field name \"\(field.name)\" has an empty path segment")
+            }
+            // The decoder recurses once per path segment; this bounds its stack use.
+            if segments.count > Self.maxPathSegments {
+                throw .configuration("field name \(field.name) has more than \(Self.maxPathSegments) path segments")
             }
             var node = root
             for (depth, segment) in segments.enumerated() {

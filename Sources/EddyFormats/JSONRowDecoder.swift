@@ -68,14 +68,16 @@ public struct JSONRowDecoder: Sendable {
     private var seenCount = 0
     /// Unescaped strings and keys.
     private var scratch: [UInt8] = []
+    /// One bit per container open in a skipped value (see `skipValue`), room for `maxDepth` levels.
+    private var skipStack: [UInt64]
     private let epochScale: Int
 
     public init(schema: Schema, options: JSONDecodeOptions = .init()) throws(EngineError) {
         guard options.maxRecordBytes > 0 else {
             throw .configuration("JSON maxRecordBytes must be positive, not \(options.maxRecordBytes)")
         }
-        guard options.maxDepth > 0 else {
-            throw .configuration("JSON maxDepth must be positive, not \(options.maxDepth)")
+        guard (1...JSONDecodeOptions.maxDepthLimit).contains(options.maxDepth) else {
+            throw .configuration("JSON maxDepth must be within 1...\(JSONDecodeOptions.maxDepthLimit), not \(options.maxDepth)")
         }
         self.schema = schema
         self.options = options
@@ -87,6 +89,7 @@ public struct JSONRowDecoder: Sendable {
         seenStamp = Array(repeating: 0, count: schema.count)
         nullStamp = Array(repeating: 0, count: schema.count)
         epochScale = options.epochUnit.millisecondScale
+        skipStack = Array(repeating: 0, count: options.maxDepth / 64 + 1)
         scratch.reserveCapacity(256)
     }
 
@@ -247,7 +250,14 @@ public struct JSONRowDecoder: Sendable {
         }
         guard pointer.pointee == UInt8(ascii: "{") else {
             if let found = JSONFault.Found(firstByte: pointer.pointee) {
-                throw JSONFault(.notAnObject(found), at: input.offset(pointer))
+                // Say "not an object" only for a well-formed JSON value (`not json` is malformed, not null).
+                let start = pointer
+                try skipValue(depth: 1, &pointer, input)
+                Self.skipWhitespace(&pointer, input.end)
+                guard pointer == input.end else {
+                    throw JSONFault(.malformed("unexpected data after the value"), at: input.offset(pointer))
+                }
+                throw JSONFault(.notAnObject(found), at: input.offset(start))
             }
             throw JSONFault(.malformed("expected '{'"), at: input.offset(pointer))
         }
@@ -435,78 +445,100 @@ public struct JSONRowDecoder: Sendable {
     }
 
     /// Skips any JSON value, checking its structure; `depth` is that of the enclosing container.
-    private func skipValue(depth: Int, _ pointer: inout UnsafePointer<UInt8>, _ input: Input) throws(JSONFault) {
+    ///
+    /// Iterative, not recursive: how deeply skipped values nest is up to the input, and the thread's
+    /// stack must not be. Open containers are kept as bits in `skipStack` (1 = object, 0 = array).
+    private mutating func skipValue(depth: Int, _ pointer: inout UnsafePointer<UInt8>, _ input: Input) throws(JSONFault) {
         let end = input.end
-        guard pointer < end else { throw JSONFault(.malformed("expected a value"), at: input.offset(pointer)) }
-        switch pointer.pointee {
-        case UInt8(ascii: "\""):
-            pointer += 1
-            _ = try Self.scanString(&pointer, input, validateUTF8: false)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            var number = ScannedNumber()
-            guard let numberEnd = ScannedNumber.scan(pointer, end, allowPlus: false, into: &number) else {
-                throw JSONFault(.malformed("invalid number"), at: input.offset(pointer))
-            }
-            pointer = numberEnd
-        case UInt8(ascii: "t"): try Self.expectLiteral("true", &pointer, input)
-        case UInt8(ascii: "f"): try Self.expectLiteral("false", &pointer, input)
-        case UInt8(ascii: "n"): try Self.expectLiteral("null", &pointer, input)
-        case UInt8(ascii: "{"):
-            guard depth < options.maxDepth else { throw JSONFault(.tooDeep, at: input.offset(pointer)) }
-            pointer += 1
-            Self.skipWhitespace(&pointer, end)
-            if pointer < end && pointer.pointee == UInt8(ascii: "}") {
-                pointer += 1
-                return
-            }
-            while true {
-                guard pointer < end, pointer.pointee == UInt8(ascii: "\"") else {
-                    throw JSONFault(.malformed("expected '\"' to start a key"), at: input.offset(pointer))
-                }
+        var level = 0  // containers opened inside this value and not yet closed
+        while true {
+            // A value at `pointer`.
+            guard pointer < end else { throw JSONFault(.malformed("expected a value"), at: input.offset(pointer)) }
+            let byte = pointer.pointee
+            switch byte {
+            case UInt8(ascii: "\""):
                 pointer += 1
                 _ = try Self.scanString(&pointer, input, validateUTF8: false)
-                Self.skipWhitespace(&pointer, end)
-                guard pointer < end, pointer.pointee == UInt8(ascii: ":") else {
-                    throw JSONFault(.malformed("expected ':' after a key"), at: input.offset(pointer))
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                var number = ScannedNumber()
+                guard let numberEnd = ScannedNumber.scan(pointer, end, allowPlus: false, into: &number) else {
+                    throw JSONFault(.malformed("invalid number"), at: input.offset(pointer))
                 }
+                pointer = numberEnd
+            case UInt8(ascii: "t"): try Self.expectLiteral("true", &pointer, input)
+            case UInt8(ascii: "f"): try Self.expectLiteral("false", &pointer, input)
+            case UInt8(ascii: "n"): try Self.expectLiteral("null", &pointer, input)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard depth + level < options.maxDepth else { throw JSONFault(.tooDeep, at: input.offset(pointer)) }
+                let isObject = byte == UInt8(ascii: "{")
+                pushSkipLevel(level, isObject: isObject)
+                level += 1
                 pointer += 1
                 Self.skipWhitespace(&pointer, end)
-                try skipValue(depth: depth + 1, &pointer, input)
+                if pointer < end && pointer.pointee == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    pointer += 1
+                    level -= 1
+                } else {
+                    if isObject { try Self.skipKeyAndColon(&pointer, input) }
+                    continue  // the container's first value
+                }
+            default:
+                throw JSONFault(.malformed("expected a value"), at: input.offset(pointer))
+            }
+            // After a complete value: close containers, or move on to the next member.
+            var nextMember = false
+            while level > 0 && !nextMember {
+                let isObject = skipLevelIsObject(level - 1)
                 Self.skipWhitespace(&pointer, end)
-                guard pointer < end else { throw JSONFault(.malformed("expected ',' or '}'"), at: input.offset(pointer)) }
-                let byte = pointer.pointee
+                guard pointer < end else {
+                    throw JSONFault(.malformed(isObject ? "expected ',' or '}'" : "expected ',' or ']'"), at: input.offset(pointer))
+                }
+                let separator = pointer.pointee
                 pointer += 1
-                if byte == UInt8(ascii: ",") {
+                if separator == UInt8(ascii: ",") {
                     Self.skipWhitespace(&pointer, end)
-                    continue
+                    if isObject { try Self.skipKeyAndColon(&pointer, input) }
+                    nextMember = true
+                } else if separator == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    level -= 1
+                } else {
+                    throw JSONFault(.malformed(isObject ? "expected ',' or '}'" : "expected ',' or ']'"),
+                                    at: input.offset(pointer - 1))
                 }
-                if byte == UInt8(ascii: "}") { return }
-                throw JSONFault(.malformed("expected ',' or '}'"), at: input.offset(pointer - 1))
             }
-        case UInt8(ascii: "["):
-            guard depth < options.maxDepth else { throw JSONFault(.tooDeep, at: input.offset(pointer)) }
-            pointer += 1
-            Self.skipWhitespace(&pointer, end)
-            if pointer < end && pointer.pointee == UInt8(ascii: "]") {
-                pointer += 1
-                return
-            }
-            while true {
-                try skipValue(depth: depth + 1, &pointer, input)
-                Self.skipWhitespace(&pointer, end)
-                guard pointer < end else { throw JSONFault(.malformed("expected ',' or ']'"), at: input.offset(pointer)) }
-                let byte = pointer.pointee
-                pointer += 1
-                if byte == UInt8(ascii: ",") {
-                    Self.skipWhitespace(&pointer, end)
-                    continue
-                }
-                if byte == UInt8(ascii: "]") { return }
-                throw JSONFault(.malformed("expected ',' or ']'"), at: input.offset(pointer - 1))
-            }
-        default:
-            throw JSONFault(.malformed("expected a value"), at: input.offset(pointer))
+            if level == 0 { return }
         }
+    }
+
+    /// `"key" :` of a skipped object's member, leaving `pointer` at the value.
+    @inline(__always)
+    private static func skipKeyAndColon(_ pointer: inout UnsafePointer<UInt8>, _ input: Input) throws(JSONFault) {
+        guard pointer < input.end, pointer.pointee == UInt8(ascii: "\"") else {
+            throw JSONFault(.malformed("expected '\"' to start a key"), at: input.offset(pointer))
+        }
+        pointer += 1
+        _ = try scanString(&pointer, input, validateUTF8: false)
+        skipWhitespace(&pointer, input.end)
+        guard pointer < input.end, pointer.pointee == UInt8(ascii: ":") else {
+            throw JSONFault(.malformed("expected ':' after a key"), at: input.offset(pointer))
+        }
+        pointer += 1
+        skipWhitespace(&pointer, input.end)
+    }
+
+    @inline(__always)
+    private mutating func pushSkipLevel(_ level: Int, isObject: Bool) {
+        let bit: UInt64 = 1 << UInt64(level & 63)
+        if isObject {
+            skipStack[level >> 6] |= bit
+        } else {
+            skipStack[level >> 6] &= ~bit
+        }
+    }
+
+    @inline(__always)
+    private func skipLevelIsObject(_ level: Int) -> Bool {
+        skipStack[level >> 6] & (1 << UInt64(level & 63)) != 0
     }
 
     @inline(__always)
@@ -717,48 +749,5 @@ public struct JSONRowDecoder: Sendable {
                 code: .missingField,
                 reason: wasNull ? "field \(name) is NOT NULL but the record has null" : "missing required field \(name)")
         }
-    }
-}
-
-/// Why the record being parsed failed; turned into a `DecodeFailure` (and its message) only then.
-/// Offsets count bytes from the start of the record.
-struct JSONFault: Error {
-    enum Found: Sendable {
-        case string, number, `true`, `false`, null, object, array
-
-        /// The kind of JSON value starting with `byte`, if any starts so.
-        init?(firstByte byte: UInt8) {
-            switch byte {
-            case UInt8(ascii: "\""): self = .string
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): self = .number
-            case UInt8(ascii: "t"): self = .true
-            case UInt8(ascii: "f"): self = .false
-            case UInt8(ascii: "n"): self = .null
-            case UInt8(ascii: "{"): self = .object
-            case UInt8(ascii: "["): self = .array
-            default: return nil
-            }
-        }
-    }
-
-    enum Kind: Sendable {
-        case malformed(StaticString)
-        case invalidUTF8(StaticString)
-        case tooDeep
-        case notAnObject(Found)
-        case mismatch(column: Int, found: Found, detail: MismatchDetail)
-        case objectExpected(node: Int, found: Found)
-        case missing(column: Int, wasNull: Bool)
-    }
-
-    var kind: Kind
-    var offset: Int
-    /// End of the offending value's text (mismatches).
-    var foundEnd: Int
-
-    init(_ kind: Kind, at offset: Int, foundEnd: Int? = nil) {
-        self.kind = kind
-        self.offset = offset
-        self.foundEnd = foundEnd ?? offset
     }
 }

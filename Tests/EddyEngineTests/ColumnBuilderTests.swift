@@ -55,3 +55,26 @@ final class ColumnBuilderTests: XCTestCase {
         }
     }
 }
+
+final class ColumnBuilderTruncateTests: XCTestCase {
+    /// Bytes pushed for an unfinished value are dropped by truncate even when no row is removed.
+    func testTruncateDropsAnUnfinishedValue() {
+        var builder = ColumnBuilder(.utf8)
+        builder.append("ab")
+        builder.pushByte(0x78)
+        builder.truncate(to: 1)
+        builder.append("c")
+        let column = builder.finish()
+        XCTAssertEqual(column.value(at: 1), .string("c"))
+    }
+
+    /// A truncate that removes the only null leaves no validity bitmap behind.
+    func testNoBitmapWithoutNulls() {
+        var builder = ColumnBuilder(.int64)
+        builder.append(Int64(1))
+        builder.appendNull()
+        builder.truncate(to: 1)
+        builder.append(Int64(2))
+        XCTAssertEqual(builder.finish(), Column.int64([1, 2]))
+    }
+}

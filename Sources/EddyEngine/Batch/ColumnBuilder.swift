@@ -47,9 +47,13 @@ public struct ColumnBuilder: Sendable {
     }
 
     /// Appends UTF-8 bytes (not validated here; decoders validate what they read).
+    /// Most bytes of text one column holds: offsets are 32-bit (as Arrow's Utf8).
+    public static let utf8BytesMax = Int(Int32.max)
+
     @inlinable
     public mutating func appendUTF8(_ value: UnsafeRawBufferPointer) {
         bytes.append(contentsOf: value)
+        precondition(bytes.count <= Self.utf8BytesMax, "a text column holds at most 2 GiB")
         offsets.append(Int32(truncatingIfNeeded: bytes.count))
         appended(valid: true)
     }
@@ -68,6 +72,7 @@ public struct ColumnBuilder: Sendable {
 
     @inlinable
     public mutating func endUTF8() {
+        precondition(bytes.count <= Self.utf8BytesMax, "a text column holds at most 2 GiB")
         offsets.append(Int32(truncatingIfNeeded: bytes.count))
         appended(valid: true)
     }
@@ -154,11 +159,13 @@ public struct ColumnBuilder: Sendable {
         }
         var validity: Bitmap?
         if hasNulls {
+            // (An all-set bitmap, left when a truncate removed the only nulls, is dropped below.)
             let wordCount = (count + 63) >> 6
             var words = validityWords
             while words.count < wordCount { words.append(~0) }
             words.removeLast(words.count - wordCount)
-            validity = Bitmap(words: words, count: count)
+            let bitmap = Bitmap(words: words, count: count)
+            validity = bitmap.allSet ? nil : bitmap
         }
         let column = Column(type: type, values: values, validity: validity)
         reset()
@@ -181,7 +188,11 @@ public struct ColumnBuilder: Sendable {
     /// Removes the values appended after the builder had `length` rows (a decoder undoing a bad record).
     public mutating func truncate(to length: Int) {
         precondition(length <= count, "truncating a builder past its end")
-        guard length < count else { return }
+        guard length < count else {
+            // Bytes pushed for a value that was never ended go too.
+            if type == .utf8 { bytes.removeLast(bytes.count - Int(offsets[length])) }
+            return
+        }
         switch type {
         case .bool: bools.removeLast(count - length)
         case .int64, .timestamp, .decimal: ints.removeLast(count - length)
