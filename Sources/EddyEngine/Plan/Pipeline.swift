@@ -66,6 +66,10 @@ public struct GroupedPipeline: Sendable {
     let keys: [String]
 
     public func aggregate(_ aggregates: Aggregate...) -> Pipeline {
+        aggregate(aggregates)
+    }
+
+    public func aggregate(_ aggregates: [Aggregate]) -> Pipeline {
         Pipeline(.aggregate(input, window: window, keys: keys, aggregates: aggregates))
     }
 }

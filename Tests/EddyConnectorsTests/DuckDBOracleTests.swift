@@ -1,0 +1,173 @@
+import EddyConnectors
+import EddyEngine
+import EddyTestSupport
+import Foundation
+import XCTest
+
+/// The oracle: for each window type, every aggregate computed by Eddy (files source, test driver)
+/// equals DuckDB's batch SQL over the same JSON-lines file: exact for integers and decimals, 1e-9
+/// relative for doubles. The input is seeded (EDDY_SEED replays it); its disorder stays within the
+/// watermark delay, so no row is late and the end of the bounded input closes every window.
+final class DuckDBOracleTests: XCTestCase {
+    static let schema = Schema([
+        Field("seq", .int64), Field("k", .utf8), Field("t", .timestamp), Field("vi", .int64),
+        Field("vd", .decimal(scale: 2)), Field("vf", .float64), Field("vs", .utf8),
+    ])
+    static let aggregates: [Aggregate] = [
+        .count(), .count("vi", as: "count_vi"), .countDistinct("vi", as: "distinct_vi"), .sum("vi", as: "sum_vi"),
+        .sum("vd", as: "sum_vd"), .avg("vd", as: "avg_vd"), .avg("vf", as: "avg_vf"), .min("vs", as: "min_vs"),
+        .max("vd", as: "max_vd"), .min("t", as: "min_t"), .first("vi", as: "first_vi"), .last("vs", as: "last_vs"),
+    ]
+    /// The same aggregates in DuckDB (first/last skip NULLs and break ties by arrival, as Eddy's do).
+    static let duckAggregates = """
+        count(*) AS count, count(vi) AS count_vi, count(DISTINCT vi) AS distinct_vi, sum(vi) AS sum_vi,
+        sum(vd) AS sum_vd, avg(vd) AS avg_vd, avg(vf) AS avg_vf, min(vs) AS min_vs, max(vd) AS max_vd,
+        min(t) AS min_t, first(vi ORDER BY t, seq) FILTER (WHERE vi IS NOT NULL) AS first_vi,
+        last(vs ORDER BY t, seq) FILTER (WHERE vs IS NOT NULL) AS last_vs
+        """
+
+    var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "eddy-oracle-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/in", withIntermediateDirectories: true)
+        var random = SeededRandom("DuckDBOracleTests")
+        var text = ""
+        var time: Int64 = 1_767_225_600_000
+        for seq in 0..<6000 {
+            time += Int64(Int(random.next(upperBound: UInt64(400))))
+            let t = time - (Int(random.next(upperBound: UInt64(5))) == 0 ? Int64(Int(random.next(upperBound: UInt64(3000)))) : 0)
+            func maybe(_ value: String) -> String { Int(random.next(upperBound: UInt64(10))) == 0 ? "null" : value }
+            let cents = Int64(Int(random.next(upperBound: UInt64(200_000)))) - 50_000
+            let decimal = "\(cents < 0 ? "-" : "")\(abs(cents) / 100).\(String(format: "%02d", abs(cents) % 100))"
+            text += #"{"seq":\#(seq),"k":"\#(["a", "b", "c", "d", "e"][Int(random.next(upperBound: UInt64(5)))])","t":\#(t),"#
+                + #""vi":\#(maybe(String(Int(Int(random.next(upperBound: UInt64(50)))) - 10))),"vd":\#(maybe(decimal)),"#
+                + #""vf":\#(maybe(String(Double(Int(random.next(upperBound: UInt64(1_000_000)))) / 7.0))),"#
+                + #""vs":\#(maybe("\"s\(Int(random.next(upperBound: UInt64(40))))\""))}"# + "\n"
+        }
+        try text.write(toFile: directory + "/in/events.jsonl", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func testTumbling() throws {
+        try compare(.tumble("t", .seconds(10)), windows: "SELECT *, (t // 10000) * 10000 AS ws, (t // 10000) * 10000 + 10000 AS we FROM events")
+    }
+
+    func testHoppingWithSizeAMultipleOfSlide() throws {
+        try compare(.hop("t", size: .seconds(10), slide: .seconds(5)), windows: hopping(size: 10_000, slide: 5000))
+    }
+
+    func testHoppingWithSizeNotAMultipleOfSlide() throws {
+        try compare(.hop("t", size: .seconds(10), slide: .seconds(4)), windows: hopping(size: 10_000, slide: 4000))
+    }
+
+    func testSession() throws {
+        // Gaps and islands: a row starts a new session when it comes `gap` or more after the key's
+        // previous row; the session ends `gap` after its last row.
+        let sessions = """
+            SELECT * EXCLUDE (sid), min(t) OVER (PARTITION BY k, sid) AS ws, max(t) OVER (PARTITION BY k, sid) + 3000 AS we
+            FROM (SELECT *, sum(starts) OVER (PARTITION BY k ORDER BY t, seq ROWS UNBOUNDED PRECEDING) AS sid
+                  FROM (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY k ORDER BY t, seq) < 3000 THEN 0 ELSE 1 END AS starts
+                        FROM events))
+            """
+        try compare(.session("t", gap: .seconds(3)), windows: sessions)
+    }
+
+    private func hopping(size: Int64, slide: Int64) -> String {
+        """
+        SELECT * EXCLUDE (start_index), start_index * \(slide) AS ws, start_index * \(slide) + \(size) AS we
+        FROM (SELECT *, unnest(range((t - \(size)) // \(slide) + 1, t // \(slide) + 1)) AS start_index FROM events)
+        """
+    }
+
+    private func compare(_ window: WindowGrouping, windows: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let output = MemorySink()
+        let pipeline = Pipeline.read(.files(directory + "/in", format: .jsonLines(Self.schema), bounded: true))
+            .withWatermark("t", delay: .seconds(5))
+            .groupBy(window, "k")
+            .aggregate(Self.aggregates)
+            .write(output)
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxBytes: 64 << 10)  // many micro-batches
+        let driver = try TestDriver(pipeline, options: options)
+        try driver.runUntilIdle()
+        XCTAssertGreaterThan(driver.progress.count, 5, file: file, line: line)
+        XCTAssertEqual(driver.progress.compactMap(\.stateOperators.first?.numRowsDroppedByWatermark).max(), 0, "no late rows")
+
+        let eddy = output.rows.map { row in row.map(Self.canonical) }
+        let duck = try duckDB("""
+            WITH events AS (SELECT * FROM read_json('\(directory)/in/events.jsonl', format = 'newline_delimited',
+                 columns = {seq: 'BIGINT', k: 'VARCHAR', t: 'BIGINT', vi: 'BIGINT', vd: 'DECIMAL(18,2)', vf: 'DOUBLE', vs: 'VARCHAR'})),
+            windowed AS (\(windows))
+            SELECT ws, we, k, \(Self.duckAggregates) FROM windowed GROUP BY ws, we, k ORDER BY we, ws, k
+            """)
+        XCTAssertEqual(eddy.count, duck.count, "window count", file: file, line: line)
+        XCTAssertGreaterThan(duck.count, 50, file: file, line: line)
+        for (index, (mine, theirs)) in zip(eddy, duck).enumerated() {
+            XCTAssertEqual(mine.count, theirs.count, file: file, line: line)
+            for (column, (a, b)) in zip(mine, theirs).enumerated() where !Self.same(a, b) {
+                XCTFail("row \(index) column \(column): Eddy \(a), DuckDB \(b)\nEddy \(mine)\nDuckDB \(theirs)", file: file, line: line)
+                return
+            }
+        }
+    }
+
+    /// Eddy's values as DuckDB prints them through JSON: timestamps as epoch millis, decimals as text.
+    static func canonical(_ value: Value) -> String {
+        switch value {
+        case .null: "null"
+        case .timestamp(let millis): String(millis)
+        case .decimal(let unscaled, let scale): formatDecimal(unscaled, scale: scale)
+        case .float64(let double): String(double)
+        case .string(let string): string
+        case .int64(let int): String(int)
+        case .bool(let bool): String(bool)
+        }
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        guard let x = Double(a), let y = Double(b), a.contains(".") || b.contains(".") else { return false }
+        if a.contains("e") || b.contains("e") || !(a.split(separator: ".").last?.count == 2 && b.split(separator: ".").last?.count == 2) {
+            return abs(x - y) <= 1e-9 * max(abs(x), abs(y), 1e-300)
+        }
+        return false  // decimals must match exactly
+    }
+
+    /// Rows of a DuckDB query, each value as text (NULL as "null"), through the project's venv.
+    func duckDB(_ sql: String) throws -> [[String]] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw XCTSkip("no .venv with duckdb: run scripts/setup.sh (make test does)")
+        }
+        let script = """
+            import duckdb, json, sys
+            rows = duckdb.sql(sys.stdin.read()).fetchall()
+            def text(v):
+                return "null" if v is None else (repr(v) if isinstance(v, float) else str(v))
+            for row in rows:
+                print(json.dumps([text(v) for v in row]))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(sql.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw EngineError.execution("DuckDB failed: \(errorText)") }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
+            try JSONDecoder().decode([String].self, from: Data(line.utf8))
+        }
+    }
+}
