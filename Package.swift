@@ -103,7 +103,10 @@ let package = Package(
         .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
         .testTarget(
             name: "EddyConnectorsTests",
-            dependencies: ["EddyConnectors", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport"]
+            dependencies: [
+                "EddyConnectors", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "EddyWireTests",

@@ -57,6 +57,23 @@ final class TestDriverTests: XCTestCase {
         ])
     }
 
+    func testLateRowsGoToTheDeadLetterOutputWhenAsked() throws {
+        let input = MemoryStream(Self.schema)
+        let letters = CollectingDeadLetters()
+        var options = QueryOptions()
+        options.deadLetters = letters
+        options.deadLetterLateRows = true
+        options.encodeRows = { batch in batch.rows.map { Array($0.map(\.description).joined(separator: ",").utf8) } }
+        let driver = try TestDriver(revenue(input, MemorySink()), options: options)
+        input.add([row(5, "books", "1.00"), row(130, "books", "1.00")])
+        try driver.runUntilIdle()
+        input.add([row(50, "toys", "9.99")])
+        try driver.runUntilIdle()
+        XCTAssertEqual(letters.letters.map(\.reason), [.late])
+        XCTAssertEqual(letters.letters.map { String(decoding: $0.value, as: UTF8.self) }, ["1970-01-01T00:00:50.000Z,toys,9.99"])
+        XCTAssertEqual(driver.progress.last?.numDeadLetterRows, ["late": 1])
+    }
+
     func testUpdateModeEmitsChangedGroupsEachBatch() throws {
         let input = MemoryStream(Self.schema)
         let output = MemorySink()
