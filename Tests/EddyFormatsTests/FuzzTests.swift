@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyEngine
 import EddyFormats
 import XCTest
@@ -18,7 +19,7 @@ final class FuzzTests: XCTestCase {
     ]
 
     func testRandomBytesNeverCrashJSON() throws {
-        var random = SeededGenerator(seed: testSeed("JSON random bytes", default: 1))
+        var random = SeededRandom(seed: testSeed("JSON random bytes", default: 1))
         let alphabet = Array(#"{}[]":,\ 0123456789.eE-+truefalsn"#.utf8) + [0x80, 0xC3, 0xA9, 0xFF, 0x0A, 0x0D, 0x09]
         var decoder = try JSONRowDecoder(schema: schema)
         var successes = 0
@@ -37,7 +38,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testMutatedLinesNeverCrashJSON() throws {
-        var random = SeededGenerator(seed: testSeed("JSON mutations", default: 2))
+        var random = SeededRandom(seed: testSeed("JSON mutations", default: 2))
         let specials = Array(#"{}[]":,\-.e0"#.utf8) + [0xC3, 0xFF, 0x00, 0x0D]
         var decoder = try JSONRowDecoder(schema: schema)
         var total = 0
@@ -72,7 +73,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testRandomAndMutatedInputNeverCrashesCSV() throws {
-        var random = SeededGenerator(seed: testSeed("CSV fuzz", default: 3))
+        var random = SeededRandom(seed: testSeed("CSV fuzz", default: 3))
         let alphabet = Array("\",;\n\r 0123456789.-abcTZ:".utf8) + [0xC3, 0xA9, 0xFF]
         let valid = "1,\"a,b\",12.50,0.5,true,2026-11-22T04:18:27Z,Berlin\n\"2\",\"x\"\"y\",,1e3,FALSE,1795321107123,\n"
         var decoder = try CSVRowDecoder(schema: schema, options: CSVDecodeOptions(hasHeader: false))
@@ -101,7 +102,7 @@ final class FuzzTests: XCTestCase {
         try checkConsistent(decoder.finish(), rows: total)
     }
 
-    func mutate(_ bytes: inout [UInt8], specials: [UInt8], _ random: inout SeededGenerator) {
+    func mutate(_ bytes: inout [UInt8], specials: [UInt8], _ random: inout SeededRandom) {
         guard !bytes.isEmpty else { return }
         let position = Int.random(in: 0..<bytes.count, using: &random)
         switch Int.random(in: 0..<5, using: &random) {

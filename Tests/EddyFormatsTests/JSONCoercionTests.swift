@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyEngine
 import EddyFormats
 import XCTest
@@ -90,7 +91,7 @@ final class JSONCoercionTests: XCTestCase {
     }
 
     func testFloat64FromRandomDecimalTextMatchesStrtod() throws {
-        var random = SeededGenerator(seed: testSeed("float parsing", default: 7))
+        var random = SeededRandom(seed: testSeed("float parsing", default: 7))
         var decoder = try JSONRowDecoder(schema: Schema([Field("v", .float64)]))
         var texts: [String] = []
         for _ in 0..<3000 {

@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyEngine
 import EddyFormats
 import XCTest
@@ -269,7 +270,7 @@ final class JSONStructureTests: XCTestCase {
         let names = (0..<40).map { "attribute_with_a_long_shared_prefix_\($0)" } + (0..<10).map { "k\($0)" }
         let schema = Schema(names.map { Field($0, .int64) })
         var decoder = try JSONRowDecoder(schema: schema)
-        var random = SeededGenerator(seed: 99)
+        var random = SeededRandom(seed: 99)
         for round in 0..<20 {
             let order = names.indices.shuffled(using: &random)
             let record = "{" + order.map { #""\#(names[$0])":\#($0 * 100 + round)"# }.joined(separator: ",") + #","unknown_attribute_with_a_long_shared_prefix_1":0}"#

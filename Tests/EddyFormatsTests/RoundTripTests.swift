@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyEngine
 import EddyFormats
 import XCTest
@@ -39,7 +40,7 @@ final class RoundTripTests: XCTestCase {
 
     func testRandomBatchesRoundTrip() throws {
         let seed = testSeed("round trip", default: 20_261_122)
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         for iteration in 0..<60 {
             let schema = randomSchema(&random)
             let rowCount = Int.random(in: 0...60, using: &random)
@@ -81,7 +82,7 @@ final class RoundTripTests: XCTestCase {
         return decoder.finish()
     }
 
-    func randomSchema(_ random: inout SeededGenerator) -> Schema {
+    func randomSchema(_ random: inout SeededRandom) -> Schema {
         let count = Int.random(in: 1...7, using: &random)
         return Schema((0..<count).map { index in
             let name = Int.random(in: 0..<4, using: &random) == 0 ? "g\(Int.random(in: 0..<2, using: &random)).f\(index)" : "c\(index)"
@@ -97,7 +98,7 @@ final class RoundTripTests: XCTestCase {
         })
     }
 
-    func randomValue(_ field: Field, finiteDoubles: Bool, _ random: inout SeededGenerator) -> Value {
+    func randomValue(_ field: Field, finiteDoubles: Bool, _ random: inout SeededRandom) -> Value {
         if field.nullable && Int.random(in: 0..<5, using: &random) == 0 { return .null }
         switch field.type {
         case .bool:

@@ -119,18 +119,6 @@ func assertSameRows(_ actual: RecordBatch, _ expected: RecordBatch, _ message: S
     }
 }
 
-/// SplitMix64: small, seeded, reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The seed for randomised tests: `EDDY_FORMATS_SEED` if set, else `defaultSeed`; printed so a failure
 /// can be replayed.

@@ -197,13 +197,70 @@ struct GroupKeyCodec: Sendable, Hashable {
 
     /// Decodes keys into columns, one per key column.
     func decodeColumns(_ buffer: Buffer) -> [Column] {
-        var builders = types.map { ColumnBuilder($0, capacity: buffer.count) }
-        buffer.bytes.withUnsafeBytes { bytes in
-            for index in 0..<buffer.count {
-                decode(UnsafeRawBufferPointer(rebasing: bytes[buffer.offsets[index]..<buffer.offsets[index + 1]]), into: &builders)
+        buffer.bytes.withUnsafeBytes { decodeColumns($0, offsets: buffer.offsets.dropLast(), count: buffer.count) }
+    }
+
+    /// Decodes the keys starting at `offsets[i]` in `bytes` (well formed) into one column per key
+    /// column, column by column: a cursor per key walks past the columns already decoded, so each
+    /// column is a tight loop on its own type.
+    func decodeColumns(_ bytes: UnsafeRawBufferPointer, offsets: some Collection<Int>, count: Int) -> [Column] {
+        var cursors = Array(offsets)
+        precondition(cursors.count == count, "one offset per key")
+        var columns: [Column] = []
+        for type in types {
+            var words = [UInt64](repeating: 0, count: (count + 63) >> 6)
+            var nulls = 0
+            func present(_ index: Int) -> Bool {
+                let at = cursors[index]
+                cursors[index] = at + 1
+                if bytes[at] == 0 {
+                    nulls += 1
+                    return false
+                }
+                words[index >> 6] |= 1 << UInt64(index & 63)
+                return true
             }
+            let values: ColumnValues
+            switch type {
+            case .int64, .timestamp, .decimal:
+                var ints = [Int64](repeating: 0, count: count)
+                for index in 0..<count where present(index) {
+                    ints[index] = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursors[index], as: Int64.self))
+                    cursors[index] += 8
+                }
+                values = .int64(ints)
+            case .float64:
+                var doubles = [Double](repeating: 0, count: count)
+                for index in 0..<count where present(index) {
+                    doubles[index] = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursors[index], as: UInt64.self)))
+                    cursors[index] += 8
+                }
+                values = .float64(doubles)
+            case .bool:
+                var bools = [Bool](repeating: false, count: count)
+                for index in 0..<count where present(index) {
+                    bools[index] = bytes[cursors[index]] != 0
+                    cursors[index] += 1
+                }
+                values = .bool(bools)
+            case .utf8:
+                var stringOffsets: [Int32] = [0]
+                stringOffsets.reserveCapacity(count + 1)
+                var stringBytes: [UInt8] = []
+                for index in 0..<count {
+                    if present(index) {
+                        let at = cursors[index]
+                        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                        stringBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(at + 4)..<(at + 4 + length)]))
+                        cursors[index] = at + 4 + length
+                    }
+                    stringOffsets.append(Int32(stringBytes.count))
+                }
+                values = .utf8(Utf8Values(offsets: stringOffsets, bytes: stringBytes))
+            }
+            columns.append(Column(type: type, values: values, validity: nulls == 0 ? nil : Bitmap(words: words, count: count)))
         }
-        return builders.indices.map { builders[$0].finish() }
+        return columns
     }
 
     /// The key hashes (before `GroupKeyHasher.finalize`) of the keys in `buffer`, computed exactly as

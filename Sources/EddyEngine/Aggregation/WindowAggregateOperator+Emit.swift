@@ -23,9 +23,9 @@ extension WindowAggregateOperator {
     private mutating func emitAndEvict(closingAt watermark: Int64) -> RecordBatch {
         switch mode {
         case .append:
-            let closed = takeClosed(atOrBefore: watermark)
-            let output = buildOutput(sortedForOutput(closed))
-            release(closed)
+            let (closed, windowCount) = closedGroups(atOrBefore: watermark)
+            let output = buildOutput(closed)
+            evict(closed, windowCount: windowCount)
             return output
         case .update:
             var changed: [Int32] = []
@@ -34,120 +34,140 @@ extension WindowAggregateOperator {
                 changed.append(slot)
             }
             dirtyList.removeAll(keepingCapacity: true)
-            let output = buildOutput(sortedForOutput(changed))
-            release(takeClosed(atOrBefore: watermark))
+            let output = buildOutput(changed)
+            let (closed, windowCount) = closedGroups(atOrBefore: watermark)
+            evict(closed, windowCount: windowCount)
             return output
         case .complete:
-            return buildOutput(sortedForOutput(allLiveSlots))
+            return buildOutput(allLiveSlots)
         }
     }
 
-    /// Takes the groups of windows (sessions) whose end ≤ `watermark` out of the window index (heap);
-    /// the caller releases them.
-    private mutating func takeClosed(atOrBefore watermark: Int64) -> [Int32] {
-        if window.isSession { return sessions.popClosed(atOrBefore: watermark) }
+    /// The groups of windows (sessions) whose end ≤ `watermark`, and for tumbling and hopping windows
+    /// how many windows that is (they are the first ones). Sessions leave the close heap here.
+    private mutating func closedGroups(atOrBefore watermark: Int64) -> (slots: [Int32], windowCount: Int) {
+        if window.isSession { return (sessions.popClosed(atOrBefore: watermark), 0) }
         var closed: [Int32] = []
-        while let start = windows.firstStart, windowEnd(start) <= watermark {
-            closed += windows.removeFirst()
+        var windowCount = 0
+        for partition in keys.partitions {
+            guard windowEnd(partition.tag) <= watermark else { break }
+            closed += partition.members
+            windowCount += 1
         }
-        return closed
+        return (closed, windowCount)
     }
 
-    /// Frees groups taken out of the window index or heap: keys, accumulators, flags.
-    private mutating func release(_ slots: [Int32]) {
+    /// Frees closed groups: their windows' partitions (or the sessions, and keys left without one),
+    /// accumulators and flags.
+    private mutating func evict(_ slots: [Int32], windowCount: Int) {
         guard !slots.isEmpty else { return }
-        for slot in slots {
-            if window.isSession {
+        if window.isSession {
+            for slot in slots {
                 let key = sessions.keyIds[Int(slot)]
                 if sessions.unchain(slot) { keys.remove(key) }
                 sessions.free(slot)
-            } else {
-                keys.remove(slot)
             }
-            slotDirty[Int(slot)] = 0
+        } else {
+            for _ in 0..<windowCount { _ = keys.removeFirstPartition() }
         }
+        for slot in slots { slotDirty[Int(slot)] = 0 }
         for index in states.indices { states[index].reset(slots) }
     }
 
     private mutating func evictEverything() {
         keys.removeAll()
         for index in states.indices { states[index].removeAll() }
-        windows.removeAll()
         sessions.removeAll()
         for slot in slotDirty.indices { slotDirty[slot] = 0 }
         dirtyList.removeAll(keepingCapacity: true)
     }
 
     var allLiveSlots: [Int32] {
-        window.isSession ? sessions.liveSlots : windows.allMembers
-    }
-
-    private struct OrderItem {
-        var end: Int64
-        var start: Int64
-        var prefix: UInt64
-        var keyId: Int32
-        var slot: Int32
+        window.isSession ? sessions.liveSlots : keys.allMembers
     }
 
     /// `slots` in output order: window end, window start, then the key (NULLs first, values ascending).
-    /// A 64-bit order-preserving prefix of the first key column settles most comparisons without
-    /// decoding keys.
     func sortedForOutput(_ slots: [Int32]) -> [Int32] {
-        guard slots.count > 1 else { return slots }
+        outputOrder(slots).map { slots[Int($0)] }
+    }
+
+    /// The permutation of `slots` (positions) that puts them in output order. Radix-sorted on (end,
+    /// start, a 64-bit order-preserving prefix of the first key column); groups whose three sort words
+    /// tie (keys equal in their first 8 bytes) are then ordered by full key.
+    func outputOrder(_ slots: [Int32]) -> [Int32] {
+        guard slots.count > 1 else { return slots.isEmpty ? [] : [0] }
+        let count = slots.count
         let entries = keys.entries
         let codec = self.codec
         return keys.withArena { arena -> [Int32] in
-            func key(_ id: Int32) -> UnsafeRawBufferPointer {
-                let entry = entries[Int(id)]
+            func key(_ slot: Int32) -> UnsafeRawBufferPointer {
+                let entry = entries[Int(window.isSession ? sessions.keyIds[Int(slot)] : slot)]
                 return UnsafeRawBufferPointer(rebasing: arena[entry.keyOffset..<(entry.keyOffset + Int(entry.keyLength))])
             }
-            var items = slots.map { slot -> OrderItem in
-                let keyId = window.isSession ? sessions.keyIds[Int(slot)] : slot
+            var ends = [UInt64](repeating: 0, count: count)
+            var starts = [UInt64](repeating: 0, count: count)
+            var prefixes = [UInt64](repeating: 0, count: count)
+            for index in 0..<count {
+                let slot = slots[index]
                 let start = window.isSession ? sessions.start(slot) : keys.tag(slot)
                 let end = window.isSession ? sessions.end(slot) : windowEnd(start)
-                return OrderItem(end: end, start: start, prefix: codec.sortPrefix(key(keyId)), keyId: keyId, slot: slot)
+                ends[index] = RadixPermutation.orderBits(end)
+                starts[index] = RadixPermutation.orderBits(start)
+                prefixes[index] = codec.sortPrefix(key(slot))
             }
-            items.sort { a, b in
-                if a.end != b.end { return a.end < b.end }
-                if a.start != b.start { return a.start < b.start }
-                if a.prefix != b.prefix { return a.prefix < b.prefix }
-                return codec.compare(key(a.keyId), key(b.keyId)) < 0
+            var order = RadixPermutation.sort([ends, starts, prefixes], count: count)
+            var runStart = 0
+            while runStart < count {
+                let first = Int(order[runStart])
+                var runEnd = runStart + 1
+                while runEnd < count {
+                    let other = Int(order[runEnd])
+                    guard ends[other] == ends[first] && starts[other] == starts[first] && prefixes[other] == prefixes[first] else { break }
+                    runEnd += 1
+                }
+                if runEnd - runStart > 1 {
+                    order[runStart..<runEnd].sort { a, b in
+                        let order = codec.compare(key(slots[Int(a)]), key(slots[Int(b)]))
+                        return order != 0 ? order < 0 : a < b
+                    }
+                }
+                runStart = runEnd
             }
-            return items.map(\.slot)
+            return order
         }
     }
 
-    /// The output batch for `slots` (already ordered).
+    /// The output batch for `slots`, in output order. Values are gathered in the order given (window
+    /// members in creation order, whose slot ids are mostly ascending, so state is read sequentially)
+    /// and then permuted into output order on the compact output columns, rather than gathered in key
+    /// order from all over the state.
     func buildOutput(_ slots: [Int32]) -> RecordBatch {
+        let order = outputOrder(slots)
         var columns: [Column] = []
         columns.reserveCapacity(outputSchema.count)
         if window.isWindowed {
-            var starts: [Int64] = [], ends: [Int64] = []
-            starts.reserveCapacity(slots.count)
-            ends.reserveCapacity(slots.count)
-            for slot in slots {
-                let start = window.isSession ? sessions.start(slot) : keys.tag(slot)
-                starts.append(start)
-                ends.append(window.isSession ? sessions.end(slot) : windowEnd(start))
+            var starts = [Int64](repeating: 0, count: slots.count), ends = [Int64](repeating: 0, count: slots.count)
+            let entries = keys.entries.span
+            for (index, slot) in slots.enumerated() {
+                let start = window.isSession ? sessions.start(slot) : entries[Int(slot)].tag
+                starts[index] = start
+                ends[index] = window.isSession ? sessions.end(slot) : windowEnd(start)
             }
             columns.append(.timestamp(starts))
             columns.append(.timestamp(ends))
         }
-        var builders = codec.types.map { ColumnBuilder($0, capacity: slots.count) }
-        if !builders.isEmpty {
+        if !codec.types.isEmpty {
             let entries = keys.entries
-            keys.withArena { arena in
-                for slot in slots {
-                    let entry = entries[Int(window.isSession ? sessions.keyIds[Int(slot)] : slot)]
-                    codec.decode(
-                        UnsafeRawBufferPointer(rebasing: arena[entry.keyOffset..<(entry.keyOffset + Int(entry.keyLength))]),
-                        into: &builders)
-                }
-            }
+            let offsets = slots.map { entries[Int(window.isSession ? sessions.keyIds[Int($0)] : $0)].keyOffset }
+            columns += keys.withArena { codec.decodeColumns($0, offsets: offsets, count: slots.count) }
         }
-        for index in builders.indices { columns.append(builders[index].finish()) }
         for state in states { columns.append(state.outputColumn(slots)) }
+        if !Self.isIdentity(order) { columns = columns.map { $0.take(order) } }
         return RecordBatch(schema: outputSchema, columns: columns)
+    }
+
+    private static func isIdentity(_ order: [Int32]) -> Bool {
+        for (position, index) in order.enumerated() where Int(index) != position { return false }
+        return true
     }
 }

@@ -111,10 +111,10 @@ extension WindowAggregateOperator {
         if !resolved {
             encodeKeys(batch, &work)
             keys.resolve(
-                pairCount: work.pairRows.count, pairRows: work.pairRows, pairTags: work.pairStarts,
-                rowHashes: work.rowHashes, keys: work.keyBuffer, slots: &work.pairSlots, created: &work.created)
+                pairCount: work.pairRows.count, pairRows: work.pairRows, pairTags: work.pairStarts, tagStep: windowStep,
+                rowHashes: work.rowHashes, keys: work.keyBuffer, slots: &work.pairSlots, created: &work.created,
+                order: &work.order)
         }
-        for slot in work.created { windows.add(slot, start: keys.tag(slot)) }
     }
 
     /// Resolves pairs through the batch dictionary: one table lookup per (window, code) of the batch,
@@ -135,6 +135,12 @@ extension WindowAggregateOperator {
             work.codeSlots.append(contentsOf: repeatElement(-1, count: Int(windowCount) * codeCount))
         }
         let codes = work.dictionary.codes, rows = work.pairRows, starts = work.pairStarts
+        var slots = takeArray(&work.pairSlots)
+        var codeSlots = takeArray(&work.codeSlots)
+        defer {
+            work.pairSlots = slots
+            work.codeSlots = codeSlots
+        }
         var previousStart = Int64.min
         var windowBase = 0
         for pair in 0..<pairCount {
@@ -145,14 +151,14 @@ extension WindowAggregateOperator {
                     previousStart = start
                     windowBase = Int((start - lowest) / windowStep) * codeCount
                 }
-                var slot = work.codeSlots[windowBase + code]
+                var slot = codeSlots[windowBase + code]
                 if slot < 0 {
                     slot = findOrInsert(code: code, start: start, &work)
-                    work.codeSlots[windowBase + code] = slot
+                    codeSlots[windowBase + code] = slot
                 }
-                work.pairSlots[pair] = slot
+                slots[pair] = slot
             } else {
-                work.pairSlots[pair] = findOrInsert(code: code, start: start, &work)
+                slots[pair] = findOrInsert(code: code, start: start, &work)
             }
         }
     }
@@ -175,8 +181,8 @@ extension WindowAggregateOperator {
         work.pairKeys.removeAll(keepingCapacity: true)
         work.pairKeys.append(contentsOf: repeatElement(0, count: pairCount))
         keys.resolve(
-            pairCount: pairCount, pairRows: work.pairRows, pairTags: nil, rowHashes: work.rowHashes,
-            keys: work.keyBuffer, slots: &work.pairKeys, created: &work.created)
+            pairCount: pairCount, pairRows: work.pairRows, pairTags: nil, tagStep: 1, rowHashes: work.rowHashes,
+            keys: work.keyBuffer, slots: &work.pairKeys, created: &work.created, order: &work.order)
         sessions.ensureKeyCapacity(keys.entryCapacity)
 
         // Group pairs by key, keeping pair order within a key (counting sort).
@@ -335,6 +341,7 @@ extension WindowAggregateOperator {
             }
         }
         numRowsUpdated += work.touched.count
+        numRowsUpdatedLastBatch = work.touched.count
         if window.isSession {
             for slot in work.touched { sessions.pushEnd(slot) }
         }

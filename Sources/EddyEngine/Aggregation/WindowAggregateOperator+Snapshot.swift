@@ -54,6 +54,8 @@ extension WindowAggregateOperator {
     static let snapshotMagic: [UInt8] = [0x45, 0x41, 0x47, 0x53]
     static let snapshotVersion: UInt16 = 1
     static let snapshotHeaderBytes = 16
+    /// Counters in a snapshot are at most 2^62 (rows, groups).
+    static let counterLimit: Int64 = 1 << 62
 
     /// The operator's state in the format above.
     public func snapshot() -> [UInt8] {
@@ -207,8 +209,11 @@ extension WindowAggregateOperator {
 
         watermarkMs = try reader.i64("watermark")
         func counter(_ what: String) throws(EngineError) -> Int {
+            // Bounded so that counting on from a restored value can never overflow.
             let value = try reader.i64(what)
-            guard value >= 0 else { throw .checkpoint("aggregation snapshot: \(what) is negative") }
+            guard value >= 0 && value <= Self.counterLimit else {
+                throw .checkpoint("aggregation snapshot: \(what) is \(value), outside 0...\(Self.counterLimit)")
+            }
             return Int(value)
         }
         numRowsTotal = try counter("rows total")
@@ -261,7 +266,6 @@ extension WindowAggregateOperator {
                 }
                 guard inserted else { throw .checkpoint("aggregation snapshot lists group \(group) twice") }
                 slot = id
-                windows.add(slot, start: starts[group])
             }
             precondition(slot == Int32(group), "restored slots are allocated in order")
         }

@@ -35,9 +35,10 @@
 ///
 /// **State layout**: group keys go through `GroupKeyTable` (vectorised hashing, open addressing, keys
 /// in an arena) to dense slots; accumulators are columnar by slot (`AggregateState`). Tumbling and
-/// hopping groups are tagged with their window start and listed per window (`WindowGroupIndex`), so
-/// closing a window costs O(its groups); sessions close through a heap of ends (`SessionTable`). A
-/// single UTF-8 key is dictionary-encoded per batch (`BatchStringDictionary`).
+/// hopping state is partitioned per window start (each window has its own index and member list), so
+/// closing a window drops its partition in O(its groups) without touching other windows; sessions
+/// close through a heap of ends (`SessionTable`). A single UTF-8 key is dictionary-encoded per batch
+/// (`BatchStringDictionary`).
 ///
 /// **Errors**: plan errors at init for unknown columns and unsupported types; an execution error when
 /// an exact sum overflows (the operator then refuses further work: restore from the last snapshot);
@@ -66,9 +67,8 @@ public struct WindowAggregateOperator: Sendable {
     /// A single UTF-8 key column over tumbling, hopping or no windows: dictionary-encode it per batch.
     let usesDictionary: Bool
 
-    var keys = GroupKeyTable()
+    var keys: GroupKeyTable
     var states: [AggregateState]
-    var windows = WindowGroupIndex()
     var sessions: SessionTable
     /// Per slot: the batch stamp of its last update (`numRowsUpdated`), and whether it changed since the
     /// last emit (update mode; `dirtyList` holds the candidates).
@@ -87,8 +87,12 @@ public struct WindowAggregateOperator: Sendable {
     /// Input rows given to `process` (all of them: aggregated, late, NULL time). Also the arrival number
     /// of the next row (first/last tie-breaks).
     public internal(set) var numRowsTotal = 0
-    /// Group updates: per batch, the number of distinct groups (sessions) it created or changed, summed.
+    /// Group updates: per batch, the number of distinct groups (sessions) it created or changed, summed
+    /// over batches (cumulative, like the other counters; Spark reports per trigger, so see
+    /// `numRowsUpdatedLastBatch` and `lateRows.count` for the last batch's figures).
     public internal(set) var numRowsUpdated = 0
+    /// The distinct groups (sessions) the last `process` call created or changed.
+    public internal(set) var numRowsUpdatedLastBatch = 0
     public internal(set) var numRowsDroppedByWatermark = 0
     public internal(set) var numRowsWithNullTime = 0
     /// The late rows of the last `process` call (indices into its batch, ascending).
@@ -185,6 +189,7 @@ public struct WindowAggregateOperator: Sendable {
             (windowSize, windowStep, sessionGap) = (0, 1, gap)
         }
         sessions = SessionTable(gap: sessionGap)
+        keys = GroupKeyTable(tracksMembers: !window.isSession)
         usesDictionary = keyTypes == [.utf8] && !window.isSession
         self.name = name ?? "aggregate by (\(keyColumns.joined(separator: ", "))) over \(window)"
     }
@@ -197,7 +202,7 @@ public struct WindowAggregateOperator: Sendable {
     /// grow by doubling and keep their capacity when groups are evicted (freed slots are reused), so
     /// this follows the peak working set, as the memory really does.
     public var stateBytes: Int {
-        keys.bytesHeld + states.reduce(0) { $0 + $1.bytesHeld } + windows.bytesHeld + sessions.bytesHeld
+        keys.bytesHeld + states.reduce(0) { $0 + $1.bytesHeld } + sessions.bytesHeld
             + slotTouch.capacity * 4 + slotDirty.capacity + dirtyList.capacity * 4
     }
 

@@ -10,8 +10,10 @@
 enum ArithmeticKernels {
     /// What the operation runs on.
     enum Kind: Sendable, Hashable {
-        /// Checked Int64 `+ - * %`.
-        case int64
+        /// Checked Int64 `+ - * %`. Each operand is first multiplied by its factor (10^k, to align DECIMAL
+        /// scales); doing that inside the kernel, rather than as a cast node, means only rows where both
+        /// operands are present can overflow (`d + i` with `i` huge and `d` NULL is NULL, not an error).
+        case int64(lhsFactor: Int64, rhsFactor: Int64)
         /// IEEE Double `+ - * / %`.
         case double
     }
@@ -30,131 +32,110 @@ enum ArithmeticKernels {
         if case .scalar(let value) = lhs, value.isNull { return .scalar(.null) }
         if case .scalar(let value) = rhs, value.isNull { return .scalar(.null) }
         switch kind {
-        case .int64: return try int64(op, lhs, rhs, count: count, context: context)
-        case .double: return double(op, lhs, rhs, count: count, type: context.resultType)
+        case .int64(let lhsFactor, let rhsFactor):
+            let factors = (lhsFactor, rhsFactor)
+            switch op {
+            case .add: return try checked(CheckedAdd.self, op, lhs, rhs, factors, count: count, context: context)
+            case .subtract: return try checked(CheckedSubtract.self, op, lhs, rhs, factors, count: count, context: context)
+            case .multiply: return try checked(CheckedMultiply.self, op, lhs, rhs, factors, count: count, context: context)
+            case .modulo: return try checked(SafeRemainder.self, op, lhs, rhs, factors, count: count, context: context)
+            case .divide: preconditionFailure("the binder turns integer division into Double division")
+            }
+        case .double:
+            return double(op, lhs, rhs, count: count, type: context.resultType)
         }
     }
 
     // MARK: Int64
 
-    private static func int64(
-        _ op: ArithmeticOperator, _ lhs: Datum, _ rhs: Datum, count: Int, context: Context
-    ) throws(EngineError) -> Datum {
-        switch op {
-        case .add: return try checked(CheckedAdd.self, op, lhs, rhs, count: count, context: context)
-        case .subtract: return try checked(CheckedSubtract.self, op, lhs, rhs, count: count, context: context)
-        case .multiply: return try checked(CheckedMultiply.self, op, lhs, rhs, count: count, context: context)
-        case .modulo: return int64Modulo(lhs, rhs, count: count, type: context.resultType)
-        case .divide: preconditionFailure("the binder turns integer division into Double division")
-        }
-    }
-
     private static func checked<Op: CheckedInt64Operation>(
-        _: Op.Type, _ op: ArithmeticOperator, _ lhs: Datum, _ rhs: Datum, count: Int, context: Context
+        _: Op.Type, _ op: ArithmeticOperator, _ lhs: Datum, _ rhs: Datum, _ factors: (Int64, Int64), count: Int, context: Context
     ) throws(EngineError) -> Datum {
+        let (fa, fb) = factors
+        let scaled = fa != 1 || fb != 1
         let values: [Int64]
         let overflow: Bool
-        let validity: Bitmap?
+        var validity: [UInt64]?
         switch (lhs, rhs) {
         case (.column(let a), .column(let b)):
-            validity = BitWords.and(a.validity, b.validity)
+            validity = BitWords.and(a.validity?.words, b.validity?.words)
             (values, overflow) = a.int64s.withUnsafeBufferPointer { a in
-                b.int64s.withUnsafeBufferPointer { b in checkedLoop(Op.self, count) { a[$0] } _: { b[$0] } }
+                b.int64s.withUnsafeBufferPointer { b in
+                    scaled
+                        ? checkedLoop(Op.self, count, fa, fb) { a[$0] } _: { b[$0] }
+                        : checkedLoop(Op.self, count, 1, 1) { a[$0] } _: { b[$0] }
+                }
             }
         case (.column(let a), .scalar(let s)):
             let b = s.int64Storage
-            validity = a.validity
-            (values, overflow) = a.int64s.withUnsafeBufferPointer { a in checkedLoop(Op.self, count) { a[$0] } _: { _ in b } }
+            validity = a.validity?.words
+            (values, overflow) = a.int64s.withUnsafeBufferPointer { a in
+                scaled
+                    ? checkedLoop(Op.self, count, fa, fb) { a[$0] } _: { _ in b }
+                    : checkedLoop(Op.self, count, 1, 1) { a[$0] } _: { _ in b }
+            }
         case (.scalar(let s), .column(let b)):
             let a = s.int64Storage
-            validity = b.validity
-            (values, overflow) = b.int64s.withUnsafeBufferPointer { b in checkedLoop(Op.self, count) { _ in a } _: { b[$0] } }
+            validity = b.validity?.words
+            (values, overflow) = b.int64s.withUnsafeBufferPointer { b in
+                scaled
+                    ? checkedLoop(Op.self, count, fa, fb) { _ in a } _: { b[$0] }
+                    : checkedLoop(Op.self, count, 1, 1) { _ in a } _: { b[$0] }
+            }
         default:
             preconditionFailure("arithmetic on \(lhs) and \(rhs)")
         }
         if overflow {
             // Find the first row that overflowed and is not NULL (a NULL row's stored value is arbitrary).
-            for row in 0..<count where validity?[row] ?? true {
+            for row in 0..<count where validity.map({ BitWords.test($0, row) }) ?? true {
                 let a = lhs.int64(at: row), b = rhs.int64(at: row)
-                if Op.apply(a, b).overflow {
+                if scaledApply(Op.self, a, fa, b, fb).overflow {
                     throw .execution(
                         "\(context.resultType) overflow in \(context.text): "
                             + "\(Value(storage: a, type: context.lhsType)) \(op) \(Value(storage: b, type: context.rhsType))")
                 }
             }
         }
-        return .column(Column(type: context.resultType, values: .int64(values), validity: validity))
+        if Op.nullOnZeroDivisor {
+            // `x % 0` is NULL.
+            switch rhs {
+            case .scalar(let s) where s.int64Storage == 0: return .scalar(.null)
+            case .column(let b):
+                let nonZero = b.int64s.withUnsafeBufferPointer { b in BitWords.pack(count) { b[$0] != 0 } }
+                validity = BitWords.and(validity, nonZero)
+            default: break
+            }
+        }
+        return .column(Column(type: context.resultType, values: .int64(values), validity: validity.map { Bitmap(words: $0, count: count) }))
     }
 
+    /// The operation on operands scaled by their factors, with overflow of the scaling or the operation.
+    @inline(__always)
+    private static func scaledApply<Op: CheckedInt64Operation>(
+        _: Op.Type, _ a: Int64, _ fa: Int64, _ b: Int64, _ fb: Int64
+    ) -> (partialValue: Int64, overflow: Bool) {
+        if fa == 1 && fb == 1 { return Op.apply(a, b) }
+        let (x, o1) = a.multipliedReportingOverflow(by: fa)
+        let (y, o2) = b.multipliedReportingOverflow(by: fb)
+        let (value, o3) = Op.apply(x, y)
+        return (value, o1 || o2 || o3)
+    }
+
+    /// One tight loop; with factors of 1 (constants at the call site) the scaling folds away.
     @inline(__always)
     private static func checkedLoop<Op: CheckedInt64Operation>(
-        _: Op.Type, _ count: Int, _ a: (Int) -> Int64, _ b: (Int) -> Int64
+        _: Op.Type, _ count: Int, _ fa: Int64, _ fb: Int64, _ a: (Int) -> Int64, _ b: (Int) -> Int64
     ) -> ([Int64], Bool) {
         var overflowed: UInt8 = 0
         let values = [Int64](unsafeUninitializedCapacity: count) { out, initialized in
             for row in 0..<count {
-                let (value, overflow) = Op.apply(a(row), b(row))
+                let (value, overflow) = scaledApply(Op.self, a(row), fa, b(row), fb)
                 out[row] = value
                 overflowed |= overflow ? 1 : 0
             }
             initialized = count
         }
         return (values, overflowed != 0)
-    }
-
-    /// `a % b` with the sign of `a` (SQL and C); `b = 0` gives NULL; `Int64.min % -1` is 0, not a trap.
-    private static func int64Modulo(_ lhs: Datum, _ rhs: Datum, count: Int, type: DataType) -> Datum {
-        switch (lhs, rhs) {
-        case (.column(let a), .column(let b)):
-            let divisors = b.int64s
-            let values = a.int64s.withUnsafeBufferPointer { a in
-                divisors.withUnsafeBufferPointer { b in
-                    [Int64](unsafeUninitializedCapacity: count) { out, initialized in
-                        for row in 0..<count { out[row] = safeRemainder(a[row], b[row]) }
-                        initialized = count
-                    }
-                }
-            }
-            let nonZero = divisors.withUnsafeBufferPointer { b in BitWords.pack(count) { b[$0] != 0 } }
-            let validity = BitWords.and(BitWords.and(a.validity?.words, b.validity?.words), nonZero)
-            return .column(Column(type: type, values: .int64(values), validity: validity.map { Bitmap(words: $0, count: count) }))
-        case (.column(let a), .scalar(let s)):
-            let divisor = s.int64Storage
-            if divisor == 0 { return .scalar(.null) }
-            let values = a.int64s.withUnsafeBufferPointer { a in
-                [Int64](unsafeUninitializedCapacity: count) { out, initialized in
-                    if divisor == -1 {
-                        for row in 0..<count { out[row] = 0 }
-                    } else {
-                        for row in 0..<count { out[row] = a[row] % divisor }
-                    }
-                    initialized = count
-                }
-            }
-            return .column(Column(type: type, values: .int64(values), validity: a.validity))
-        case (.scalar(let s), .column(let b)):
-            let dividend = s.int64Storage
-            let divisors = b.int64s
-            let values = divisors.withUnsafeBufferPointer { b in
-                [Int64](unsafeUninitializedCapacity: count) { out, initialized in
-                    for row in 0..<count { out[row] = safeRemainder(dividend, b[row]) }
-                    initialized = count
-                }
-            }
-            let nonZero = divisors.withUnsafeBufferPointer { b in BitWords.pack(count) { b[$0] != 0 } }
-            let validity = BitWords.and(b.validity?.words, nonZero)
-            return .column(Column(type: type, values: .int64(values), validity: validity.map { Bitmap(words: $0, count: count) }))
-        default:
-            preconditionFailure("modulo on \(lhs) and \(rhs)")
-        }
-    }
-
-    /// The remainder with the two trapping divisors (0 and -1 under Int64.min) made harmless; the caller
-    /// masks zero divisors out as NULL.
-    @inline(__always)
-    private static func safeRemainder(_ a: Int64, _ b: Int64) -> Int64 {
-        let divisor = b == 0 || b == -1 ? 1 : b
-        return b == -1 ? 0 : a % divisor
     }
 
     // MARK: Double
@@ -270,6 +251,12 @@ enum ArithmeticKernels {
 
 protocol CheckedInt64Operation {
     static func apply(_ a: Int64, _ b: Int64) -> (partialValue: Int64, overflow: Bool)
+    /// Whether a zero right operand makes the result NULL.
+    static var nullOnZeroDivisor: Bool { get }
+}
+
+extension CheckedInt64Operation {
+    static var nullOnZeroDivisor: Bool { false }
 }
 
 enum CheckedAdd: CheckedInt64Operation {
@@ -287,6 +274,17 @@ enum CheckedSubtract: CheckedInt64Operation {
 enum CheckedMultiply: CheckedInt64Operation {
     @inline(__always) static func apply(_ a: Int64, _ b: Int64) -> (partialValue: Int64, overflow: Bool) {
         a.multipliedReportingOverflow(by: b)
+    }
+}
+
+/// `a % b` with the sign of `a` (SQL and C). The two trapping divisors are made harmless: 0 (the kernel
+/// masks that row to NULL) and -1 (`Int64.min % -1` is mathematically 0).
+enum SafeRemainder: CheckedInt64Operation {
+    static var nullOnZeroDivisor: Bool { true }
+
+    @inline(__always) static func apply(_ a: Int64, _ b: Int64) -> (partialValue: Int64, overflow: Bool) {
+        let divisor = b == 0 || b == -1 ? 1 : b
+        return (b == -1 ? 0 : a % divisor, false)
     }
 }
 

@@ -142,6 +142,27 @@ enum BitWords {
         }
     }
 
+    /// Packs one bit per row tested by a `RowPredicate`. Kernels whose per-row test sits inside several
+    /// nested buffer closures use this instead of the closure form: a generic struct parameter is always
+    /// specialised, whereas a deeply nested closure may end up called through a thunk per row.
+    /// The predicate yields its bit as an integer, so a data-dependent test (string membership) stays
+    /// branch-free all the way into the word.
+    @inline(__always)
+    static func pack<P: RowPredicate>(_ count: Int, _ predicate: P) -> [UInt64] {
+        let wordCount = wordCount(count)
+        return [UInt64](unsafeUninitializedCapacity: wordCount) { out, initialized in
+            for wordIndex in 0..<wordCount {
+                let base = wordIndex << 6
+                var word: UInt64 = 0
+                for offset in 0..<min(64, count - base) {
+                    word |= predicate.bit(base &+ offset) << UInt64(offset)
+                }
+                out[wordIndex] = word
+            }
+            initialized = wordCount
+        }
+    }
+
     /// Packs a `[Bool]` column into words.
     static func pack(_ bools: [Bool]) -> [UInt64] {
         bools.withUnsafeBufferPointer { values in pack(values.count) { values[$0] } }
@@ -192,4 +213,16 @@ enum BitWords {
         }
         return result
     }
+}
+
+/// A per-row test over raw buffers, for `BitWords.pack(_:_:)`.
+protocol RowPredicate {
+    func test(_ row: Int) -> Bool
+    /// The test as 0 or 1.
+    func bit(_ row: Int) -> UInt64
+}
+
+extension RowPredicate {
+    @inline(__always)
+    func bit(_ row: Int) -> UInt64 { test(row) ? 1 : 0 }
 }

@@ -1,7 +1,8 @@
 /// A set of byte strings probed with raw UTF-8 from a column, for `IN ('DE', 'FR', …)` on TEXT. Built once
 /// at bind time. Small sets of short strings (the common case: country codes, statuses) are stored as
-/// packed 8-byte keys and probed with one unaligned load and a few integer compares per row; larger sets
-/// use an open-addressing table over FNV-1a hashes of the bytes. Neither path creates a `String`.
+/// packed 8-byte keys and probed with one unaligned load and a few integer compares per row, branch-free;
+/// larger sets use an open-addressing table over FNV-1a hashes of the bytes. Neither path creates a
+/// `String`.
 struct ByteStringSet: Sendable, Hashable {
     private let members: [[UInt8]]
     /// Short mode: every member fits in 8 bytes and there are at most `shortMembersMax`.
@@ -22,10 +23,14 @@ struct ByteStringSet: Sendable, Hashable {
         isShort = unique.count <= Self.shortMembersMax && unique.allSatisfy { $0.count <= 8 }
         if isShort {
             shortKeys = unique.map { bytes in
-                bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+                var key: UInt64 = 0
+                for (index, byte) in bytes.enumerated() { key |= UInt64(byte) << UInt64(8 * index) }
+                return key
             }
             shortLengths = unique.map(\.count)
-            shortLengthMask = unique.reduce(UInt16(0)) { $0 | 1 << UInt16($1.count) }
+            var lengthMask: UInt16 = 0
+            for member in unique { lengthMask |= 1 << UInt16(member.count) }
+            shortLengthMask = lengthMask
             slots = []
         } else {
             shortKeys = []
@@ -35,7 +40,8 @@ struct ByteStringSet: Sendable, Hashable {
             while size < unique.count * 2 { size <<= 1 }
             var table = [Int32](repeating: 0, count: size)
             for (index, member) in unique.enumerated() {
-                var slot = Int(truncatingIfNeeded: member.withUnsafeBufferPointer { Self.hash($0.baseAddress ?? Utf8Values.emptyBytes, $0.count) }) & (size - 1)
+                let hash = member.withUnsafeBufferPointer { Self.hash($0.baseAddress ?? Utf8Values.emptyBytes, $0.count) }
+                var slot = Int(truncatingIfNeeded: hash) & (size - 1)
                 while table[slot] != 0 { slot = (slot + 1) & (size - 1) }
                 table[slot] = Int32(index + 1)
             }
@@ -58,42 +64,76 @@ struct ByteStringSet: Sendable, Hashable {
     /// Bits of the rows of `values` that are members (NULL rows unspecified; the caller masks them).
     func contains(_ values: Utf8Values, count: Int) -> [UInt64] {
         values.withUnsafeAccess { bytes, offsets in
-            let byteCount = Int(offsets[count])
             if isShort {
                 return shortKeys.withUnsafeBufferPointer { keys in
                     shortLengths.withUnsafeBufferPointer { lengths in
-                        BitWords.pack(count) { row in
-                            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
-                            guard length <= 8, shortLengthMask & (1 << UInt16(length)) != 0 else { return false }
-                            let key = Self.load(bytes + start, length, canOverread: start + 8 <= byteCount)
-                            var found = false
-                            for index in 0..<keys.count { found = found || (keys[index] == key && lengths[index] == length) }
-                            return found
-                        }
+                        BitWords.pack(count, ShortProbe(
+                            bytes: bytes, offsets: offsets.baseAddress!, byteCount: Int(offsets[count]),
+                            keys: keys, lengths: lengths, lengthMask: shortLengthMask))
                     }
                 }
             }
             return slots.withUnsafeBufferPointer { slots in
-                BitWords.pack(count) { row in
-                    let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
-                    var slot = Int(truncatingIfNeeded: Self.hash(bytes + start, length)) & (slots.count - 1)
-                    while slots[slot] != 0 {
-                        let member = members[Int(slots[slot]) - 1]
-                        let equal = member.withUnsafeBufferPointer {
-                            ByteStrings.equal(bytes + start, length, $0.baseAddress ?? Utf8Values.emptyBytes, $0.count)
-                        }
-                        if equal { return true }
-                        slot = (slot + 1) & (slots.count - 1)
-                    }
-                    return false
-                }
+                BitWords.pack(count, HashProbe(bytes: bytes, offsets: offsets.baseAddress!, slots: slots, members: members))
             }
+        }
+    }
+
+    /// Short mode: one load, a length test and ≤ 8 integer compares per row.
+    private struct ShortProbe: RowPredicate {
+        let bytes: UnsafePointer<UInt8>
+        let offsets: UnsafePointer<Int32>
+        let byteCount: Int
+        let keys: UnsafeBufferPointer<UInt64>
+        let lengths: UnsafeBufferPointer<Int>
+        let lengthMask: UInt16
+
+        @inline(__always)
+        func test(_ row: Int) -> Bool { bit(row) != 0 }
+
+        /// Branch-free over the members: which one matches is data-dependent and would mispredict.
+        @inline(__always)
+        func bit(_ row: Int) -> UInt64 {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            guard length <= 8, lengthMask & (1 << UInt16(truncatingIfNeeded: length)) != 0 else { return 0 }
+            let key = ByteStringSet.load(bytes + start, length, canOverread: start + 8 <= byteCount)
+            var found: UInt64 = 0
+            for index in 0..<keys.count {
+                let keyMatches: UInt64 = keys[index] == key ? 1 : 0
+                let lengthMatches: UInt64 = lengths[index] == length ? 1 : 0
+                found |= keyMatches & lengthMatches
+            }
+            return found
+        }
+    }
+
+    /// Hash mode: FNV-1a of the row's bytes, then linear probing.
+    private struct HashProbe: RowPredicate {
+        let bytes: UnsafePointer<UInt8>
+        let offsets: UnsafePointer<Int32>
+        let slots: UnsafeBufferPointer<Int32>
+        let members: [[UInt8]]
+
+        @inline(__always)
+        func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: ByteStringSet.hash(bytes + start, length)) & mask
+            while slots[slot] != 0 {
+                let member = members[Int(slots[slot]) - 1]
+                let equal = member.withUnsafeBufferPointer {
+                    ByteStrings.equal(bytes + start, length, $0.baseAddress ?? Utf8Values.emptyBytes, $0.count)
+                }
+                if equal { return true }
+                slot = (slot + 1) & mask
+            }
+            return false
         }
     }
 
     /// Up to 8 bytes as a little-endian key, zero-padded. With room to read 8 bytes, one unaligned load.
     @inline(__always)
-    private static func load(_ bytes: UnsafePointer<UInt8>, _ length: Int, canOverread: Bool) -> UInt64 {
+    fileprivate static func load(_ bytes: UnsafePointer<UInt8>, _ length: Int, canOverread: Bool) -> UInt64 {
         if length == 0 { return 0 }
         if canOverread {
             let word = UInt64(littleEndian: UnsafeRawPointer(bytes).loadUnaligned(as: UInt64.self))

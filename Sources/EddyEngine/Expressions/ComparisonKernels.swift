@@ -93,37 +93,22 @@ enum ComparisonKernels {
         case (.bytes, .column(let a), .column(let b)):
             return a.utf8.withUnsafeAccess { aBytes, aOffsets in
                 b.utf8.withUnsafeAccess { bBytes, bOffsets in
+                    let pair = BytePair(aBytes: aBytes, aOffsets: aOffsets.baseAddress!, bBytes: bBytes, bOffsets: bOffsets.baseAddress!)
                     if op == .equal || op == .notEqual {
-                        let wanted = op == .equal
-                        return BitWords.pack(count) { row in
-                            let aStart = Int(aOffsets[row]), aLength = Int(aOffsets[row + 1]) - aStart
-                            let bStart = Int(bOffsets[row]), bLength = Int(bOffsets[row + 1]) - bStart
-                            return ByteStrings.equal(aBytes + aStart, aLength, bBytes + bStart, bLength) == wanted
-                        }
+                        return BitWords.pack(count, BytesEqual(pair: pair, wanted: op == .equal))
                     }
-                    return BitWords.pack(count) { row in
-                        let aStart = Int(aOffsets[row]), aLength = Int(aOffsets[row + 1]) - aStart
-                        let bStart = Int(bOffsets[row]), bLength = Int(bOffsets[row + 1]) - bStart
-                        return P.int(Int64(ByteStrings.order(aBytes + aStart, aLength, bBytes + bStart, bLength)), 0)
-                    }
+                    return BitWords.pack(count, BytesOrder<P>(pair: pair))
                 }
             }
         case (.bytes, .column(let a), .scalar(let s)):
             let needle = s.utf8Bytes
             return a.utf8.withUnsafeAccess { bytes, offsets in
                 needle.withUnsafeBufferPointer { needle in
-                    let b = needle.baseAddress ?? Utf8Values.emptyBytes, bLength = needle.count
+                    let scalar = ByteScalar(bytes: bytes, offsets: offsets.baseAddress!, needle: needle.baseAddress ?? Utf8Values.emptyBytes, needleLength: needle.count)
                     if op == .equal || op == .notEqual {
-                        let wanted = op == .equal
-                        return BitWords.pack(count) { row in
-                            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
-                            return ByteStrings.equal(bytes + start, length, b, bLength) == wanted
-                        }
+                        return BitWords.pack(count, BytesEqualScalar(scalar: scalar, wanted: op == .equal))
                     }
-                    return BitWords.pack(count) { row in
-                        let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
-                        return P.int(Int64(ByteStrings.order(bytes + start, length, b, bLength)), 0)
-                    }
+                    return BitWords.pack(count, BytesOrderScalar<P>(scalar: scalar))
                 }
             }
         default:
@@ -182,6 +167,67 @@ enum ComparisonKernels {
         let validity = BitWords.and(a.validity, b.validity)
         let mask = validity ?? BitWords.ones(a.count)
         return BoolVector(canonicalValues: BitWords.and(values, mask), validity: validity, count: a.count)
+    }
+}
+
+// MARK: TEXT row predicates (structs rather than nested closures, so the loops are always specialised)
+
+/// Two string columns' raw buffers.
+private struct BytePair {
+    let aBytes: UnsafePointer<UInt8>, aOffsets: UnsafePointer<Int32>
+    let bBytes: UnsafePointer<UInt8>, bOffsets: UnsafePointer<Int32>
+
+    @inline(__always) func a(_ row: Int) -> (UnsafePointer<UInt8>, Int) {
+        let start = Int(aOffsets[row])
+        return (aBytes + start, Int(aOffsets[row + 1]) - start)
+    }
+
+    @inline(__always) func b(_ row: Int) -> (UnsafePointer<UInt8>, Int) {
+        let start = Int(bOffsets[row])
+        return (bBytes + start, Int(bOffsets[row + 1]) - start)
+    }
+}
+
+private struct BytesEqual: RowPredicate {
+    let pair: BytePair, wanted: Bool
+    @inline(__always) func test(_ row: Int) -> Bool {
+        let (a, aLength) = pair.a(row), (b, bLength) = pair.b(row)
+        return ByteStrings.equal(a, aLength, b, bLength) == wanted
+    }
+}
+
+private struct BytesOrder<P: ComparisonPredicate>: RowPredicate {
+    let pair: BytePair
+    @inline(__always) func test(_ row: Int) -> Bool {
+        let (a, aLength) = pair.a(row), (b, bLength) = pair.b(row)
+        return P.int(Int64(ByteStrings.order(a, aLength, b, bLength)), 0)
+    }
+}
+
+/// A string column and one constant.
+private struct ByteScalar {
+    let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>
+    let needle: UnsafePointer<UInt8>, needleLength: Int
+
+    @inline(__always) func value(_ row: Int) -> (UnsafePointer<UInt8>, Int) {
+        let start = Int(offsets[row])
+        return (bytes + start, Int(offsets[row + 1]) - start)
+    }
+}
+
+private struct BytesEqualScalar: RowPredicate {
+    let scalar: ByteScalar, wanted: Bool
+    @inline(__always) func test(_ row: Int) -> Bool {
+        let (value, length) = scalar.value(row)
+        return ByteStrings.equal(value, length, scalar.needle, scalar.needleLength) == wanted
+    }
+}
+
+private struct BytesOrderScalar<P: ComparisonPredicate>: RowPredicate {
+    let scalar: ByteScalar
+    @inline(__always) func test(_ row: Int) -> Bool {
+        let (value, length) = scalar.value(row)
+        return P.int(Int64(ByteStrings.order(value, length, scalar.needle, scalar.needleLength)), 0)
     }
 }
 

@@ -5,7 +5,8 @@ extension ExprBinder {
             let expected = function.arity.upperBound == Int.max
                 ? "at least \(function.arity.lowerBound)"
                 : function.arity.count == 1 ? "\(function.arity.lowerBound)" : "\(function.arity.lowerBound) to \(function.arity.upperBound)"
-            throw .plan("\(function.name) takes \(expected) argument\(expected == "1" ? "" : "s"), got \(arguments.count) in \(Expr.function(function, arguments))")
+            let plural = expected.hasSuffix(" 1") || expected == "1" ? "" : "s"
+            throw .plan("\(function.name) takes \(expected) argument\(plural), got \(arguments.count) in \(Expr.function(function, arguments))")
         }
         var bound: [BoundExpr] = []
         for argument in arguments { bound.append(try bind(argument)) }

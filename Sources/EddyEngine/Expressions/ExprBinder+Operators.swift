@@ -21,25 +21,29 @@ extension ExprBinder {
         let nullable = lhs.nullable || rhs.nullable || nullOnZero
 
         func node(_ kind: ArithmeticKernels.Kind, _ l: BoundExpr, _ r: BoundExpr, _ type: DataType) -> BoundExpr {
-            make(
+            let canFail = kind != .double && (op != .modulo || kind != ArithmeticKernels.Kind.int64(lhsFactor: 1, rhsFactor: 1))
+            return make(
                 .arithmetic(op, kind, l, r), type: type, nullable: nullable, resolved: .arithmetic(op, l.resolved, r.resolved),
-                children: [l, r], canFail: kind == .int64 && op != .modulo)
+                children: [l, r], canFail: canFail)
         }
+        let int64 = ArithmeticKernels.Kind.int64(lhsFactor: 1, rhsFactor: 1)
 
         switch (lhs.type, rhs.type) {
         case (.int64, .int64):
             if op == .divide {
                 return node(.double, try coerce(lhs, to: .float64), try coerce(rhs, to: .float64), .float64)
             }
-            return node(.int64, lhs, rhs, .int64)
+            return node(int64, lhs, rhs, .int64)
         case (.float64, _) where rhs.type.isNumeric, (_, .float64) where lhs.type.isNumeric:
             return node(.double, try coerce(lhs, to: .float64), try coerce(rhs, to: .float64), .float64)
         case (.decimal, .decimal), (.decimal, .int64), (.int64, .decimal):
             let s1 = ExprBinder.scale(lhs.type), s2 = ExprBinder.scale(rhs.type)
             switch op {
             case .add, .subtract, .modulo:
+                // The smaller scale is widened inside the kernel, only for rows where both sides are present.
                 let scale = max(s1, s2)
-                return node(.int64, try coerce(lhs, to: .decimal(scale: scale)), try coerce(rhs, to: .decimal(scale: scale)), .decimal(scale: scale))
+                let kind = ArithmeticKernels.Kind.int64(lhsFactor: powersOfTen[scale - s1], rhsFactor: powersOfTen[scale - s2])
+                return node(kind, lhs, rhs, .decimal(scale: scale))
             case .multiply:
                 guard s1 + s2 <= 18 else {
                     throw .plan(
@@ -47,16 +51,16 @@ extension ExprBinder {
                             + "CAST an operand to a smaller scale or to DOUBLE")
                 }
                 // The product of the unscaled values is the result at scale s1 + s2.
-                return node(.int64, lhs, rhs, .decimal(scale: s1 + s2))
+                return node(int64, lhs, rhs, .decimal(scale: s1 + s2))
             case .divide:
                 return node(.double, try coerce(lhs, to: .float64), try coerce(rhs, to: .float64), .float64)
             }
         case (.timestamp, .int64) where op == .add || op == .subtract:
-            return node(.int64, lhs, rhs, .timestamp)
+            return node(int64, lhs, rhs, .timestamp)
         case (.int64, .timestamp) where op == .add:
-            return node(.int64, lhs, rhs, .timestamp)
+            return node(int64, lhs, rhs, .timestamp)
         case (.timestamp, .timestamp) where op == .subtract:
-            return node(.int64, lhs, rhs, .int64)
+            return node(int64, lhs, rhs, .int64)
         default:
             throw .plan("cannot apply \(op) to \(lhs.type) and \(rhs.type) in \(source)")
         }

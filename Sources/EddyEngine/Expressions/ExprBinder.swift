@@ -82,8 +82,9 @@ struct ExprBinder {
         switch value {
         case .null:
             return BoundExpr(type: .bool, nullable: true, node: .literal(.null), resolved: .literal(.null), reads: [], canFail: false, isUntypedNull: true)
-        case .decimal(_, let scale) where !(0...18).contains(scale):
-            throw .plan("decimal literal \(value) has scale \(scale); DECIMAL scales are 0 to 18")
+        case .decimal(let unscaled, let scale) where !(0...18).contains(scale):
+            // Not `\(value)`: formatting a decimal needs 10^scale, which does not exist past 18.
+            throw .plan("decimal literal \(unscaled) × 10^-\(scale) has scale \(scale); DECIMAL scales are 0 to 18")
         default:
             return literal(value, type: value.type!)
         }

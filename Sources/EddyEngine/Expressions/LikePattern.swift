@@ -92,35 +92,63 @@ struct LikePattern: Sendable, Hashable {
     /// Matches every row of `values`; NULL rows are left for the caller to mask.
     func matches(_ values: Utf8Values, count: Int) -> [UInt64] {
         values.withUnsafeAccess { bytes, offsets in
-            @inline(__always)
-            func literalKernel(_ literal: [UInt8], _ test: (UnsafePointer<UInt8>, Int, UnsafePointer<UInt8>, Int) -> Bool) -> [UInt64] {
-                literal.withUnsafeBufferPointer { literal in
-                    let needle = literal.baseAddress ?? Utf8Values.emptyBytes, needleLength = literal.count
-                    return BitWords.pack(count) { row in
-                        let start = Int(offsets[row])
-                        return test(bytes + start, Int(offsets[row + 1]) - start, needle, needleLength)
-                    }
-                }
-            }
+            let offsets = offsets.baseAddress!
             switch shape {
             case .exact(let literal):
-                return literalKernel(literal) { ByteStrings.equal($0, $1, $2, $3) }
+                return literal.withUnsafeBufferPointer { BitWords.pack(count, ExactMatch(bytes: bytes, offsets: offsets, literal: $0)) }
             case .prefix(let literal):
-                return literalKernel(literal) { $1 >= $3 && ByteStrings.prefixEqual($0, $2, $3) }
+                return literal.withUnsafeBufferPointer { BitWords.pack(count, PrefixMatch(bytes: bytes, offsets: offsets, literal: $0)) }
             case .suffix(let literal):
-                return literalKernel(literal) { $1 >= $3 && ByteStrings.prefixEqual($0 + ($1 - $3), $2, $3) }
+                return literal.withUnsafeBufferPointer { BitWords.pack(count, SuffixMatch(bytes: bytes, offsets: offsets, literal: $0)) }
             case .contains(let literal):
-                return literalKernel(literal) { ByteStrings.firstIndex(of: $2, $3, in: $0, $1) != nil }
+                return literal.withUnsafeBufferPointer { BitWords.pack(count, ContainsMatch(bytes: bytes, offsets: offsets, literal: $0)) }
             case .any:
                 return BitWords.ones(count)
             case .general:
-                return tokens.withUnsafeBufferPointer { tokens in
-                    BitWords.pack(count) { row in
-                        let start = Int(offsets[row])
-                        return LikePattern.matchTokens(tokens, bytes + start, Int(offsets[row + 1]) - start)
-                    }
-                }
+                return tokens.withUnsafeBufferPointer { BitWords.pack(count, TokenMatch(bytes: bytes, offsets: offsets, tokens: $0)) }
             }
+        }
+    }
+
+    // One predicate type per shape, so each loop is specialised for its test.
+
+    private struct ExactMatch: RowPredicate {
+        let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>, literal: UnsafeBufferPointer<UInt8>
+        @inline(__always) func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            return ByteStrings.equal(bytes + start, length, literal.baseAddress ?? Utf8Values.emptyBytes, literal.count)
+        }
+    }
+
+    private struct PrefixMatch: RowPredicate {
+        let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>, literal: UnsafeBufferPointer<UInt8>
+        @inline(__always) func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            return length >= literal.count && ByteStrings.prefixEqual(bytes + start, literal.baseAddress!, literal.count)
+        }
+    }
+
+    private struct SuffixMatch: RowPredicate {
+        let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>, literal: UnsafeBufferPointer<UInt8>
+        @inline(__always) func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            return length >= literal.count && ByteStrings.prefixEqual(bytes + start + length - literal.count, literal.baseAddress!, literal.count)
+        }
+    }
+
+    private struct ContainsMatch: RowPredicate {
+        let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>, literal: UnsafeBufferPointer<UInt8>
+        @inline(__always) func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row]), length = Int(offsets[row + 1]) - start
+            return ByteStrings.firstIndex(of: literal.baseAddress!, literal.count, in: bytes + start, length) != nil
+        }
+    }
+
+    private struct TokenMatch: RowPredicate {
+        let bytes: UnsafePointer<UInt8>, offsets: UnsafePointer<Int32>, tokens: UnsafeBufferPointer<Int16>
+        @inline(__always) func test(_ row: Int) -> Bool {
+            let start = Int(offsets[row])
+            return LikePattern.matchTokens(tokens, bytes + start, Int(offsets[row + 1]) - start)
         }
     }
 

@@ -37,41 +37,9 @@ enum WindowAssigner {
         if outOfRange >= 0 {
             throw .execution("event time \(values[outOfRange]) ms in row \(outOfRange) is outside the supported range of ±\(limit) ms")
         }
-        pairRows.reserveCapacity(rowCount)
-        pairStarts.reserveCapacity(rowCount)
-        switch window {
-        case .none:
-            for row in 0..<rowCount {
-                if hasNulls && !ValidityBits.isSet(words, row) {
-                    nullTimeRows.append(Int32(row))
-                } else {
-                    pairRows.append(Int32(row))
-                    pairStarts.append(0)
-                }
-            }
-        case .tumbling(let size, let rawOffset):
-            let offset = WindowSpec.normalizedOffset(rawOffset, size: size)
-            // Consecutive rows mostly share a window: reuse the last start instead of dividing.
-            var currentStart = Int64.max
-            var currentEnd = Int64.min
-            for row in 0..<rowCount {
-                if hasNulls && !ValidityBits.isSet(words, row) {
-                    nullTimeRows.append(Int32(row))
-                    continue
-                }
-                let time = values[row]
-                if time < currentStart || time >= currentEnd {
-                    currentStart = WindowSpec.tumblingStart(time, size: size, offset: offset)
-                    currentEnd = currentStart + size
-                }
-                if currentEnd <= watermark {
-                    lateRows.append(Int32(row))
-                } else {
-                    pairRows.append(Int32(row))
-                    pairStarts.append(currentStart)
-                }
-            }
-        case .hopping(let size, let slide):
+        if case .hopping(let size, let slide) = window {
+            pairRows.reserveCapacity(rowCount)
+            pairStarts.reserveCapacity(rowCount)
             for row in 0..<rowCount {
                 if hasNulls && !ValidityBits.isSet(words, row) {
                     nullTimeRows.append(Int32(row))
@@ -92,17 +60,64 @@ enum WindowAssigner {
                 }
                 if !assigned { lateRows.append(Int32(row)) }
             }
+            return
+        }
+        // At most one pair per row: fill pre-sized arrays through spans, then trim.
+        pairRows.append(contentsOf: repeatElement(0, count: rowCount))
+        pairStarts.append(contentsOf: repeatElement(0, count: rowCount))
+        var rowsOut = pairRows.mutableSpan
+        var startsOut = pairStarts.mutableSpan
+        var pairCount = 0
+        let timeSpan = values.span
+        switch window {
+        case .none:
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                } else {
+                    rowsOut[pairCount] = Int32(row)
+                    pairCount += 1
+                }
+            }
+        case .tumbling(let size, let rawOffset):
+            let offset = WindowSpec.normalizedOffset(rawOffset, size: size)
+            // Consecutive rows mostly share a window: reuse the last start instead of dividing.
+            var currentStart = Int64.max
+            var currentEnd = Int64.min
+            for row in 0..<rowCount {
+                if hasNulls && !ValidityBits.isSet(words, row) {
+                    nullTimeRows.append(Int32(row))
+                    continue
+                }
+                let time = timeSpan[row]
+                if time < currentStart || time >= currentEnd {
+                    currentStart = WindowSpec.tumblingStart(time, size: size, offset: offset)
+                    currentEnd = currentStart + size
+                }
+                if currentEnd <= watermark {
+                    lateRows.append(Int32(row))
+                } else {
+                    rowsOut[pairCount] = Int32(row)
+                    startsOut[pairCount] = currentStart
+                    pairCount += 1
+                }
+            }
         case .session:
             for row in 0..<rowCount {
                 if hasNulls && !ValidityBits.isSet(words, row) {
                     nullTimeRows.append(Int32(row))
-                } else if values[row] < watermark {
+                } else if timeSpan[row] < watermark {
                     lateRows.append(Int32(row))
                 } else {
-                    pairRows.append(Int32(row))
-                    pairStarts.append(values[row])
+                    rowsOut[pairCount] = Int32(row)
+                    startsOut[pairCount] = timeSpan[row]
+                    pairCount += 1
                 }
             }
+        case .hopping:
+            preconditionFailure("handled above")
         }
+        pairRows.removeLast(rowCount - pairCount)
+        pairStarts.removeLast(rowCount - pairCount)
     }
 }
