@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "CEddyShims",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

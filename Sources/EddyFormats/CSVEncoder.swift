@@ -29,15 +29,16 @@ public struct CSVEncoder: Sendable {
         appendLineEnd(to: &output)
     }
 
-    /// Appends one record per row of `batch` (preceded by the header when `includeHeader` is set and
-    /// `output` is empty).
-    public func encode(_ batch: RecordBatch, into output: inout [UInt8]) {
-        if options.includeHeader && output.isEmpty { encodeHeader(batch.schema, into: &output) }
+    /// Appends one record per row of `batch` (or of its `rows`), preceded by the header when
+    /// `includeHeader` is set, `output` is empty and the rows start at the batch's first.
+    public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8]) {
+        let rows = rows ?? 0..<batch.count
+        if options.includeHeader && output.isEmpty && rows.lowerBound == 0 { encodeHeader(batch.schema, into: &output) }
         let cells = ColumnCells(batch)
         let columnCount = batch.schema.count
         let epochMillis = options.timestampFormat == .epochMilliseconds
-        output.reserveCapacity(output.count + batch.count * (2 + columnCount * 12))
-        for row in 0..<batch.count {
+        output.reserveCapacity(output.count + rows.count * (2 + columnCount * 12))
+        for row in rows {
             for column in 0..<columnCount {
                 if column > 0 { output.append(options.delimiter) }
                 if cells.isNull(column, row) { continue }

@@ -20,13 +20,14 @@ public struct JSONLinesEncoder: Sendable {
         self.options = options
     }
 
-    /// Appends one line per row of `batch` to `output`.
-    public func encode(_ batch: RecordBatch, into output: inout [UInt8]) {
+    /// Appends one line per row of `batch` (or of its `rows`) to `output`.
+    public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8]) {
+        let rows = rows ?? 0..<batch.count
         let steps = Self.steps(for: batch.schema, nest: options.nestDottedNames)
         let cells = ColumnCells(batch)
         let epochMillis = options.timestampFormat == .epochMilliseconds
-        output.reserveCapacity(output.count + batch.count * (16 + batch.schema.count * 16))
-        for row in 0..<batch.count {
+        output.reserveCapacity(output.count + rows.count * (16 + batch.schema.count * 16))
+        for row in rows {
             output.append(UInt8(ascii: "{"))
             for step in steps {
                 output.append(contentsOf: step.prefix)

@@ -40,7 +40,7 @@ struct ExampleCommand: AsyncParsableCommand {
     var intervalMs: Int64 = 1000
 
     @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
-    var maxBytesPerTrigger: Int64 = 64 << 20
+    var maxBytesPerTrigger: Int64 = 32 << 20
 
     @Option(help: "Output mode: append, update or complete.")
     var mode = "append"

@@ -41,6 +41,27 @@ final class FileSourceTests: XCTestCase {
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<60).map { Value.int64(Int64($0)) }, "every line once, in order")
     }
 
+    func testAReadAheadGuessThatNewFilesOutgrewIsNotUsed() throws {
+        // Batch 0 reads about 200 bytes; the read-ahead then guesses the rest of a.jsonl as batch 1.
+        // b.jsonl appears before batch 1 is planned, so batch 1 reaches into it: the guess must go.
+        try write("a.jsonl", (0..<10).map { line($0) })
+        let output = MemorySink()
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxBytes: 200)
+        let driver = try TestDriver(Pipeline.read(.files(directory + "/in", format: .jsonLines(Self.schema))).write(output),
+                                    options: options)
+        XCTAssertNotNil(try driver.runBatch())
+        let first = output.rows.count
+        XCTAssertGreaterThan(first, 0)
+        XCTAssertLessThan(first, 10)
+        try write("b.jsonl", (10..<20).map { line($0) })
+        let second = try XCTUnwrap(try driver.runBatch())
+        XCTAssertGreaterThan(output.rows.count, 10, "batch 1 read past the end of a.jsonl")
+        XCTAssertEqual(second.numInputRows, Int64(output.rows.count - first))
+        try driver.runUntilIdle()
+        XCTAssertEqual(output.rows.map { $0[2] }, (0..<20).map { Value.int64(Int64($0)) }, "every line once, in order")
+    }
+
     func testMalformedLinesAreDeadLetteredWithFileAndPosition() throws {
         try write("a.jsonl", [line(1), #"{"t":2000,"k":"a","n":"two"}"#, "garbage", line(3)])
         let output = MemorySink()
@@ -66,6 +87,23 @@ final class FileSourceTests: XCTestCase {
         try driver.runUntilIdle()
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<30).map { Value.int64(Int64($0)) })
         XCTAssertEqual(output.rows.first, [.timestamp(0), .string("b"), .int64(0)])
+    }
+
+    func testALargeBatchIsWrittenInSlicesWithOneHeader() throws {
+        let rows = 20_000  // more than two slices of the sink's rowsPerWrite
+        try write("a.jsonl", (0..<rows).map { line($0) })
+        let sinkDirectory = directory + "/out"
+        let pipeline = Pipeline.read(.files(directory + "/in", format: .jsonLines(Self.schema))).write(.files(sinkDirectory, format: .csv))
+        let driver = try TestDriver(pipeline)
+        try driver.runUntilIdle()
+        let files = try FileSinkReader.committedFiles(sinkDirectory)
+        XCTAssertEqual(files.count, 1)
+        let lines = try String(contentsOfFile: files[0], encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, rows + 1)
+        XCTAssertEqual(lines.filter { $0 == "t,k,n" }.count, 1)
+        XCTAssertEqual(lines.dropFirst().map { Int($0.split(separator: ",")[2])! }, Array(0..<rows))
+        let names = try FileManager.default.contentsOfDirectory(atPath: sinkDirectory)
+        XCTAssertFalse(names.contains { $0.hasSuffix(".tmp") }, "\(names)")
     }
 
     func testFileSinkWritesEachBatchOnceAndSkipsAReplay() throws {

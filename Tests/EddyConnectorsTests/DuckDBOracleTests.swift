@@ -65,12 +65,13 @@ final class DuckDBOracleTests: XCTestCase {
     }
 
     func testSession() throws {
-        // Gaps and islands: a row starts a new session when it comes `gap` or more after the key's
-        // previous row; the session ends `gap` after its last row.
+        // Gaps and islands: a row starts a new session when it comes more than `gap` after the key's
+        // previous row (a row exactly `gap` after it touches the session and joins it, Flink's rule,
+        // as `WindowSpec` says); the session ends `gap` after its last row.
         let sessions = """
             SELECT * EXCLUDE (sid), min(t) OVER (PARTITION BY k, sid) AS ws, max(t) OVER (PARTITION BY k, sid) + 3000 AS we
             FROM (SELECT *, sum(starts) OVER (PARTITION BY k ORDER BY t, seq ROWS UNBOUNDED PRECEDING) AS sid
-                  FROM (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY k ORDER BY t, seq) < 3000 THEN 0 ELSE 1 END AS starts
+                  FROM (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY k ORDER BY t, seq) <= 3000 THEN 0 ELSE 1 END AS starts
                         FROM events))
             """
         try compare(.session("t", gap: .seconds(3)), windows: sessions)

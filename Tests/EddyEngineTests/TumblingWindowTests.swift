@@ -147,7 +147,10 @@ final class TumblingWindowTests: XCTestCase {
             XCTAssertEqual(op.stateRows, 50)
             if minute == 10 { bytesAfterWarmup = op.stateBytes }
         }
-        XCTAssertLessThanOrEqual(op.stateBytes, bytesAfterWarmup, "freed groups are reused; state does not grow with time")
+        // Array capacities follow malloc's usable sizes, which depend on the heap's history (other
+        // tests in the process), so a few bytes of slack per array are allowed; keeping even one
+        // group per closed window would add more than 190 × 100 bytes.
+        XCTAssertLessThanOrEqual(op.stateBytes, bytesAfterWarmup + 1024, "freed groups are reused; state does not grow with time")
         XCTAssertEqual(op.flushAll().count, 50)
         XCTAssertEqual(op.stateRows, 0)
     }

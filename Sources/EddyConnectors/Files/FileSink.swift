@@ -45,6 +45,9 @@ final class FileSink: Sink {
         var bytes: Int
     }
 
+    /// Rows encoded per write of a part file.
+    static let rowsPerWrite = 8192
+
     let descriptor: FileSinkDescriptor
     let context: SinkContext
     private var manifestDirectory: String { descriptor.directory + "/_eddy_manifest" }
@@ -70,18 +73,29 @@ final class FileSink: Sink {
         let manifest = "\(manifestDirectory)/\(batchId)"
         if FileManager.default.fileExists(atPath: manifest) { return }
         var files: [String] = []
-        var bytes: [UInt8] = []
+        var byteCount = 0
         if !batch.isEmpty {
-            switch descriptor.format {
-            case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, into: &bytes)
-            case .csv: CSVEncoder(options: descriptor.options).encode(batch, into: &bytes)
-            }
             let digits = String(batchId)
             let name = "part-" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits + "." + descriptor.format.rawValue
-            try CheckpointStore.writeFileSynced(bytes, to: descriptor.directory + "/" + name)
+            // Encoded and written a slice of rows at a time, so a large batch never sits in memory as text.
+            var file = try DurableFileWriter(descriptor.directory + "/" + name)
+            var text: [UInt8] = []
+            var row = 0
+            while row < batch.count {
+                let rows = row..<min(batch.count, row + Self.rowsPerWrite)
+                switch descriptor.format {
+                case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
+                case .csv: CSVEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
+                }
+                try file.write(text)
+                byteCount += text.count
+                text.removeAll(keepingCapacity: true)
+                row = rows.upperBound
+            }
+            try file.commit()
             files.append(name)
         }
-        let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: bytes.count)
+        let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: byteCount)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let json = try? encoder.encode(entry) else { throw .internal("cannot encode a manifest entry") }

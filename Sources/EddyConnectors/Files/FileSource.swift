@@ -16,6 +16,8 @@ public struct FileSourceDescriptor: SourceDescriptor {
     public var bounded: Bool
     /// Threads decoding one batch's bytes in parallel (split at line boundaries).
     public var decodeThreads: Int
+    /// Read and decode the next batch while the engine processes this one (see `FileSource`).
+    public var readAhead: Bool
 
     public var schema: Schema { format.schema }
     public var isBounded: Bool { bounded }
@@ -29,13 +31,20 @@ public struct FileSourceDescriptor: SourceDescriptor {
 extension SourceDescriptor where Self == FileSourceDescriptor {
     /// Files of `directory` in `format`; see `FileSourceDescriptor`.
     public static func files(_ directory: String, format: RecordFormat, bounded: Bool = false,
-                             decodeThreads: Int = FileSource.defaultDecodeThreads) -> FileSourceDescriptor {
-        FileSourceDescriptor(directory: directory, format: format, bounded: bounded, decodeThreads: max(1, decodeThreads))
+                             decodeThreads: Int = FileSource.defaultDecodeThreads, readAhead: Bool = true) -> FileSourceDescriptor {
+        FileSourceDescriptor(directory: directory, format: format, bounded: bounded, decodeThreads: max(1, decodeThreads),
+                             readAhead: readAhead)
     }
 }
 
 /// The running file source. One partition, "0", whose offset is a byte position in the
 /// concatenation of the file log (see `FileLog`); batches end on line boundaries.
+///
+/// Read-ahead: when a batch has been read and more bytes are known, the next batch (planned with
+/// the read limit of the last plan) is read and decoded on a background thread while the engine
+/// processes this one. It is only a guess: `read` uses it when the engine asks for exactly that
+/// range and otherwise reads afresh, so offsets, checkpoints and replay never depend on it. It costs
+/// one more batch in memory; `readAhead: false` turns it off.
 public final class FileSource: Source {
     public static let defaultDecodeThreads = min(ProcessInfo.processInfo.activeProcessorCount, 4)
     /// How far back from a planned end the source looks for a line boundary before looking forward.
@@ -46,6 +55,8 @@ public final class FileSource: Source {
     private let columns: [String]?
     private var log: FileLog
     private var listedOnce = false
+    private var lastLimit: ReadLimit?
+    private var readAhead: ReadAhead?
 
     init(_ descriptor: FileSourceDescriptor, context: SourceContext) throws(EngineError) {
         self.descriptor = descriptor
@@ -55,7 +66,14 @@ public final class FileSource: Source {
         _ = try descriptor.format.makeDecoder(columns: columns)  // schema problems surface at start
     }
 
+    deinit { readAhead?.wait() }
+
     public var description: String { descriptor.description }
+
+    /// A reader over the files known now; a value, so the read-ahead thread gets its own copy.
+    private var reader: FileRangeReader {
+        FileRangeReader(descriptor: descriptor, columns: columns, sourceName: description, log: log)
+    }
 
     public func initialOffsets() -> SourceOffsets { SourceOffsets(["0": 0]) }
 
@@ -89,32 +107,8 @@ public final class FileSource: Source {
 
     public func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
         try discover()
-        let from = start["0"] ?? 0
-        let total = log.totalBytes
-        guard let maxBytes = limit.maxBytes, total - from > maxBytes else { return SourceOffsets(["0": total]) }
-        return SourceOffsets(["0": try lineBoundary(near: from + maxBytes, after: from)])
-    }
-
-    /// A line boundary (the position after a newline, or a file boundary) at or before `position`
-    /// and after `floor`; if the line at `position` began before `floor`, the boundary after it.
-    private func lineBoundary(near position: Int64, after floor: Int64) throws(EngineError) -> Int64 {
-        guard let index = log.entryIndex(containing: position) else { return position }
-        let entry = log.entries[index]
-        if position == entry.start { return position }
-        let fileFloor = max(floor, entry.start)
-        let windowStart = max(fileFloor, position - Int64(Self.boundaryWindowBytes))
-        let back = try readBytes(entry, from: windowStart - entry.start, count: Int(position - windowStart))
-        if let newline = back.lastIndex(of: 0x0A) { return windowStart + Int64(newline) + 1 }
-        // No newline behind us within the window: the line continues; end after it instead.
-        var cursor = position
-        let fileEnd = entry.start + entry.size
-        while cursor < fileEnd {
-            let count = Int(min(Int64(Self.boundaryWindowBytes), fileEnd - cursor))
-            let ahead = try readBytes(entry, from: cursor - entry.start, count: count)
-            if let newline = ahead.firstIndex(of: 0x0A) { return cursor + Int64(newline) + 1 }
-            cursor += Int64(count)
-        }
-        return fileEnd
+        lastLimit = limit
+        return SourceOffsets(["0": try reader.planEnd(from: start["0"] ?? 0, limit: limit)])
     }
 
     public func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
@@ -124,6 +118,97 @@ public final class FileSource: Source {
         guard to <= log.totalBytes else {
             throw .checkpoint("the offsets ask for byte \(to) of \(descriptor.directory) but its file log ends at \(log.totalBytes)")
         }
+        let guess = readAhead
+        readAhead = nil
+        let chunks: [SourceChunk]
+        if let guess, let result = guess.result(from: from, to: to) {
+            chunks = try result.get()
+        } else {
+            chunks = try reader.read(from: from, to: to)
+        }
+        startReadAhead(from: to)
+        return chunks
+    }
+
+    private func startReadAhead(from start: Int64) {
+        guard descriptor.readAhead, let limit = lastLimit, start < log.totalBytes else { return }
+        readAhead = ReadAhead(reader: reader, from: start, limit: limit)
+    }
+}
+
+/// The next batch, planned and decoded on a background thread (see `FileSource`).
+private final class ReadAhead: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let from: Int64
+    // Written once by the background thread before `done` is signalled; read only after waiting.
+    private var to: Int64 = -1
+    private var outcome: Result<[SourceChunk], EngineError> = .success([])
+
+    init(reader: FileRangeReader, from: Int64, limit: ReadLimit) {
+        self.from = from
+        DispatchQueue.global().async { [self] in
+            do throws(EngineError) {
+                let end = try reader.planEnd(from: from, limit: limit)
+                to = end
+                outcome = .success(try reader.read(from: from, to: end))
+            } catch {
+                outcome = .failure(error)
+            }
+            done.signal()
+        }
+    }
+
+    /// Waits for the guess; its chunks when it covers exactly `from..<to`.
+    func result(from: Int64, to: Int64) -> Result<[SourceChunk], EngineError>? {
+        wait()
+        return from == self.from && to == self.to ? outcome : nil
+    }
+
+    func wait() {
+        done.wait()
+        done.signal()
+    }
+}
+
+/// Plans and reads byte ranges of the file log: line boundaries, parallel decoding, dead letters for
+/// lines that do not decode. Holds no mutable state, so the read-ahead can run one on another thread.
+struct FileRangeReader: Sendable {
+    let descriptor: FileSourceDescriptor
+    let columns: [String]?
+    let sourceName: String
+    let log: FileLog
+
+    /// The end of a batch starting at `from`: all known bytes, or a line boundary near `limit.maxBytes`.
+    func planEnd(from: Int64, limit: ReadLimit) throws(EngineError) -> Int64 {
+        let total = log.totalBytes
+        guard let maxBytes = limit.maxBytes, total - from > maxBytes else { return total }
+        return try lineBoundary(near: from + maxBytes, after: from)
+    }
+
+    /// A line boundary (the position after a newline, or a file boundary) at or before `position`
+    /// and after `floor`; if the line at `position` began before `floor`, the boundary after it.
+    private func lineBoundary(near position: Int64, after floor: Int64) throws(EngineError) -> Int64 {
+        guard let index = log.entryIndex(containing: position) else { return position }
+        let entry = log.entries[index]
+        if position == entry.start { return position }
+        let fileFloor = max(floor, entry.start)
+        let windowStart = max(fileFloor, position - Int64(FileSource.boundaryWindowBytes))
+        let back = try readBytes(entry, from: windowStart - entry.start, count: Int(position - windowStart))
+        if let newline = back.lastIndex(of: 0x0A) { return windowStart + Int64(newline) + 1 }
+        // No newline behind us within the window: the line continues; end after it instead.
+        var cursor = position
+        let fileEnd = entry.start + entry.size
+        while cursor < fileEnd {
+            let count = Int(min(Int64(FileSource.boundaryWindowBytes), fileEnd - cursor))
+            let ahead = try readBytes(entry, from: cursor - entry.start, count: count)
+            if let newline = ahead.firstIndex(of: 0x0A) { return cursor + Int64(newline) + 1 }
+            cursor += Int64(count)
+        }
+        return fileEnd
+    }
+
+    /// Bytes `from..<to` of the concatenation, decoded; one or more chunks per file.
+    func read(from: Int64, to: Int64) throws(EngineError) -> [SourceChunk] {
         var chunks: [SourceChunk] = []
         var position = from
         while position < to, let index = log.entryIndex(containing: position) {
@@ -141,7 +226,7 @@ public final class FileSource: Source {
     /// Decodes whole lines, split across `decodeThreads` at line boundaries when the buffer is large.
     /// CSV with a header: every piece that does not start the file gets the file's header first.
     private func decode(_ bytes: [UInt8], entry: FileLog.Entry, offsetInFile: Int64) throws(EngineError) -> [SourceChunk] {
-        let format = descriptor.format, columns = self.columns, sourceName = description
+        let format = descriptor.format, columns = self.columns, sourceName = self.sourceName
         let expectsHeader = try format.makeDecoder(columns: columns).expectsHeader
         let header = expectsHeader ? try headerLine(entry) : []
         let threads = expectsHeader ? 1 : descriptor.decodeThreads
@@ -189,7 +274,7 @@ public final class FileSource: Source {
 
     /// The first line of a file (its CSV header), newline included.
     private func headerLine(_ entry: FileLog.Entry) throws(EngineError) -> [UInt8] {
-        let head = try readBytes(entry, from: 0, count: Int(min(entry.size, Int64(Self.boundaryWindowBytes))))
+        let head = try readBytes(entry, from: 0, count: Int(min(entry.size, Int64(FileSource.boundaryWindowBytes))))
         guard let newline = head.firstIndex(of: 0x0A) else { return head + [0x0A] }
         return Array(head[...newline])
     }

@@ -158,28 +158,9 @@ public final class CheckpointStore: @unchecked Sendable {
 
     /// Writes `bytes` to `path` atomically and durably: temporary file, fsync, rename, fsync of the directory.
     public static func writeFileSynced(_ bytes: [UInt8], to path: String) throws(EngineError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .checkpoint("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                throw .checkpoint("cannot write \(temporary): \(reason)")
-            }
-            written += result
-        }
-        guard fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw .checkpoint("cannot fsync \(temporary): \(reason)")
-        }
-        close(fd)
-        try rename(temporary, path)
-        try syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+        var file = try DurableFileWriter(path)
+        try file.write(bytes)
+        try file.commit()
     }
 
     static func syncDirectory(_ path: String) throws(EngineError) {
@@ -187,5 +168,49 @@ public final class CheckpointStore: @unchecked Sendable {
         guard fd >= 0 else { throw .checkpoint("cannot open directory \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw .checkpoint("cannot fsync directory \(path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A file written in pieces and made visible at once, durably: the pieces go to `<path>.tmp`, then
+/// `commit()` fsyncs it, renames it to `path` and fsyncs the directory. A writer dropped without
+/// `commit()` closes and removes its temporary file (a crash may leave one; readers ignore `.tmp`).
+public struct DurableFileWriter: ~Copyable {
+    public let path: String
+    private let temporary: String
+    private var fd: Int32
+
+    public init(_ path: String) throws(EngineError) {
+        self.path = path
+        temporary = path + ".tmp"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .checkpoint("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+    }
+
+    public mutating func write(_ bytes: [UInt8]) throws(EngineError) {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .checkpoint("cannot write \(temporary): \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+    }
+
+    /// Makes the file durable and visible under `path`.
+    public consuming func commit() throws(EngineError) {
+        guard fsync(fd) == 0 else { throw .checkpoint("cannot fsync \(temporary): \(String(cString: strerror(errno)))") }
+        close(fd)
+        fd = -1
+        try CheckpointStore.rename(temporary, path)
+        try CheckpointStore.syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+    }
+
+    deinit {
+        if fd >= 0 {
+            close(fd)
+            unlink(temporary)
+        }
     }
 }
