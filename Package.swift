@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "CEddyShims"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
 
@@ -53,6 +54,7 @@ let package = Package(
         ),
         // The streaming engine: columnar batches, expressions, plans, operators, state, checkpoints, runtime.
         .target(name: "EddyEngine", dependencies: ["EddyCore", "CEddyShims"], exclude: ["README.md"]),
+        .target(name: "EddyKafka", dependencies: ["CRdKafka"], exclude: ["README.md"]),
         // JSON and CSV into columns and out of them (Avro and Protobuf later).
         .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
         // Sources and sinks: files, the embedded log, generators (Parquet, PostgreSQL, Kafka later).
@@ -69,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "CEddyShims",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "EddyKafka", "CEddyShims",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

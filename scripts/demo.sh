@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo of what exists today:
 #  1. the end-to-end slice: `eddy demo` runs the broker and the revenue-by-category pipeline in one
-#     process; `eddy gen` publishes purchases through the Kafka protocol (kcat, librdkafka); the
+#     process; `eddy gen` publishes purchases through the Kafka protocol (librdkafka, EddyKafka); the
 #     pipeline reads the log, closes 1-minute windows by watermark, writes results to files and
 #     prints its progress live; malformed records land in a dead-letter topic;
 #  2. eddy broker on its own, fed and read by kcat: keyed, compressed records in, the same records
@@ -31,9 +31,9 @@ $eddy demo --data-dir "$data/pipeline" --listen "127.0.0.1:$port" --interval-ms 
 demo_pid=$!
 wait_for_port "$data/demo.log"
 tail -n +1 -f "$data/demo.log" --pid "$demo_pid" | grep --line-buffered -E '^(batch|eddy demo|== |  )' &
-echo "== eddy gen: 120000 purchases over 10 minutes of event time, 0.1 % malformed, through kcat"
-$eddy gen purchases --count 120000 --rate 40000 --span-ms 600000 --keyed --malformed 0.001 \
-  | timeout 60 kcat -P -b "127.0.0.1:$port" -t shop.purchases.v1 -K $'\t' -z lz4
+echo "== eddy gen: 120000 purchases over 10 minutes of event time, 0.1 % malformed, to the topic (librdkafka, lz4)"
+timeout 60 $eddy gen purchases --count 120000 --rate 40000 --span-ms 600000 --malformed 0.001 \
+  --bootstrap-server "127.0.0.1:$port" --topic shop.purchases.v1 --producer-property compression.type=lz4
 sleep 3
 kill -TERM "$demo_pid"; wait "$demo_pid" || true
 demo_pid=""

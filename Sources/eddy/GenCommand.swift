@@ -1,18 +1,22 @@
 import ArgumentParser
 import EddyConnectors
+import EddyKafka
 import Foundation
 
 /// `eddy gen`: deterministic event streams (purchases, card transactions, sensor readings, bids)
-/// as JSON lines, to files or to stdout (pipe into kcat to publish through the Kafka protocol).
+/// as JSON lines, to files, to stdout, or to a topic of any Kafka-protocol cluster (librdkafka).
 struct GenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gen",
-        abstract: "Generate deterministic events as JSON lines (files or stdout).",
+        abstract: "Generate deterministic events as JSON lines (files, stdout or a Kafka topic).",
         discussion: """
             The same kind, seed and count always give the same bytes. Event times rise evenly over \
             --span-ms from --start-ms (or from now with --live); --disorder of them arrive up to \
-            --max-disorder-ms early. To publish to a topic through the Kafka protocol:
-              eddy gen purchases --count 100000 --keyed | kcat -P -b 127.0.0.1:9092 -t shop.purchases -K '\\t'
+            --max-disorder-ms early. To publish to a topic (Eddy's broker or Kafka), keyed by the event's \
+            user, card, device or auction id:
+              eddy gen purchases --count 100000 --bootstrap-server 127.0.0.1:9092 --topic shop.purchases.v1
+            or through any Kafka client reading stdout:
+              eddy gen purchases --count 100000 --keyed | kcat -P -b 127.0.0.1:9092 -t shop.purchases.v1 -K '\\t'
             """
     )
 
@@ -49,7 +53,17 @@ struct GenCommand: ParsableCommand {
     @Flag(help: "Prefix each stdout line with its key and a tab (kcat -K '\\t').")
     var keyed = false
 
-    @Option(help: "Events per second to stdout (paced in real time); unpaced when absent.")
+    @Option(help: "Kafka bootstrap servers (host:port,…) to publish to, with --topic.")
+    var bootstrapServer: String?
+
+    @Option(help: "Topic to publish to (with --bootstrap-server); each record keyed by its event's id.")
+    var topic: String?
+
+    @Option(name: .customLong("producer-property"), parsing: .singleValue,
+            help: "A librdkafka producer property, name=value (repeatable), e.g. compression.type=zstd. Defaults: acks=all, enable.idempotence=true, partitioner=murmur2_random.")
+    var producerProperties: [String] = []
+
+    @Option(help: "Events per second to stdout or the topic (paced in real time); unpaced when absent.")
     var rate: Int64?
 
     @Flag(help: "Event times start now and span count/rate seconds (with --rate).")
@@ -63,6 +77,11 @@ struct GenCommand: ParsableCommand {
             throw ValidationError("--count must be ≥ 0, --files ≥ 1, --disorder and --malformed within 0...1")
         }
         if live && rate == nil { throw ValidationError("--live needs --rate") }
+        if (bootstrapServer == nil) != (topic == nil) { throw ValidationError("--bootstrap-server and --topic go together") }
+        if topic != nil && out != nil { throw ValidationError("--out and --topic exclude each other") }
+        for property in producerProperties where !property.contains("=") {
+            throw ValidationError("--producer-property takes name=value, got \(property)")
+        }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
     }
 
@@ -82,6 +101,8 @@ struct GenCommand: ParsableCommand {
         let generator = EventGenerator(EventGenerator.Kind(rawValue: kind)!, options: options)
         if let out {
             try writeFiles(generator, to: out)
+        } else if let bootstrapServer, let topic {
+            try publish(generator, to: topic, bootstrapServer: bootstrapServer)
         } else {
             try writeStdout(generator)
         }
@@ -94,7 +115,7 @@ struct GenCommand: ParsableCommand {
             let range = min(count, Int64(file) * perFile)..<min(count, Int64(file + 1) * perFile)
             let name = "\(kind)-\(String(format: "%05d", file)).jsonl"
             let temporary = "\(directory)/.\(name).tmp"
-            FileManager.default.createFile(atPath: temporary, contents: nil)
+            _ = FileManager.default.createFile(atPath: temporary, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: temporary) else { throw ValidationError("cannot write \(temporary)") }
             var buffer: [UInt8] = []
             var index = range.lowerBound
@@ -113,12 +134,9 @@ struct GenCommand: ParsableCommand {
     private func writeStdout(_ generator: EventGenerator) throws {
         let output = FileHandle.standardOutput
         var buffer: [UInt8] = []
-        let started = Date()
-        var index: Int64 = 0
-        while index < count {
-            let end = min(count, index + (rate.map { max(1, $0 / 20) } ?? 65_536))
+        try paced { range in
             buffer.removeAll(keepingCapacity: true)
-            for event in index..<end {
+            for event in range {
                 var line: [UInt8] = []
                 let key = generator.appendEvent(event, to: &line)
                 if keyed { buffer += Array(String(key).utf8) + [0x09] }
@@ -126,6 +144,38 @@ struct GenCommand: ParsableCommand {
                 buffer.append(0x0A)
             }
             try output.write(contentsOf: Data(buffer))
+        }
+    }
+
+    private func publish(_ generator: EventGenerator, to topic: String, bootstrapServer: String) throws {
+        var properties = ["bootstrap.servers": bootstrapServer]
+        for property in producerProperties {
+            let parts = property.split(separator: "=", maxSplits: 1)
+            properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let producer = try KafkaProducer(properties)
+        try paced { range in
+            for event in range {
+                var line: [UInt8] = []
+                let key = generator.appendEvent(event, to: &line)
+                try producer.send(topic: topic, key: Array(String(key).utf8), value: line)
+            }
+            producer.poll()
+        }
+        let deliveries = try producer.flush(timeoutMs: 60_000)
+        guard deliveries.failed == 0 else {
+            throw KafkaError("\(deliveries.failed) of \(count) records were not delivered to \(topic): \(deliveries.firstError ?? "")")
+        }
+        FileHandle.standardError.write(Data("eddy gen: \(deliveries.delivered) records delivered to \(topic)\n".utf8))
+    }
+
+    /// Calls `body` with consecutive ranges of event indexes, sleeping between them to hold --rate.
+    private func paced(_ body: (Range<Int64>) throws -> Void) throws {
+        let started = Date()
+        var index: Int64 = 0
+        while index < count {
+            let end = min(count, index + (rate.map { max(1, $0 / 20) } ?? 65_536))
+            try body(index..<end)
             index = end
             if let rate {
                 let due = Double(index) / Double(rate) - Date().timeIntervalSince(started)
