@@ -22,8 +22,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 ///
 /// `send` only enqueues; when librdkafka's queue is full (`queue.buffering.max.messages`/`kbytes`) it
 /// serves delivery reports until there is room, so a fast generator is paced by the broker instead of
-/// failing. `flush` waits for every report and returns the counts; a record whose delivery failed is
-/// counted with the first error seen, never dropped silently. Not thread-safe: one thread at a time.
+/// failing, and it throws as soon as a record has failed. `flush` waits for every report and returns
+/// the counts; a failed record is counted with the first error seen, and records still queued when
+/// the producer goes away are purged with failure reports, never dropped silently. `delivered` counts
+/// only with delivery reports for every record (not with `delivery.report.only.error=true`). Not
+/// thread-safe: one thread at a time.
 public final class KafkaProducer {
     public struct Deliveries: Sendable, Equatable {
         public var delivered = 0
@@ -73,6 +76,10 @@ public final class KafkaProducer {
     }
 
     deinit {
+        // Records still queued or in flight (after a failure) fail now, with reports, rather than
+        // vanish inside rd_kafka_destroy.
+        rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        rd_kafka_poll(handle, 0)
         for topic in topics.values { rd_kafka_topic_destroy(topic) }
         rd_kafka_destroy(handle)
     }
@@ -81,7 +88,10 @@ public final class KafkaProducer {
     public var deliveries: Deliveries { reports.deliveries }
 
     /// Enqueues one record (the partitioner picks the partition from the key; no key: sticky random).
+    /// Throws once any earlier record has failed, so a producer that cannot deliver stops early
+    /// instead of queueing everything first.
     public func send(topic: String, key: [UInt8]?, value: [UInt8]) throws(KafkaError) {
+        if let error = reports.deliveries.firstError { throw KafkaError(error) }
         let topicHandle = try self.topic(topic)
         while true {
             let result = value.withUnsafeBytes { payload in
@@ -95,6 +105,7 @@ public final class KafkaProducer {
             let code = rd_kafka_last_error()
             guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else { throw KafkaError("cannot enqueue a record for \(topic)", code) }
             rd_kafka_poll(handle, 100)  // serve delivery reports until the queue has room
+            if let error = reports.deliveries.firstError { throw KafkaError(error) }
         }
     }
 
@@ -103,7 +114,8 @@ public final class KafkaProducer {
         rd_kafka_poll(handle, 0)
     }
 
-    /// Waits until every enqueued record is delivered or failed, at most `timeoutMs`.
+    /// Waits until every enqueued record is delivered or failed, at most `timeoutMs` (give it more
+    /// than `message.timeout.ms`, after which librdkafka fails a record it could not deliver).
     public func flush(timeoutMs: Int32) throws(KafkaError) -> Deliveries {
         let code = rd_kafka_flush(handle, timeoutMs)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {

@@ -40,7 +40,7 @@ struct ExampleCommand: AsyncParsableCommand {
     var intervalMs: Int64 = 1000
 
     @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
-    var maxBytesPerTrigger: Int64 = 32 << 20
+    var maxBytesPerTrigger: Int64 = 24 << 20
 
     @Option(help: "Output mode: append, update or complete.")
     var mode = "append"
@@ -69,6 +69,7 @@ struct ExampleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        EngineAllocator.keepBatchBlocks()
         let example = ExamplePipeline(rawValue: pipeline)!
         let schema = EventGenerator(example.input).schema
         let source = FileSourceDescriptor.files(input, format: .jsonLines(schema), bounded: bounded)

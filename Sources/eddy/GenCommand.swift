@@ -13,7 +13,7 @@ struct GenCommand: ParsableCommand {
             The same kind, seed and count always give the same bytes. Event times rise evenly over \
             --span-ms from --start-ms (or from now with --live); --disorder of them arrive up to \
             --max-disorder-ms early. To publish to a topic (Eddy's broker or Kafka), keyed by the event's \
-            user, card, device or auction id:
+            user, card, sensor or auction id:
               eddy gen purchases --count 100000 --bootstrap-server 127.0.0.1:9092 --topic shop.purchases.v1
             or through any Kafka client reading stdout:
               eddy gen purchases --count 100000 --keyed | kcat -P -b 127.0.0.1:9092 -t shop.purchases.v1 -K '\\t'
@@ -56,11 +56,11 @@ struct GenCommand: ParsableCommand {
     @Option(help: "Kafka bootstrap servers (host:port,…) to publish to, with --topic.")
     var bootstrapServer: String?
 
-    @Option(help: "Topic to publish to (with --bootstrap-server); each record keyed by its event's id.")
+    @Option(help: "Topic to publish to (with --bootstrap-server); each record keyed by its event's user, card, sensor or auction id.")
     var topic: String?
 
     @Option(name: .customLong("producer-property"), parsing: .singleValue,
-            help: "A librdkafka producer property, name=value (repeatable), e.g. compression.type=zstd. Defaults: acks=all, enable.idempotence=true, partitioner=murmur2_random.")
+            help: "A librdkafka producer property, name=value (repeatable), e.g. compression.type=zstd. Defaults: acks=all, enable.idempotence=true, partitioner=murmur2_random, message.timeout.ms=30000.")
     var producerProperties: [String] = []
 
     @Option(help: "Events per second to stdout or the topic (paced in real time); unpaced when absent.")
@@ -79,9 +79,10 @@ struct GenCommand: ParsableCommand {
         if live && rate == nil { throw ValidationError("--live needs --rate") }
         if (bootstrapServer == nil) != (topic == nil) { throw ValidationError("--bootstrap-server and --topic go together") }
         if topic != nil && out != nil { throw ValidationError("--out and --topic exclude each other") }
-        for property in producerProperties where !property.contains("=") {
+        for property in producerProperties where property.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first?.isEmpty != false || !property.contains("=") {
             throw ValidationError("--producer-property takes name=value, got \(property)")
         }
+        if topic != nil && (keyed || files != 1) { throw ValidationError("--keyed and --files do not apply with --topic") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
     }
 
@@ -148,21 +149,30 @@ struct GenCommand: ParsableCommand {
     }
 
     private func publish(_ generator: EventGenerator, to topic: String, bootstrapServer: String) throws {
-        var properties = ["bootstrap.servers": bootstrapServer]
+        // A record librdkafka cannot deliver fails after message.timeout.ms: 30 s here instead of its
+        // 5 minutes, so an unreachable cluster is an error soon, and the flush below outlasts it.
+        var properties = ["bootstrap.servers": bootstrapServer, "message.timeout.ms": "30000"]
         for property in producerProperties {
-            let parts = property.split(separator: "=", maxSplits: 1)
-            properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            let parts = property.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            properties[String(parts[0])] = String(parts[1])
         }
+        let messageTimeoutMs = Int32(properties["message.timeout.ms"] ?? "") ?? 300_000
         let producer = try KafkaProducer(properties)
-        try paced { range in
-            for event in range {
-                var line: [UInt8] = []
-                let key = generator.appendEvent(event, to: &line)
-                try producer.send(topic: topic, key: Array(String(key).utf8), value: line)
+        do {
+            try paced { range in
+                for event in range {
+                    var line: [UInt8] = []
+                    let key = generator.appendEvent(event, to: &line)
+                    try producer.send(topic: topic, key: Array(String(key).utf8), value: line)
+                }
+                producer.poll()
             }
-            producer.poll()
+        } catch {
+            // A delivery failed while generating: stop, and say how far it got.
+            let deliveries = producer.deliveries
+            throw KafkaError("records were not delivered to \(topic) (\(deliveries.delivered) delivered, \(deliveries.failed) failed so far, the rest not sent): \(error)")
         }
-        let deliveries = try producer.flush(timeoutMs: 60_000)
+        let deliveries = try producer.flush(timeoutMs: messageTimeoutMs &+ 10_000)
         guard deliveries.failed == 0 else {
             throw KafkaError("\(deliveries.failed) of \(count) records were not delivered to \(topic): \(deliveries.firstError ?? "")")
         }

@@ -41,6 +41,33 @@ final class FileSourceTests: XCTestCase {
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<60).map { Value.int64(Int64($0)) }, "every line once, in order")
     }
 
+    func testTheReadAheadIsUsedAndChangesNothing() throws {
+        var lines = (0..<120).map { line($0) }
+        lines[40] = "garbage"
+        lines[77] = #"{"t":1,"k":"a","n":"seven"}"#
+        try write("a.jsonl", lines)
+        try write("b.jsonl", (120..<150).map { line($0) })
+        func run(readAhead: Bool) throws -> (rows: [[Value]], letters: [String], hits: Int) {
+            let output = MemorySink()
+            let letters = Letters()
+            var options = QueryOptions()
+            options.readLimit = ReadLimit(maxBytes: 300)
+            options.deadLetters = letters
+            let source = FileSourceDescriptor.files(directory + "/in", format: .jsonLines(Self.schema), readAhead: readAhead)
+            let driver = try TestDriver(Pipeline.read(source).write(output), options: options)
+            try driver.runUntilIdle()
+            let hits = (driver.execution.plan.sources[0] as? FileSource)?.readAheadHits ?? -1
+            return (output.rows, letters.letters.map(\.detail), hits)
+        }
+        let ahead = try run(readAhead: true), plain = try run(readAhead: false)
+        XCTAssertEqual(ahead.rows, plain.rows)
+        XCTAssertEqual(ahead.letters, plain.letters)
+        XCTAssertEqual(plain.rows.count, 148)
+        XCTAssertEqual(plain.letters.count, 2)
+        XCTAssertEqual(plain.hits, 0)
+        XCTAssertGreaterThan(ahead.hits, 10, "most batches come from the read-ahead")
+    }
+
     func testAReadAheadGuessThatNewFilesOutgrewIsNotUsed() throws {
         // Batch 0 reads about 200 bytes; the read-ahead then guesses the rest of a.jsonl as batch 1.
         // b.jsonl appears before batch 1 is planned, so batch 1 reaches into it: the guess must go.

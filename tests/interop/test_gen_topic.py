@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
 from conftest import eddy_bin, free_port
-from interop_helpers import consumer_conf, create_topic
+from interop_helpers import consumer_conf, create_topic, watermarks
 
 COUNT = 3000
 PARTITIONS = 3
@@ -53,6 +53,7 @@ def test_every_event_arrives_once_keyed_and_partitioned_as_java_would(broker):
     expected = [tuple(line.split("\t", 1)) for line in stdout.stdout.splitlines()]
     assert len(expected) == COUNT
 
+    assert sum(watermarks(broker.bootstrap, topic, p)[1] for p in range(PARTITIONS)) == COUNT, "nothing stored twice"
     records = consume_all(broker.bootstrap, topic, COUNT)
     got = [record for partition in records.values() for record in partition]
     assert sorted(got) == sorted(expected), "every event once, with its key"
@@ -64,7 +65,7 @@ def test_every_event_arrives_once_keyed_and_partitioned_as_java_would(broker):
         assert rows == [row for row in expected if (murmur2(row[0].encode()) & 0x7FFFFFFF) % PARTITIONS == partition]
 
 
-def test_an_unreachable_cluster_fails_clearly():
+def test_an_unreachable_cluster_fails_clearly_and_soon():
     started = time.monotonic()
     result = gen("--count", "10", "--bootstrap-server", f"127.0.0.1:{free_port()}", "--topic", "nowhere",
                  "--producer-property", "message.timeout.ms=2000")
@@ -73,8 +74,20 @@ def test_an_unreachable_cluster_fails_clearly():
     assert time.monotonic() - started < 30
 
 
-def test_a_bad_producer_property_is_refused():
-    result = gen("--count", "1", "--bootstrap-server", "127.0.0.1:9", "--topic", "t",
-                 "--producer-property", "no.such.property=1")
+def test_an_unreachable_cluster_stops_a_long_run_early():
+    # Far more records than librdkafka queues: the first failed delivery ends the run.
+    started = time.monotonic()
+    result = subprocess.run([eddy_bin(), "gen", "purchases", "--count", "5000000", "--bootstrap-server",
+                             f"127.0.0.1:{free_port()}", "--topic", "nowhere", "--producer-property", "message.timeout.ms=1000"],
+                            capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode != 0
-    assert "no.such.property" in result.stderr, result.stderr
+    assert "were not delivered to nowhere" in result.stderr, result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_bad_producer_properties_are_refused():
+    for bad, expected in [("no.such.property=1", "no.such.property"), ("=1", "takes name=value"),
+                          ("acks", "takes name=value")]:
+        result = gen("--count", "1", "--bootstrap-server", "127.0.0.1:9", "--topic", "t", "--producer-property", bad)
+        assert result.returncode != 0
+        assert expected in result.stderr, result.stderr

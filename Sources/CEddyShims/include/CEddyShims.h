@@ -18,9 +18,10 @@ uint32_t eddy_crc32c_update_portable(uint32_t crc, const void *data, size_t leng
 /// 1 when eddy_crc32c_update uses a CPU instruction, 0 when it falls back to the portable code.
 int eddy_crc32c_hardware_available(void);
 
-/// glibc's mallopt(M_MMAP_THRESHOLD) and mallopt(M_ARENA_MAX) (malloc.h is not in Swift's Glibc
-/// module); 0 for either leaves that setting alone. Returns 1 when every setting was taken, 0 when
-/// one was refused or the C library is not glibc.
-int eddy_malloc_tune(size_t mmap_threshold, int arena_max);
+/// glibc's mallopt(M_MMAP_THRESHOLD), mallopt(M_TRIM_THRESHOLD) and mallopt(M_ARENA_MAX) (malloc.h is
+/// not in Swift's Glibc module); 0 leaves a setting alone. Returns 1 when every setting was taken, 0
+/// when one was refused (glibc before 2.35 refuses an mmap threshold above 32 MiB) or the C library is
+/// not glibc.
+int eddy_malloc_tune(int mmap_threshold, int trim_threshold, int arena_max);
 
 #endif

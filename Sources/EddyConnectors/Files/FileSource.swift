@@ -56,6 +56,9 @@ public final class FileSource: Source {
     private var log: FileLog
     private var listedOnce = false
     private var lastLimit: ReadLimit?
+    /// The end `planEnd` gave last: a batch that ends elsewhere (clamped by available-now) is the last
+    /// of its run, and nothing is read ahead after it.
+    private var lastPlannedEnd: Int64?
     private var readAhead: ReadAhead?
 
     init(_ descriptor: FileSourceDescriptor, context: SourceContext) throws(EngineError) {
@@ -108,7 +111,9 @@ public final class FileSource: Source {
     public func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
         try discover()
         lastLimit = limit
-        return SourceOffsets(["0": try reader.planEnd(from: start["0"] ?? 0, limit: limit)])
+        let end = try reader.planEnd(from: start["0"] ?? 0, limit: limit)
+        lastPlannedEnd = end
+        return SourceOffsets(["0": end])
     }
 
     public func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
@@ -118,20 +123,30 @@ public final class FileSource: Source {
         guard to <= log.totalBytes else {
             throw .checkpoint("the offsets ask for byte \(to) of \(descriptor.directory) but its file log ends at \(log.totalBytes)")
         }
-        let guess = readAhead
-        readAhead = nil
-        let chunks: [SourceChunk]
-        if let guess, let result = guess.result(from: from, to: to) {
-            chunks = try result.get()
-        } else {
-            chunks = try reader.read(from: from, to: to)
+        var chunks: [SourceChunk]?
+        if let guess = readAhead {
+            readAhead = nil
+            // A guess that failed (say, too many open files) gets a second chance with a fresh read.
+            if case .success(let decoded)? = guess.result(from: from, to: to) {
+                chunks = decoded
+                readAheadHits += 1
+            }
         }
-        startReadAhead(from: to)
-        return chunks
+        let result: [SourceChunk]
+        if let chunks {
+            result = chunks
+        } else {
+            result = try reader.read(from: from, to: to)
+        }
+        if to == lastPlannedEnd { startReadAhead(from: to) }
+        return result
     }
 
+    /// Batches served from the read-ahead (tests look at it).
+    public private(set) var readAheadHits = 0
+
     private func startReadAhead(from start: Int64) {
-        guard descriptor.readAhead, let limit = lastLimit, start < log.totalBytes else { return }
+        guard descriptor.readAhead, let limit = lastLimit, limit.maxBytes != nil, start < log.totalBytes else { return }
         readAhead = ReadAhead(reader: reader, from: start, limit: limit)
     }
 }

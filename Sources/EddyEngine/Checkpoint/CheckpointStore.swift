@@ -203,7 +203,12 @@ public struct DurableFileWriter: ~Copyable {
         guard fsync(fd) == 0 else { throw .checkpoint("cannot fsync \(temporary): \(String(cString: strerror(errno)))") }
         close(fd)
         fd = -1
-        try CheckpointStore.rename(temporary, path)
+        do {
+            try CheckpointStore.rename(temporary, path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
         try CheckpointStore.syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
     }
 
