@@ -12,6 +12,7 @@ extension Broker {
         public var timestampMs: Int64
         public var key: ByteBuffer?
         public var value: ByteBuffer?
+        public var headers: [(key: String, value: ByteBuffer?)] = []
     }
 
     /// The number of partitions of `topic`, nil when it does not exist.
@@ -69,7 +70,8 @@ extension Broker {
                 let offset = header.baseOffset.rawValue + Int64(record.offsetDelta)
                 guard offset >= from, offset < to else { continue }
                 let timestamp = logAppend ? header.maxTimestamp.millis : header.baseTimestamp.millis + record.timestampDelta
-                records.append(EmbeddedRecord(offset: offset, timestampMs: timestamp, key: record.key, value: record.value))
+                records.append(EmbeddedRecord(offset: offset, timestampMs: timestamp, key: record.key, value: record.value,
+                                              headers: record.headers.map { ($0.key, $0.value) }))
             }
         }
         return (records, next)

@@ -231,6 +231,51 @@ final class LogSourceTests: XCTestCase {
         XCTAssertEqual(dead.records.count, 1)
         XCTAssertEqual(dead.records.first.flatMap { $0.value.map { String(buffer: $0) } }, "oops")
     }
+
+    /// A batch replayed after a crash (its commit missing) dead-letters nothing twice, while a new
+    /// sink and a new query (another id) still write theirs.
+    func testAReplayedBatchDoesNotDeadLetterTwice() throws {
+        let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+        defer { try? broker.close() }
+        try broker.ensureTopic("in", partitions: 1)
+        let schema = Schema([Field("n", .int64)])
+        let values = (0..<2500).map { $0 % 2 == 0 ? #"{"n":\#($0)}"# : "bad \($0)" }  // 1250 letters: two appends
+        try broker.appendRecords("in", partition: 0, values.map { Broker.EmbeddedAppend(key: nil, value: Array($0.utf8)) })
+        let pipeline = Pipeline.read(.log(broker, topic: "in", format: .json(schema))).write(MemorySink())
+        func run(checkpoint: String, dlq: String = "in.dlq") throws {
+            var options = QueryOptions()
+            options.deadLetters = try LogDeadLetterSink(broker: broker, topic: dlq)
+            // The query id is the first run's id, kept in the checkpoint: one per checkpoint directory.
+            try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "run-\(UUID())").runUntilIdle()
+        }
+        func dlq(_ topic: String = "in.dlq") throws -> [Broker.EmbeddedRecord] {
+            try broker.readRecords(topic, partition: 0, from: 0, to: 10_000, maxBytes: 64 << 20, readCommitted: false).records
+        }
+        func indexes(_ records: [Broker.EmbeddedRecord]) -> [Int] {
+            records.compactMap { record in
+                record.headers.first { $0.key == DeadLetter.indexHeader }?.value.flatMap { Int(String(buffer: $0)) }
+            }
+        }
+        try run(checkpoint: directory + "/a")
+        let first = try dlq()
+        XCTAssertEqual(indexes(first), Array(0..<1250))
+        try FileManager.default.removeItem(atPath: directory + "/a/commits/0")
+        try run(checkpoint: directory + "/a")
+        XCTAssertEqual(indexes(try dlq()), Array(0..<1250), "the replay of batch 0 found its letters in the topic")
+
+        // A crash between the two appends of batch 0: the replay writes only the missing letters.
+        try broker.ensureTopic("partial.dlq", partitions: 1)
+        try broker.appendRecords("partial.dlq", partition: 0, first.prefix(1000).map { record in
+            Broker.EmbeddedAppend(key: nil, value: record.value.map { Array(buffer: $0) },
+                                  headers: record.headers.map { ($0.key, $0.value.map { Array(buffer: $0) } ?? []) })
+        })
+        try FileManager.default.removeItem(atPath: directory + "/a/commits/0")
+        try run(checkpoint: directory + "/a", dlq: "partial.dlq")
+        XCTAssertEqual(indexes(try dlq("partial.dlq")), Array(0..<1250))
+
+        try run(checkpoint: directory + "/b")
+        XCTAssertEqual(try dlq().count, 2500, "another query (another id) writes its own")
+    }
 }
 
 final class Letters: DeadLetterSink, @unchecked Sendable {

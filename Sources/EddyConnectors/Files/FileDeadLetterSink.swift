@@ -2,7 +2,9 @@ import EddyEngine
 import Foundation
 
 /// Dead letters as JSON lines appended to `<directory>/dead-letters.jsonl`: reason, detail, source,
-/// partition, offset, and the record's bytes as text (invalid UTF-8 replaced). At least once.
+/// partition, offset, the record's bytes as text (invalid UTF-8 replaced), and the query, batch and
+/// index that identify it. At least once: a replayed batch appends its letters again, with the same
+/// query, batch and index (readers can drop repeats by them).
 public final class FileDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     let path: String
     private let handle: FileHandle
@@ -29,6 +31,9 @@ public final class FileDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         var partition: String
         var offset: Int64?
         var value: String
+        var queryId: String?
+        var batchId: Int64?
+        var index: Int?
     }
 
     public func write(_ letters: [DeadLetter]) throws(EngineError) {
@@ -37,7 +42,8 @@ public final class FileDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         var bytes: [UInt8] = []
         for letter in letters {
             let line = Line(reason: letter.reason.rawValue, detail: letter.detail, source: letter.source,
-                            partition: letter.partition, offset: letter.offset, value: String(decoding: letter.value, as: UTF8.self))
+                            partition: letter.partition, offset: letter.offset, value: String(decoding: letter.value, as: UTF8.self),
+                            queryId: letter.queryId, batchId: letter.batchId, index: letter.index)
             guard let json = try? encoder.encode(line) else { continue }
             bytes += Array(json) + [0x0A]
         }

@@ -17,6 +17,12 @@ public struct DeadLetter: Sendable, Hashable {
     public var offset: Int64?
     public var key: [UInt8]?
     public var value: [UInt8]
+    /// Which query and micro-batch dead-lettered it, and its place among that batch's dead letters;
+    /// set by the runtime before the letters are written. A replayed batch gives its letters the
+    /// same numbers, so a sink can write only the ones it does not hold yet.
+    public var queryId: String?
+    public var batchId: Int64?
+    public var index: Int?
 
     public init(reason: Reason, detail: String, source: String, partition: String, offset: Int64?, key: [UInt8]? = nil, value: [UInt8]) {
         self.reason = reason
@@ -33,12 +39,22 @@ public struct DeadLetter: Sendable, Hashable {
         var result = [("eddy.error.reason", reason.rawValue), ("eddy.error.detail", detail),
                       ("eddy.error.source", source), ("eddy.error.partition", partition)]
         if let offset { result.append(("eddy.error.offset", String(offset))) }
+        if let queryId { result.append((Self.queryIdHeader, queryId)) }
+        if let batchId { result.append((Self.batchIdHeader, String(batchId))) }
+        if let index { result.append((Self.indexHeader, String(index))) }
         return result
     }
 }
 
-/// Where dead letters go (a topic of the embedded log, a directory). Dead letters are written
-/// at least once: a batch replayed after a crash may write its dead letters again.
+extension DeadLetter {
+    public static let queryIdHeader = "eddy.query.id"
+    public static let batchIdHeader = "eddy.batch.id"
+    public static let indexHeader = "eddy.batch.index"
+}
+
+/// Where dead letters go (a topic of the embedded log, a directory). Each letter carries its query,
+/// batch and index (see `DeadLetter`); a sink that looks at what it already holds can skip what a
+/// replayed batch writes again (`LogDeadLetterSink` does); one that does not is at least once.
 public protocol DeadLetterSink: AnyObject, Sendable {
     var description: String { get }
     func write(_ letters: [DeadLetter]) throws(EngineError)

@@ -219,7 +219,12 @@ public final class MicroBatchExecution: @unchecked Sendable {
         let output = outputs.isEmpty ? RecordBatch.empty(sinkSchema) : RecordBatch.concatenate(outputs, schema: sinkSchema)
         try plan.sink.write(batchId: entry.batchId, output)
         if !letters.isEmpty {
-            for letter in letters { deadLetterCounts[letter.reason, default: 0] += 1 }
+            for index in letters.indices {
+                letters[index].queryId = id
+                letters[index].batchId = entry.batchId
+                letters[index].index = index
+                deadLetterCounts[letters[index].reason, default: 0] += 1
+            }
             try options.deadLetters?.write(letters)
         }
         clock.mark("addBatch")
