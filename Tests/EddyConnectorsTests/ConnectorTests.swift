@@ -232,49 +232,65 @@ final class LogSourceTests: XCTestCase {
         XCTAssertEqual(dead.records.first.flatMap { $0.value.map { String(buffer: $0) } }, "oops")
     }
 
-    /// A batch replayed after a crash (its commit missing) dead-letters nothing twice, while a new
-    /// sink and a new query (another id) still write theirs.
+    /// A batch replayed after a crash (its commit missing) dead-letters nothing twice, also when the
+    /// crash came between two appends of its letters; batches that are not replays (a new checkpoint,
+    /// even under a reused id) write all of theirs.
     func testAReplayedBatchDoesNotDeadLetterTwice() throws {
         let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
         defer { try? broker.close() }
         try broker.ensureTopic("in", partitions: 1)
         let schema = Schema([Field("n", .int64)])
-        let values = (0..<2500).map { $0 % 2 == 0 ? #"{"n":\#($0)}"# : "bad \($0)" }  // 1250 letters: two appends
+        let values = (0..<6000).map { $0 % 2 == 0 ? #"{"n":\#($0)}"# : "bad \($0)" }
         try broker.appendRecords("in", partition: 0, values.map { Broker.EmbeddedAppend(key: nil, value: Array($0.utf8)) })
         let pipeline = Pipeline.read(.log(broker, topic: "in", format: .json(schema))).write(MemorySink())
-        func run(checkpoint: String, dlq: String = "in.dlq") throws {
+        func run(_ checkpoint: String, runId: String = "run-\(UUID())", dlq: String = "in.dlq") throws {
             var options = QueryOptions()
+            options.readLimit = ReadLimit(maxRecords: 3000)  // two batches of 1500 letters, two appends each
             options.deadLetters = try LogDeadLetterSink(broker: broker, topic: dlq)
-            // The query id is the first run's id, kept in the checkpoint: one per checkpoint directory.
-            try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "run-\(UUID())").runUntilIdle()
+            try TestDriver(pipeline, checkpoint: directory + "/" + checkpoint, options: options, runId: runId).runUntilIdle()
         }
         func dlq(_ topic: String = "in.dlq") throws -> [Broker.EmbeddedRecord] {
-            try broker.readRecords(topic, partition: 0, from: 0, to: 10_000, maxBytes: 64 << 20, readCommitted: false).records
+            try broker.readRecords(topic, partition: 0, from: 0, to: 100_000, maxBytes: 64 << 20, readCommitted: false).records
         }
-        func indexes(_ records: [Broker.EmbeddedRecord]) -> [Int] {
-            records.compactMap { record in
-                record.headers.first { $0.key == DeadLetter.indexHeader }?.value.flatMap { Int(String(buffer: $0)) }
+        func letters(_ records: [Broker.EmbeddedRecord]) -> [String] {
+            records.map { record in
+                let header = { (key: String) in record.headers.first { $0.key == key }?.value.map { String(buffer: $0) } ?? "-" }
+                return "\(header(DeadLetter.batchIdHeader))/\(header(DeadLetter.indexHeader)) "
+                    + "\(header("eddy.error.offset")) \(record.value.map { String(buffer: $0) } ?? "")"
             }
         }
-        try run(checkpoint: directory + "/a")
-        let first = try dlq()
-        XCTAssertEqual(indexes(first), Array(0..<1250))
-        try FileManager.default.removeItem(atPath: directory + "/a/commits/0")
-        try run(checkpoint: directory + "/a")
-        XCTAssertEqual(indexes(try dlq()), Array(0..<1250), "the replay of batch 0 found its letters in the topic")
+        try run("a", runId: "query-a")
+        let straight = letters(try dlq())
+        XCTAssertEqual(straight.count, 3000)
+        XCTAssertEqual(straight.first, "0/0 1 bad 1")
+        XCTAssertEqual(straight.last, "1/1499 5999 bad 5999")
 
-        // A crash between the two appends of batch 0: the replay writes only the missing letters.
+        // The last batch replayed: its letters are all in the topic already.
+        try FileManager.default.removeItem(atPath: directory + "/a/commits/1")
+        try run("a")
+        XCTAssertEqual(letters(try dlq()), straight, "the replay of batch 1 wrote nothing again")
+
+        // A crash between the two appends of batch 1 (its first 1000 letters written): the replay
+        // writes only the other 500.
         try broker.ensureTopic("partial.dlq", partitions: 1)
-        try broker.appendRecords("partial.dlq", partition: 0, first.prefix(1000).map { record in
+        try broker.appendRecords("partial.dlq", partition: 0, try dlq().prefix(1500 + 1000).map { record in
             Broker.EmbeddedAppend(key: nil, value: record.value.map { Array(buffer: $0) },
                                   headers: record.headers.map { ($0.key, $0.value.map { Array(buffer: $0) } ?? []) })
         })
-        try FileManager.default.removeItem(atPath: directory + "/a/commits/0")
-        try run(checkpoint: directory + "/a", dlq: "partial.dlq")
-        XCTAssertEqual(indexes(try dlq("partial.dlq")), Array(0..<1250))
+        try FileManager.default.removeItem(atPath: directory + "/a/commits/1")
+        try run("a", dlq: "partial.dlq")
+        XCTAssertEqual(letters(try dlq("partial.dlq")), straight)
 
-        try run(checkpoint: directory + "/b")
-        XCTAssertEqual(try dlq().count, 2500, "another query (another id) writes its own")
+        // Not replays: a new checkpoint writes all its letters, also under the id of another query.
+        try run("b", runId: "query-a")
+        XCTAssertEqual(try dlq().count, 6000)
+        var letter = DeadLetter(reason: .malformed, detail: "by hand", source: "test", partition: "0", offset: nil, value: [0x78])
+        (letter.queryId, letter.batchId, letter.index) = ("query-a", 1, 7)
+        try LogDeadLetterSink(broker: broker, topic: "in.dlq").write([letter])
+        XCTAssertEqual(try dlq().count, 6001, "not a replay: written although query-a's batch 1 holds index 7")
+        letter.replayed = true
+        try LogDeadLetterSink(broker: broker, topic: "in.dlq").write([letter])
+        XCTAssertEqual(try dlq().count, 6001, "a replay: skipped")
     }
 }
 

@@ -1,24 +1,37 @@
 import EddyBroker
 import EddyEngine
+import Foundation
 import NIOCore
 
 /// Dead letters into partition 0 of a topic of the embedded broker: the record's original key and
 /// value, and the reason in `eddy.error.*` headers (Kafka Connect's habit), so any Kafka client can
 /// inspect them, with `eddy.query.id`, `eddy.batch.id` and `eddy.batch.index`.
 ///
-/// Exactly once across a query's replays: before its first write for a query, the sink finds that
-/// query's newest letter in the topic (looking back at most `scanRecordsMax` records, so other
-/// writers sharing the topic may hide it past that), and a replayed batch then writes only the letters
-/// after it. Letters without those fields (not from the runtime) are always written.
+/// A batch replayed after a restart (`DeadLetter.replayed`) writes only the letters after the newest
+/// one of the same query and batch already in the topic, so a crash between the dead letters and the
+/// commit leaves each letter once. That holds when the query's source decodes deterministically (the
+/// `Source` contract) and the pipeline did not change before the replay. Otherwise it falls back to
+/// at least once: the newest letter is looked for only among the last `scanRecordsMax` records (other
+/// writers sharing the topic, or retention and DeleteRecords, can hide it), and letters without the
+/// runtime's fields are always written. Batches that are not replays never skip anything.
 public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     let broker: Broker
     let topic: String
     /// Records per appended batch.
     static let batchRecordsMax = 1000
-    /// How far back the first write of a query looks for that query's newest letter.
+    /// How far back a replay looks for its query's newest letter.
     static let scanRecordsMax: Int64 = 100_000
-    /// Per query: the (batch, index) of its newest letter in the topic; nil when it has none.
-    private var newest: [String: (batchId: Int64, index: Int)?] = [:]
+    /// The newest letter each query has written through this sink, or found in the topic.
+    private var newest: [String: Position] = [:]
+    /// Queries whose letters were looked for in the topic already.
+    private var scanned: Set<String> = []
+    private let lock = NSLock()
+
+    struct Position: Comparable {
+        var batchId: Int64
+        var index: Int
+        static func < (a: Position, b: Position) -> Bool { (a.batchId, a.index) < (b.batchId, b.index) }
+    }
 
     public init(broker: Broker, topic: String, partitions: Int32 = 1) throws {
         self.broker = broker
@@ -29,14 +42,14 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     public var description: String { "log[\(topic)]" }
 
     public func write(_ letters: [DeadLetter]) throws(EngineError) {
+        lock.lock()
+        defer { lock.unlock() }
         var fresh: [DeadLetter] = []
         for letter in letters {
-            guard let queryId = letter.queryId, let batchId = letter.batchId, let index = letter.index else {
-                fresh.append(letter)
-                continue
+            if letter.replayed, let queryId = letter.queryId, let batchId = letter.batchId, let index = letter.index,
+               let written = try newestLetter(of: queryId), written.batchId == batchId, index <= written.index {
+                continue  // this replay wrote it before the crash
             }
-            let written = try newestLetter(of: queryId)
-            if let written, (batchId, index) <= (written.batchId, written.index) { continue }
             fresh.append(letter)
         }
         var start = 0
@@ -53,35 +66,37 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
             }
             for letter in slice {
                 if let queryId = letter.queryId, let batchId = letter.batchId, let index = letter.index {
-                    newest[queryId] = (batchId, index)
+                    newest[queryId] = Position(batchId: batchId, index: index)
                 }
             }
             start += slice.count
         }
     }
 
-    /// The (batch, index) of `queryId`'s newest letter in partition 0, looked up once per query.
-    private func newestLetter(of queryId: String) throws(EngineError) -> (batchId: Int64, index: Int)? {
+    /// The newest letter of `queryId` in partition 0 (the largest batch and index among the last
+    /// `scanRecordsMax` records); looked up in the topic once, then kept as letters are written.
+    private func newestLetter(of queryId: String) throws(EngineError) -> Position? {
         if let known = newest[queryId] { return known }
-        var found: (batchId: Int64, index: Int)?
+        guard scanned.insert(queryId).inserted else { return nil }
         guard let range = broker.readableRange(topic, readCommitted: false)?.first else { return nil }
-        let floor = max(range.start, range.end - Self.scanRecordsMax)
+        var found: Position?
         do {
-            var from = floor
+            var from = max(range.start, range.end - Self.scanRecordsMax)
             while from < range.end {
                 let read = try broker.readRecords(topic, partition: 0, from: from, to: range.end, maxBytes: 4 << 20, readCommitted: false)
                 for record in read.records {
                     var query: String?, batch: Int64?, index: Int?
                     for header in record.headers {
-                        let text = header.value.map { String(buffer: $0) }
                         switch header.key {
-                        case DeadLetter.queryIdHeader: query = text
-                        case DeadLetter.batchIdHeader: batch = text.flatMap { Int64($0) }
-                        case DeadLetter.indexHeader: index = text.flatMap { Int($0) }
-                        default: break
+                        case DeadLetter.queryIdHeader: query = header.value.map { String(buffer: $0) }
+                        case DeadLetter.batchIdHeader: batch = header.value.flatMap { Int64(String(buffer: $0)) }
+                        case DeadLetter.indexHeader: index = header.value.flatMap { Int(String(buffer: $0)) }
+                        default: continue
                         }
                     }
-                    if query == queryId, let batch, let index { found = (batch, index) }
+                    if query == queryId, let batch, let index {
+                        found = max(found ?? Position(batchId: batch, index: index), Position(batchId: batch, index: index))
+                    }
                 }
                 guard read.next > from else { break }
                 from = read.next
@@ -89,7 +104,7 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         } catch {
             throw .execution("cannot read back the dead letters in \(topic): \(error)")
         }
-        newest[queryId] = .some(found)
+        if let found { newest[queryId] = found }
         return found
     }
 }

@@ -18,11 +18,15 @@ public struct DeadLetter: Sendable, Hashable {
     public var key: [UInt8]?
     public var value: [UInt8]
     /// Which query and micro-batch dead-lettered it, and its place among that batch's dead letters;
-    /// set by the runtime before the letters are written. A replayed batch gives its letters the
-    /// same numbers, so a sink can write only the ones it does not hold yet.
+    /// set by the runtime before the letters are written. A batch replayed after a restart reads the
+    /// same offsets, so (for sources that decode deterministically, as `Source` requires, and an
+    /// unchanged pipeline) its letters come in the same order with the same numbers, and a sink can
+    /// write only the ones it does not hold yet.
     public var queryId: String?
     public var batchId: Int64?
     public var index: Int?
+    /// The batch is a replay of one that did not commit: some of its letters may have been written.
+    public var replayed = false
 
     public init(reason: Reason, detail: String, source: String, partition: String, offset: Int64?, key: [UInt8]? = nil, value: [UInt8]) {
         self.reason = reason

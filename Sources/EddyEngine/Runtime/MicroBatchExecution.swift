@@ -130,6 +130,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
         var clock = PhaseClock()
         let entry: OffsetLogEntry
         var latest: [SourceOffsets] = []
+        let replaying = pendingReplay != nil
         if let replay = pendingReplay {
             entry = replay
             pendingReplay = nil
@@ -159,13 +160,14 @@ public final class MicroBatchExecution: @unchecked Sendable {
             try checkpoint?.writeOffsets(entry)
         }
         clock.mark("walCommit")
-        let progress = try execute(entry, latest: latest, nowMs: nowMs, clock: &clock)
+        let progress = try execute(entry, replaying: replaying, latest: latest, nowMs: nowMs, clock: &clock)
         if case .once = options.trigger { ranOnce = true }
         lastProgress = progress
         return progress
     }
 
-    private func execute(_ entry: OffsetLogEntry, latest: [SourceOffsets], nowMs: Int64, clock: inout PhaseClock) throws(EngineError) -> StreamingQueryProgress {
+    private func execute(_ entry: OffsetLogEntry, replaying: Bool, latest: [SourceOffsets], nowMs: Int64,
+                         clock: inout PhaseClock) throws(EngineError) -> StreamingQueryProgress {
         var context = BatchContext(batchId: entry.batchId, watermarkMs: entry.watermarkMs)
         var outputs: [RecordBatch] = []
         var rowsPerSource: [Int64] = []
@@ -223,6 +225,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
                 letters[index].queryId = id
                 letters[index].batchId = entry.batchId
                 letters[index].index = index
+                letters[index].replayed = replaying
                 deadLetterCounts[letters[index].reason, default: 0] += 1
             }
             try options.deadLetters?.write(letters)

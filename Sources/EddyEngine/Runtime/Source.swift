@@ -13,7 +13,9 @@ public struct SourceChunk: Sendable {
 
 /// A replayable input. The runtime plans each micro-batch as an offset range per partition, writes
 /// the range to the checkpoint's offsets log, then reads it: reading the same range again (after a
-/// crash) must give the same rows in the same order. Sources are driven from one thread at a time.
+/// crash) must give the same rows in the same order, and the same dead letters in the same order (a
+/// dead-letter sink skips what a replay already wrote by their place). Sources are driven from one
+/// thread at a time.
 public protocol Source: AnyObject {
     /// Shown in progress and `explain` (`log[purchases]`, `files[/data/in]`).
     var description: String { get }
