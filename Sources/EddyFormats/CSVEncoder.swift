@@ -33,6 +33,7 @@ public struct CSVEncoder: Sendable {
     /// `includeHeader` is set, `output` is empty and the rows start at the batch's first.
     public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8]) {
         let rows = rows ?? 0..<batch.count
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= batch.count, "rows \(rows) outside the batch's \(batch.count)")
         if options.includeHeader && output.isEmpty && rows.lowerBound == 0 { encodeHeader(batch.schema, into: &output) }
         let cells = ColumnCells(batch)
         let columnCount = batch.schema.count

@@ -23,6 +23,7 @@ public struct JSONLinesEncoder: Sendable {
     /// Appends one line per row of `batch` (or of its `rows`) to `output`.
     public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8]) {
         let rows = rows ?? 0..<batch.count
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= batch.count, "rows \(rows) outside the batch's \(batch.count)")
         let steps = Self.steps(for: batch.schema, nest: options.nestDottedNames)
         let cells = ColumnCells(batch)
         let epochMillis = options.timestampFormat == .epochMilliseconds
