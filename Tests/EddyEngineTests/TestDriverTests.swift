@@ -153,6 +153,13 @@ final class TestDriverTests: XCTestCase {
             XCTAssertEqual(engineError?.kind, .limit)
             XCTAssertTrue(engineError?.message.contains("4096") ?? false, "\(error)")
         }
+        // The failed batch may be half applied to the state: this execution runs nothing more, and
+        // says how to go on, rather than plan the batch again over that state.
+        input.add([row(0, "one-more", "1.00")])
+        XCTAssertThrowsError(try driver.runBatch()) { error in
+            XCTAssertTrue("\(error)".contains("start it again on its checkpoint"), "\(error)")
+        }
+        XCTAssertTrue(output.rows.isEmpty)
     }
 
     func testIdlePartitionStopsHoldingTheWatermarkBack() throws {

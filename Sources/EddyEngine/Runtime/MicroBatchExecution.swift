@@ -52,6 +52,9 @@ public final class MicroBatchExecution: @unchecked Sendable {
     }
 
     private var ranOnce = false
+    /// Set when a batch failed: its operators may hold part of it, so this execution runs no more
+    /// batches (as a Spark query terminates); a new one started on the checkpoint replays the batch.
+    private var failure: EngineError?
 
     // MARK: start and recovery
 
@@ -126,6 +129,9 @@ public final class MicroBatchExecution: @unchecked Sendable {
     /// Runs the next micro-batch if there is anything to do; nil when there was nothing.
     public func runBatch(nowMs: Int64) throws(EngineError) -> StreamingQueryProgress? {
         precondition(started, "start the query before running batches")
+        if let failure {
+            throw .execution("the query stopped at a failed batch (\(failure)); start it again on its checkpoint to replay that batch")
+        }
         if isFinished { return nil }
         var clock = PhaseClock()
         let entry: OffsetLogEntry
@@ -160,7 +166,13 @@ public final class MicroBatchExecution: @unchecked Sendable {
             try checkpoint?.writeOffsets(entry)
         }
         clock.mark("walCommit")
-        let progress = try execute(entry, replaying: replaying, latest: latest, nowMs: nowMs, clock: &clock)
+        let progress: StreamingQueryProgress
+        do {
+            progress = try execute(entry, replaying: replaying, latest: latest, nowMs: nowMs, clock: &clock)
+        } catch {
+            failure = error
+            throw error
+        }
         if case .once = options.trigger { ranOnce = true }
         lastProgress = progress
         return progress
