@@ -23,14 +23,18 @@ public final class Broker: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Int64
     public let stats = BrokerStats()
+    let directoryLock: DataDirectoryLock
 
-    /// Opens (and recovers) every partition under `config.dataDirectory`. `pool` runs file I/O.
+    /// Locks `config.dataDirectory` (`DataDirectoryLock`: one broker per directory), then opens (and
+    /// recovers) every partition under it. `pool` runs file I/O.
     public init(config: BrokerConfig, pool: NIOThreadPool, logger: Logger,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         self.config = config
         self.pool = pool
         self.logger = logger
         self.clock = clock
+        // Before anything reads or recovers the directory.
+        self.directoryLock = try DataDirectoryLock(config.dataDirectory)
         self.topics = try TopicRegistry(dataDirectory: config.dataDirectory, defaults: config.logDefaults, clock: clock)
         self.groupCommit = GroupCommit(pool: pool)
         self.groups = GroupService(settings: config.groupCoordinator, clock: clock)
@@ -66,6 +70,7 @@ public final class Broker: Sendable {
 
     /// Flushes and closes every partition (graceful shutdown).
     public func close() throws {
+        defer { directoryLock.release() }
         try topics.closeAll()
     }
 

@@ -109,6 +109,19 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(next.baseOffset, 2)
     }
 
+    func testOneBrokerPerDataDirectory() async throws {
+        let broker = try makeBroker()
+        _ = try await Self.produce(broker, topic: "locked", values: ["x"])
+        XCTAssertThrowsError(try makeBroker()) { error in
+            XCTAssertTrue("\(error)".contains("is in use by another broker (process \(getpid()))"), "\(error)")
+        }
+        let stillThere = try await Self.fetch(broker, topic: "locked", offset: 0)
+        XCTAssertEqual(try Self.values(stillThere), ["x"], "the refused broker touched nothing")
+        try broker.close()
+        let next = try makeBroker()  // closing gave the directory up
+        try next.close()
+    }
+
     func testALongPollWaitsForData() async throws {
         let broker = try makeBroker()
         _ = try await Self.produce(broker, topic: "poll", values: ["first"])
@@ -158,6 +171,7 @@ final class BrokerTests: XCTestCase {
         let broker = try makeBroker { $0.fetchMaxBytes = cap }
         let capped = try await Self.fetch(broker, topic: "capped", offset: 0)
         XCTAssertEqual(capped.records?.readableBytes, sizes[0] + sizes[1])
+        try broker.close()
         let tiny = try makeBroker { $0.fetchMaxBytes = 10 }
         let forced = try await Self.fetch(tiny, topic: "capped", offset: 2 * 20)
         XCTAssertEqual(forced.records?.readableBytes, sizes[2], "the first batch comes whole even past the cap")
