@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "EddyLog",
-            dependencies: ["EddyCore", "EddyWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["EddyCore", "EddyWire", "CEddyShims", .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["README.md"]
         ),
         .target(
@@ -115,7 +115,7 @@ let package = Package(
             dependencies: [
                 "EddyWire", "EddyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")]
         ),

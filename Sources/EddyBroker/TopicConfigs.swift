@@ -57,6 +57,18 @@ enum TopicConfigs {
             }
         ),
         TopicConfigKey(
+            name: "preallocate", type: .boolean,
+            documentation: "Reserve disk blocks ahead of appends, 16 MiB at a time (Eddy's default true; Kafka's false).",
+            read: { String($0.preallocate) },
+            write: { config, value throws(ConfigError) in
+                switch value.lowercased() {
+                case "true": config.preallocate = true
+                case "false": config.preallocate = false
+                default: throw ConfigError(description: "preallocate must be true or false, not \(value)")
+                }
+            }
+        ),
+        TopicConfigKey(
             name: "message.timestamp.type", type: .string, documentation: "CreateTime (the producer's) or LogAppendTime (the broker's).",
             read: { $0.messageTimestampType == .logAppendTime ? "LogAppendTime" : "CreateTime" },
             write: { config, value throws(ConfigError) in

@@ -21,6 +21,15 @@ public struct LogConfig: Sendable, Equatable {
     public var flushIntervalMessages: Int64 = Int64.max
     /// `flush.ms`: `flushIfDue()` flushes once this long has passed since the last flush.
     public var flushIntervalMs: Int64 = Int64.max
+    /// `preallocate`: the active segment reserves disk blocks ahead of its appends,
+    /// `preallocationStepBytes` at a time (Linux fallocate keeping the file's size, so readers and
+    /// recovery see only appended bytes), and frees what it did not use when it rolls or closes. On ext4
+    /// this roughly halves the kernel's work per appended byte (no delayed-allocation bookkeeping per
+    /// page). Unlike Kafka (whose `preallocate` sizes each new segment to `segment.bytes` and defaults
+    /// to false) it is on by default: the most a partition holds in reserve is one step.
+    public var preallocate = true
+    /// How far ahead of its end an active segment reserves blocks when `preallocate` is on.
+    public static let preallocationStepBytes = 16 << 20
     /// `message.timestamp.type`: with `.logAppendTime` the log stamps each batch with its clock.
     public var messageTimestampType: TimestampType = .createTime
     /// `cleanup.policy`: "delete", "compact" or "compact,delete". Retention by time and size runs only

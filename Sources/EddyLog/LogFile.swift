@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CEddyShims
 import NIOCore
 
 /// An open file read and written with positioned system calls (pread, pwritev, fsync, ftruncate):
@@ -115,6 +116,14 @@ final class LogFile {
         #endif
     }
 
+    /// Reserves disk blocks for `length` bytes from `position` without changing the file's size
+    /// (fallocate with FALLOC_FL_KEEP_SIZE). False where the file system or platform cannot, or the
+    /// disk is full: the caller writes without (a write then reports a full disk itself).
+    func preallocate(at position: Int, length: Int) -> Bool {
+        eddy_preallocate(fd, Int64(position), Int64(length)) == 0
+    }
+
+    /// Cuts the file to `size` bytes; on Linux this also frees blocks reserved past the end.
     func truncate(to size: Int) throws {
         guard ftruncate(fd, off_t(size)) == 0 else { throw FileSystem.error("ftruncate", path) }
     }

@@ -28,6 +28,11 @@ final class LogSegment {
     /// segments whose batches carry no timestamp.
     private(set) var lastModifiedMs: Int64
 
+    /// The file has blocks reserved up to here (`LogConfig.preallocate`); 0 when none are.
+    private var preallocatedEnd = 0
+    /// A reservation failed (unsupported, or the disk is full): this segment stops trying.
+    private var preallocationFailed = false
+
     /// Opened on first use; inactive segments close theirs after loading so that a log of many
     /// segments does not hold a descriptor for each.
     private var handle: LogFile?
@@ -95,13 +100,23 @@ final class LogSegment {
     /// Writes one batch (its rewritten header, then its records untouched) at the end of the segment
     /// with pwritev, and indexes it. On a failed write the partial bytes are cut off again; if that
     /// fails too the failure says so and the log must stop.
+    /// With `preallocate` > 0, blocks are first reserved that far past the end when the batch would
+    /// pass the reservation.
     func append(header: ByteBuffer, payload: ByteBuffer, parsed: RecordBatchHeader, intervalBytes: Int,
-                now: Int64, faults: FaultInjector?) throws {
+                preallocate: Int = 0, now: Int64, faults: FaultInjector?) throws {
         let position = size
         let batchSize = header.readableBytes + payload.readableBytes
         precondition(parsed.baseOffset >= nextOffset, "batch at \(parsed.baseOffset) appended after \(nextOffset)")
         precondition(position + batchSize <= Int(Int32.max) || position == 0, "segment \(baseOffset) outgrows int32 positions")
         let file = try file()
+        if preallocate > 0, !preallocationFailed, position + batchSize > preallocatedEnd {
+            let length = max(preallocate, batchSize)
+            if file.preallocate(at: position, length: length) {
+                preallocatedEnd = position + length
+            } else {
+                preallocationFailed = true
+            }
+        }
         do {
             if let fault = faults?.takeWriteFault() {
                 switch fault {
@@ -117,6 +132,7 @@ final class LogSegment {
         } catch let writeError as LogError {
             do {
                 try file.truncate(to: position)
+                preallocatedEnd = 0
             } catch {
                 throw SegmentWriteFailure(error: writeError, repaired: false)
             }
@@ -130,9 +146,15 @@ final class LogSegment {
         lastModifiedMs = now
     }
 
-    /// Adds the final time-index entry; called when the segment stops being active and at close.
+    /// Adds the final time-index entry and frees the blocks reserved past the end; called when the
+    /// segment stops being active and at close. (A failed trim costs only disk space: recovery trims
+    /// again.)
     func seal() {
         indexes.seal()
+        if preallocatedEnd > size {
+            try? file().truncate(to: size)
+            preallocatedEnd = 0
+        }
     }
 
     func writeIndexFiles() throws {
@@ -300,7 +322,10 @@ final class LogSegment {
             position += batchSize
             next = header.nextOffset
         }
-        if position < fileSize { try file.truncate(to: position) }
+        // Also when nothing is cut: a truncate to the same size frees blocks a crashed broker
+        // reserved past the end (`LogConfig.preallocate`).
+        try file.truncate(to: position)
+        preallocatedEnd = 0
         indexes = rebuilt
         size = position
         nextOffset = next

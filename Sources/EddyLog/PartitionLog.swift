@@ -122,7 +122,9 @@ public final class PartitionLog: @unchecked Sendable {
             }
             do {
                 try active.append(header: header, payload: batch.payload, parsed: parsed,
-                                  intervalBytes: config.indexIntervalBytes, now: time, faults: faults)
+                                  intervalBytes: config.indexIntervalBytes,
+                                  preallocate: config.preallocate ? min(LogConfig.preallocationStepBytes, config.segmentBytes) : 0,
+                                  now: time, faults: faults)
             } catch is SimulatedCrash {
                 let error = LogError(.io, "simulated crash during a write")
                 state = .failed(error)

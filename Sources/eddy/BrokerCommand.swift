@@ -55,6 +55,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Default segment.bytes for topics (log.segment.bytes).")
     var logSegmentBytes = 1 << 30
 
+    @Option(help: "Default preallocate for topics (log.preallocate): reserve disk blocks 16 MiB ahead of appends.")
+    var logPreallocate = true
+
     @Option(help: "How often retention runs, in ms (log.retention.check.interval.ms).")
     var logRetentionCheckIntervalMs: Int64 = 300_000
 
@@ -124,6 +127,7 @@ struct BrokerCommand: AsyncParsableCommand {
         config.logDefaults.retentionMs = logRetentionMs
         config.logDefaults.retentionBytes = logRetentionBytes
         config.logDefaults.segmentBytes = logSegmentBytes
+        config.logDefaults.preallocate = logPreallocate
         config.groupCoordinator.initialRebalanceDelayMs = groupInitialRebalanceDelayMs
         config.groupCoordinator.minSessionTimeoutMs = groupMinSessionTimeoutMs
         config.groupCoordinator.maxSessionTimeoutMs = groupMaxSessionTimeoutMs

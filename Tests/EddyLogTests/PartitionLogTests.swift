@@ -277,6 +277,52 @@ final class PartitionLogTests: LogTestCase {
         XCTAssertEqual(try readAll(reopened).count, 6)
     }
 
+    /// Bytes the file system has allocated to a file (st_blocks), and its size.
+    private func allocation(_ path: String) throws -> (allocated: Int, size: Int) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw LogError(.io, "stat \(path)") }
+        return (Int(info.st_blocks) * 512, Int(info.st_size))
+    }
+
+    func testPreallocationReservesAheadAndIsFreedAtRollCloseAndRecovery() throws {
+        let step = LogConfig.preallocationStepBytes
+        let batchBytes = makeBatch(count: 1, valueSize: 1000).bytes.readableBytes
+        let log = try open { $0.segmentBytes = step * 4 }
+        _ = try log.append(makeBatch(count: 1, valueSize: 1000))
+        let first = Files.segmentPath(directory.partition, 0, "log")
+        let reserved = try allocation(first)
+        try XCTSkipIf(reserved.allocated < step / 2, "this file system does not preallocate (fallocate unsupported)")
+        XCTAssertEqual(reserved.size, batchBytes, "the file's size is only what was appended")
+        XCTAssertGreaterThanOrEqual(reserved.allocated, step)
+        XCTAssertEqual(try log.read(from: Offset(0), maxBytes: 1 << 20, minOneBatch: true).records.readableBytes, batchBytes)
+        // Rolling frees what the old segment did not use; the new one reserves on its first append.
+        try log.roll(now: clock.now())
+        XCTAssertLessThan(try allocation(first).allocated, 64 << 10)
+        _ = try log.append(makeBatch(count: 1, valueSize: 1000))
+        let second = Files.segmentPath(directory.partition, 1, "log")
+        XCTAssertGreaterThanOrEqual(try allocation(second).allocated, step)
+        try log.close()
+        XCTAssertLessThan(try allocation(second).allocated, 64 << 10, "close frees the reservation")
+        // A crash keeps the reservation; recovery frees it and keeps every batch.
+        var crashed: PartitionLog? = try open { $0.segmentBytes = step * 4 }
+        _ = try crashed!.append(makeBatch(count: 1, valueSize: 1000))
+        XCTAssertGreaterThanOrEqual(try allocation(second).allocated, step)
+        crashed = nil  // dropped without close, as a crash leaves it
+        let recovered = try open { $0.segmentBytes = step * 4 }
+        XCTAssertFalse(try XCTUnwrap(recovered.recoveryReport).cleanShutdown)
+        XCTAssertLessThan(try allocation(second).allocated, 64 << 10, "recovery frees what a crash left reserved")
+        XCTAssertEqual(recovered.logEndOffset, Offset(3))
+        XCTAssertEqual(try readAll(recovered).count, 3)
+        // Off: nothing is reserved.
+        let plainDir = TemporaryDirectory(name + "plain")
+        defer { plainDir.cleanUp() }
+        var config = LogConfig()
+        config.preallocate = false
+        let plain = try PartitionLog.open(directory: plainDir.partition, config: config, now: clock.now)
+        _ = try plain.append(makeBatch(count: 1, valueSize: 1000))
+        XCTAssertLessThan(try allocation(Files.segmentPath(plainDir.partition, 0, "log")).allocated, 64 << 10)
+    }
+
     func testDeleteRemovesDirectory() throws {
         let log = try open()
         _ = try log.append(makeBatch())

@@ -1,5 +1,5 @@
 import NIOCore
-import NIOTestUtils
+import NIOEmbedded
 import XCTest
 
 @testable import EddyWire
@@ -22,13 +22,109 @@ final class FrameTests: XCTestCase {
         return (stream, payloads)
     }
 
-    func testTheDecoderVerifierSplitsFramesEveryWay() throws {
+    /// Feeds `stream` to an assembler in the given chunk lengths (the last chunk takes the rest).
+    private func assemble(_ stream: ByteBuffer, chunks: [Int], maxFrameBytes: Int = 1 << 20) throws -> (frames: [ByteBuffer], left: Int) {
+        var assembler = KafkaFrameAssembler(maxFrameBytes: maxFrameBytes)
+        var input = stream
+        var frames: [ByteBuffer] = []
+        for n in chunks + [input.readableBytes] where input.readableBytes > 0 {
+            try assembler.feed(input.readSlice(length: min(n, input.readableBytes))!) { frames.append($0) }
+        }
+        return (frames, assembler.bufferedBytes)
+    }
+
+    func testTheAssemblerGivesTheSameFramesWhateverTheReads() throws {
         let (stream, payloads) = try threeFrames()
-        // NIO's verifier feeds the input all at once, one byte at a time, and in other splits.
-        try ByteToMessageDecoderVerifier.verifyDecoder(
-            inputOutputPairs: [(stream, payloads)],
-            decoderFactory: { KafkaFrameDecoder(maxFrameBytes: 1 << 20) }
-        )
+        XCTAssertEqual(try assemble(stream, chunks: []).frames, payloads)  // all at once
+        let bytewise = try assemble(stream, chunks: Array(repeating: 1, count: stream.readableBytes))
+        XCTAssertEqual(bytewise.frames, payloads)
+        XCTAssertEqual(bytewise.left, 0)
+        // Every cut point, including those inside a size prefix.
+        for cut in 1..<stream.readableBytes {
+            XCTAssertEqual(try assemble(stream, chunks: [cut]).frames, payloads, "cut at \(cut)")
+        }
+        var rng = SeededRandom("FrameTests.testTheAssemblerGivesTheSameFramesWhateverTheReads")
+        for _ in 0..<200 {
+            let chunks = (0..<40).map { _ in Int.random(in: 1...64, using: &rng) }
+            let out = try assemble(stream, chunks: chunks)
+            XCTAssertEqual(out.frames, payloads)
+            XCTAssertEqual(out.left, 0)
+        }
+        // An empty frame is a frame.
+        var empty = ByteBuffer()
+        empty.writeInteger(Int32(0), endianness: .big)
+        XCTAssertEqual(try assemble(empty, chunks: [2]).frames, [ByteBuffer()])
+    }
+
+    func testAFrameWholeInOneReadIsNotCopied() throws {
+        let (stream, _) = try threeFrames()
+        var assembler = KafkaFrameAssembler(maxFrameBytes: 1 << 20)
+        var starts: [UnsafeRawPointer?] = []
+        try assembler.feed(stream) { frame in starts.append(frame.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }) }
+        let base = try XCTUnwrap(stream.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) })
+        XCTAssertEqual(starts.count, 3)
+        XCTAssertEqual(starts.first, base + 4, "the first frame is a slice of the read")
+    }
+
+    func testAnAnnouncedLargeFrameReservesOnlyTheUpfrontBytes() throws {
+        var assembler = KafkaFrameAssembler(maxFrameBytes: 100 << 20)
+        var prefix = ByteBuffer()
+        prefix.writeInteger(Int32(100 << 20), endianness: .big)
+        prefix.writeRepeatingByte(7, count: 10)
+        var frames = 0
+        try assembler.feed(prefix) { _ in frames += 1 }
+        XCTAssertEqual(frames, 0)
+        XCTAssertEqual(assembler.bufferedBytes, 10)
+        XCTAssertGreaterThanOrEqual(assembler.reservedBytes, 10)
+        XCTAssertLessThanOrEqual(assembler.reservedBytes, KafkaFrameAssembler.upfrontBytes)
+        // The rest arrives in 1 MiB reads and the frame comes out whole, in order.
+        var sent = 10
+        var last: ByteBuffer?
+        while sent < 100 << 20 {
+            var chunk = ByteBuffer()
+            let n = min(1 << 20, (100 << 20) - sent)
+            chunk.writeRepeatingByte(UInt8(truncatingIfNeeded: sent >> 20), count: n)
+            sent += n
+            try assembler.feed(chunk) { last = $0 }
+        }
+        let frame = try XCTUnwrap(last)
+        XCTAssertEqual(frame.readableBytes, 100 << 20)
+        XCTAssertEqual(frame.getInteger(at: frame.readerIndex + 10 + 50 << 20, as: UInt8.self), 50)  // read k starts at 10 + k MiB
+        XCTAssertEqual(assembler.bufferedBytes, 0)
+    }
+
+    func testABadSizeSplitAcrossReadsIsRefusedWhenItsPrefixIsComplete() throws {
+        for (size, code) in [(Int32(1025), WireError.Code.frameTooLarge), (Int32(-5), .invalidLength)] {
+            var stream = ByteBuffer()
+            stream.writeInteger(size, endianness: .big)
+            var assembler = KafkaFrameAssembler(maxFrameBytes: 1024)
+            try assembler.feed(stream.readSlice(length: 3)!) { _ in XCTFail("no frame") }
+            XCTAssertThrowsError(try assembler.feed(stream) { _ in XCTFail("no frame") }) { error in
+                XCTAssertEqual((error as? WireError)?.code, code)
+            }
+        }
+        var exact = ByteBuffer()
+        exact.writeInteger(Int32(1024), endianness: .big)
+        exact.writeRepeatingByte(1, count: 1024)
+        XCTAssertEqual(try assemble(exact, chunks: [1, 700], maxFrameBytes: 1024).frames.map(\.readableBytes), [1024])
+    }
+
+    func testTheHandlerPassesFramesOnAndStopsAtABadPrefix() throws {
+        let channel = EmbeddedChannel(handler: KafkaFrameHandler(maxFrameBytes: 1 << 20))
+        let (stream, payloads) = try threeFrames()
+        var input = stream
+        try channel.writeInbound(input.readSlice(length: 7)!)
+        try channel.writeInbound(input)
+        for payload in payloads { XCTAssertEqual(try channel.readInbound(as: ByteBuffer.self), payload) }
+        var bad = ByteBuffer()
+        bad.writeInteger(Int32(2 << 20), endianness: .big)
+        XCTAssertThrowsError(try channel.writeInbound(bad)) { error in
+            XCTAssertEqual((error as? WireError)?.code, .frameTooLarge)
+        }
+        // Whatever follows is dropped: the connection is closing.
+        XCTAssertNoThrow(try channel.writeInbound(stream))
+        XCTAssertNil(try channel.readInbound(as: ByteBuffer.self))
+        _ = try? channel.finish()
     }
 
     func testRandomSplitsGiveTheSameFrames() throws {
@@ -62,7 +158,7 @@ final class FrameTests: XCTestCase {
     }
 
     func testTheDefaultLimitIsKafkasSocketRequestMaxBytes() {
-        XCTAssertEqual(KafkaFrameDecoder().maxFrameBytes, 100 * 1024 * 1024)
+        XCTAssertEqual(KafkaFrameHandler().maxFrameBytes, 100 * 1024 * 1024)
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32.max, endianness: .big)
         XCTAssertThrowsError(try KafkaFrame.next(from: &buffer, maxFrameBytes: KafkaFrame.defaultMaxFrameBytes))

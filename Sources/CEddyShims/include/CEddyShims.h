@@ -24,4 +24,9 @@ int eddy_crc32c_hardware_available(void);
 /// not glibc.
 int eddy_malloc_tune(int mmap_threshold, int trim_threshold, int arena_max);
 
+/// Reserves disk blocks for `length` bytes from `offset` without changing the file's size (Linux
+/// fallocate with FALLOC_FL_KEEP_SIZE). Returns 0, or the errno (EOPNOTSUPP where the file system or
+/// the platform cannot).
+int eddy_preallocate(int fd, int64_t offset, int64_t length);
+
 #endif

@@ -98,6 +98,7 @@ extension Broker {
             ("log.cleanup.policy", d.cleanupPolicy, .list, "Default cleanup.policy."),
             ("log.flush.interval.messages", String(d.flushIntervalMessages), .long, "Default flush.messages."),
             ("log.flush.interval.ms", String(d.flushIntervalMs), .long, "Default flush.ms."),
+            ("log.preallocate", String(d.preallocate), .boolean, "Default preallocate."),
         ]
     }
 }

@@ -86,22 +86,104 @@ public struct RequestFrame: Sendable, Equatable {
     public var apiKey: ApiKey? { ApiKey(rawValue: header.requestApiKey) }
 }
 
-/// The NIO face of `KafkaFrame.next`: turns a byte stream into frame payloads.
-public struct KafkaFrameDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = ByteBuffer
+/// Cuts a connection's byte stream into frame payloads with at most one copy of each payload byte.
+///
+/// NIO's `ByteToMessageHandler` gathers reads into one growing buffer and compacts it; with
+/// megabyte-sized produce requests that cost two copies of every byte (into the buffer, then the
+/// compaction, which copies the whole buffer while a sliced frame still shares it). Here a frame that
+/// lies whole in one read is a slice of that read (no copy); a frame that spans reads is copied once
+/// into a buffer allocated for it when its size prefix arrives (up to `upfrontBytes`; a larger frame's
+/// buffer grows as its bytes arrive, so a peer that only announces a large frame cannot make the
+/// broker reserve it). Written by hand: NIO has no decoder that allocates per frame.
+///
+/// A negative size, or one above `maxFrameBytes`, throws as soon as the size prefix is complete; the
+/// caller closes the connection (as Kafka does) and feeds nothing more.
+public struct KafkaFrameAssembler {
     public let maxFrameBytes: Int
+    /// The most a frame's buffer takes before its bytes arrive.
+    public static let upfrontBytes = 8 << 20
+
+    /// The size prefix read so far (`prefixCount` of its 4 bytes), big-endian.
+    private var prefix: UInt32 = 0
+    private var prefixCount = 0
+    /// The frame being filled, and how many of its bytes are still to come.
+    private var partial: ByteBuffer?
+    private var missing = 0
 
     public init(maxFrameBytes: Int = KafkaFrame.defaultMaxFrameBytes) {
         self.maxFrameBytes = maxFrameBytes
     }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try KafkaFrame.next(from: &buffer, maxFrameBytes: maxFrameBytes) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(frame))
-        return .continue
+    /// Bytes held for a frame that is not complete yet (its size prefix included).
+    public var bufferedBytes: Int { prefixCount + (partial?.readableBytes ?? 0) }
+    /// Memory held for the frame being filled.
+    public var reservedBytes: Int { partial?.capacity ?? 0 }
+
+    /// Takes all of `chunk`; calls `emit` with each frame payload (without its size prefix) it completes.
+    public mutating func feed(_ chunk: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator(),
+                              _ emit: (ByteBuffer) throws -> Void) throws {
+        var chunk = chunk
+        while chunk.readableBytes > 0 {
+            if var frame = partial {
+                partial = nil  // keeps `frame` uniquely referenced, so the write below does not copy it
+                let n = min(missing, chunk.readableBytes)
+                var piece = chunk.readSlice(length: n)!
+                frame.writeBuffer(&piece)
+                missing -= n
+                if missing == 0 { try emit(frame) } else { partial = frame }
+                continue
+            }
+            let size: Int
+            if prefixCount == 0, let whole = chunk.readInteger(endianness: .big, as: Int32.self) {
+                size = Int(whole)
+            } else {
+                while prefixCount < 4, let byte = chunk.readInteger(as: UInt8.self) {
+                    prefix = prefix << 8 | UInt32(byte)
+                    prefixCount += 1
+                }
+                guard prefixCount == 4 else { return }
+                size = Int(Int32(bitPattern: prefix))
+                prefix = 0
+                prefixCount = 0
+            }
+            guard size >= 0 else { throw WireError(.invalidLength, "frame size \(size) is negative") }
+            guard size <= maxFrameBytes else {
+                throw WireError(.frameTooLarge, "frame of \(size) bytes is larger than the maximum of \(maxFrameBytes)")
+            }
+            if chunk.readableBytes >= size {
+                try emit(chunk.readSlice(length: size)!)
+            } else {
+                partial = allocator.buffer(capacity: min(size, Self.upfrontBytes))
+                missing = size
+            }
+        }
+    }
+}
+
+/// The NIO face of `KafkaFrameAssembler`: reads in, frame payloads out. After a bad size prefix it
+/// fires the error and drops whatever else the connection sends (the error closes it).
+public final class KafkaFrameHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    private var assembler: KafkaFrameAssembler
+    private var failed = false
+
+    public init(maxFrameBytes: Int = KafkaFrame.defaultMaxFrameBytes) {
+        assembler = KafkaFrameAssembler(maxFrameBytes: maxFrameBytes)
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try decode(context: context, buffer: &buffer)
+    public var maxFrameBytes: Int { assembler.maxFrameBytes }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        do {
+            try assembler.feed(unwrapInboundIn(data), allocator: context.channel.allocator) { frame in
+                context.fireChannelRead(wrapInboundOut(frame))
+            }
+        } catch {
+            failed = true
+            context.fireErrorCaught(error)
+        }
     }
 }
