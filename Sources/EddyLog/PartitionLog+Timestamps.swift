@@ -12,6 +12,7 @@ extension PartitionLog {
             let start = max(logStartOffset, segment.baseOffset)
             let from = max(segment.indexes.times.lookup(timestamp), start)
             var found: (offset: Offset, timestamp: Int64)?
+            defer { keepOpenAfterRead(segment) }
             try segment.forEachBatch(from: from) { header, position in
                 guard header.maxTimestamp.millis >= timestamp else { return true }
                 let batch = try segment.batch(at: position, size: header.totalSize)
@@ -34,6 +35,7 @@ extension PartitionLog {
                 // DeleteRecords hid the batch that carried the segment's maximum: find the largest
                 // among the batches still visible.
                 var visible: (Int64, Offset)?
+                defer { keepOpenAfterRead(segment) }
                 try segment.forEachBatch(from: logStartOffset) { header, _ in
                     if header.maxTimestamp.millis > (visible?.0 ?? -1) { visible = (header.maxTimestamp.millis, header.lastOffset) }
                     return true
@@ -46,6 +48,7 @@ extension PartitionLog {
         guard let best else { return nil }
         var found: (offset: Offset, timestamp: Int64)?
         let start = max(logStartOffset, best.segment.baseOffset)
+        defer { keepOpenAfterRead(best.segment) }
         try best.segment.forEachBatch(from: best.batchOffset) { header, position in
             let batch = try best.segment.batch(at: position, size: header.totalSize)
             found = try Self.firstRecord(of: batch, from: start) { $0 >= best.timestamp }

@@ -47,6 +47,14 @@ public final class PartitionLog: @unchecked Sendable {
     var cleanerCheckpoint: Offset?
     /// Test hooks; nil in production.
     var faults: FaultInjector?
+    /// Inactive segments read lately, least recent first: their files stay open for the next read,
+    /// at most `maxOpenReadSegments` of them (the others close), so a consumer walking a long log
+    /// does not hold a descriptor per segment.
+    var recentlyRead: [LogSegment] = []
+    /// The most inactive segments whose files a log keeps open between reads. With the active
+    /// segment's, a partition holds at most this + 1 descriptors (more only while rolled segments
+    /// wait for their fsync, which closes them).
+    public static let maxOpenReadSegments = 4
 
     init(directory: String, config: LogConfig, now: @escaping () -> Int64, segments: [LogSegment],
          logStartOffset: Offset, recoveryReport: RecoveryReport?, persistedRecoveryPoint: Offset) {
@@ -170,14 +178,28 @@ public final class PartitionLog: @unchecked Sendable {
         while index < segments.count {
             // A segment with nothing at or after `offset` (a gap left by a damaged segment) sends
             // the read on to the next one.
-            if let found = try segments[index].read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch,
-                                                    intervalBytes: config.indexIntervalBytes) {
+            let segment = segments[index]
+            defer { keepOpenAfterRead(segment) }
+            if let found = try segment.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch,
+                                            intervalBytes: config.indexIntervalBytes) {
                 records = found
                 break
             }
             index += 1
         }
         return ReadResult(records: records, highWatermark: logEndOffset, logStartOffset: logStartOffset)
+    }
+
+    /// Notes that `segment` was read; closes the file of the least recently read inactive segment
+    /// past `maxOpenReadSegments` (unless it still waits for its fsync, which closes it).
+    func keepOpenAfterRead(_ segment: LogSegment) {
+        guard segment !== active else { return }
+        if let i = recentlyRead.firstIndex(where: { $0 === segment }) { recentlyRead.remove(at: i) }
+        recentlyRead.append(segment)
+        while recentlyRead.count > Self.maxOpenReadSegments {
+            let evicted = recentlyRead.removeFirst()
+            if evicted !== active && !evicted.hasUnflushedData { evicted.closeFile() }
+        }
     }
 
     /// The index of the last segment whose base offset is <= `offset` (0 when none is).
@@ -290,6 +312,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     func closeFiles() {
+        recentlyRead = []
         for segment in segments { segment.closeFile() }
     }
 }

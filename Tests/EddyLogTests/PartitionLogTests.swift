@@ -323,6 +323,35 @@ final class PartitionLogTests: LogTestCase {
         XCTAssertLessThan(try allocation(Files.segmentPath(plainDir.partition, 0, "log")).allocated, 64 << 10)
     }
 
+    /// This process's open descriptors on files under `directory` (from /proc/self/fd).
+    private func openDescriptors(under directory: String) -> Int {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return -1 }
+        return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0))?.hasPrefix(directory) == true }.count
+    }
+
+    func testReadingALongLogKeepsFewDescriptorsOpen() throws {
+        #if !os(Linux)
+        throw XCTSkip("counts descriptors through /proc")
+        #endif
+        let size = makeBatch(count: 1, valueSize: 50).bytes.readableBytes
+        let log = try open { $0.segmentBytes = size }
+        for _ in 0..<30 { _ = try log.append(makeBatch(count: 1, valueSize: 50)) }
+        try log.flush()
+        XCTAssertEqual(log.segmentCount, 30)
+        XCTAssertEqual(openDescriptors(under: directory.partition), 1, "only the active segment after the flush")
+        // A consumer reading every offset, and timestamp lookups on every segment.
+        for offset in 0..<30 {
+            let read = try log.read(from: Offset(Int64(offset)), maxBytes: 1 << 20, minOneBatch: true)
+            XCTAssertEqual(try batches(in: read.records).first?.header.baseOffset, Offset(Int64(offset)))
+            XCTAssertLessThanOrEqual(openDescriptors(under: directory.partition), PartitionLog.maxOpenReadSegments + 1)
+        }
+        _ = try log.maxTimestampOffset()
+        XCTAssertNotNil(try log.offset(forTimestamp: 0))
+        XCTAssertEqual(openDescriptors(under: directory.partition), PartitionLog.maxOpenReadSegments + 1)
+        // Segments read again reopen their files.
+        XCTAssertEqual(try batches(in: log.read(from: Offset(0), maxBytes: 1 << 20, minOneBatch: true).records).count, 1)
+    }
+
     func testDeleteRemovesDirectory() throws {
         let log = try open()
         _ = try log.append(makeBatch())
