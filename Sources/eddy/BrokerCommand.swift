@@ -142,6 +142,7 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "eddy.broker")
         logger.logLevel = logLevel
+        Allocator.tune(for: .broker)
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)

@@ -69,7 +69,7 @@ struct ExampleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        EngineAllocator.keepBatchBlocks()
+        Allocator.tune(for: .engine)
         let example = ExamplePipeline(rawValue: pipeline)!
         let schema = EventGenerator(example.input).schema
         let source = FileSourceDescriptor.files(input, format: .jsonLines(schema), bounded: bounded)
