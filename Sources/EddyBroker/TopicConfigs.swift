@@ -58,7 +58,7 @@ enum TopicConfigs {
         ),
         TopicConfigKey(
             name: "preallocate", type: .boolean,
-            documentation: "Reserve disk blocks ahead of appends, 16 MiB at a time (Eddy's default true; Kafka's false).",
+            documentation: "Reserve disk blocks ahead of appends, up to 16 MiB (Eddy's default true; Kafka's false).",
             read: { String($0.preallocate) },
             write: { config, value throws(ConfigError) in
                 switch value.lowercased() {

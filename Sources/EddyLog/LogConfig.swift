@@ -21,12 +21,15 @@ public struct LogConfig: Sendable, Equatable {
     public var flushIntervalMessages: Int64 = Int64.max
     /// `flush.ms`: `flushIfDue()` flushes once this long has passed since the last flush.
     public var flushIntervalMs: Int64 = Int64.max
-    /// `preallocate`: the active segment reserves disk blocks ahead of its appends,
-    /// `preallocationStepBytes` at a time (Linux fallocate keeping the file's size, so readers and
-    /// recovery see only appended bytes), and frees what it did not use when it rolls or closes. On ext4
-    /// this roughly halves the kernel's work per appended byte (no delayed-allocation bookkeeping per
-    /// page). Unlike Kafka (whose `preallocate` sizes each new segment to `segment.bytes` and defaults
-    /// to false) it is on by default: the most a partition holds in reserve is one step.
+    /// `preallocate`: the active segment reserves disk blocks ahead of its appends (Linux fallocate
+    /// keeping the file's size, so readers and recovery see only appended bytes): when an append would
+    /// pass the reservation, as much again as the segment holds, at least the batch and at most
+    /// `preallocationStepBytes`, so a quiet partition reserves little. A rolled segment frees what it
+    /// did not use at its fsync, the active one at close, and recovery after a crash. On ext4 this
+    /// spares the kernel its per-page delayed-allocation work (a 2 GiB write with fdatasync every 4 MiB:
+    /// about half the system time; the broker: about 12 % less CPU for 1 KiB acks=all produce). Unlike
+    /// Kafka (whose `preallocate` sizes each new segment to `segment.bytes` and defaults to false) it is
+    /// on by default.
     public var preallocate = true
     /// How far ahead of its end an active segment reserves blocks when `preallocate` is on.
     public static let preallocationStepBytes = 16 << 20

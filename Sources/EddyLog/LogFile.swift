@@ -123,6 +123,16 @@ final class LogFile {
         eddy_preallocate(fd, Int64(position), Int64(length)) == 0
     }
 
+    /// Whether the file system holds more blocks for the file than its size needs (a reservation
+    /// past the end, from `preallocate`). May say yes for a file whose metadata takes blocks of its own.
+    func hasBlocksPastEnd() throws -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileSystem.error("fstat", path) }
+        let blockSize = max(Int(info.st_blksize), 512)
+        let needed = (Int(info.st_size) + blockSize - 1) / blockSize * blockSize
+        return Int(info.st_blocks) * 512 > needed
+    }
+
     /// Cuts the file to `size` bytes; on Linux this also frees blocks reserved past the end.
     func truncate(to size: Int) throws {
         guard ftruncate(fd, off_t(size)) == 0 else { throw FileSystem.error("ftruncate", path) }

@@ -110,7 +110,9 @@ final class LogSegment {
         precondition(position + batchSize <= Int(Int32.max) || position == 0, "segment \(baseOffset) outgrows int32 positions")
         let file = try file()
         if preallocate > 0, !preallocationFailed, position + batchSize > preallocatedEnd {
-            let length = max(preallocate, batchSize)
+            // As much again as the segment holds (at least the batch, at most `preallocate`): a quiet
+            // partition reserves little, a busy one reaches the full step after a few doublings.
+            let length = max(batchSize, min(preallocate, position))
             if file.preallocate(at: position, length: length) {
                 preallocatedEnd = position + length
             } else {
@@ -146,16 +148,23 @@ final class LogSegment {
         lastModifiedMs = now
     }
 
-    /// Adds the final time-index entry and frees the blocks reserved past the end; called when the
-    /// segment stops being active and at close. (A failed trim costs only disk space: recovery trims
-    /// again.)
+    /// Adds the final time-index entry; called when the segment stops being active and at close.
     func seal() {
         indexes.seal()
-        if preallocatedEnd > size {
-            try? file().truncate(to: size)
-            preallocatedEnd = 0
-        }
     }
+
+    /// Frees the blocks reserved past the end (`LogConfig.preallocate`) with a same-size truncate.
+    /// Called once the segment's data is fsynced (a rolled segment's first flush, or close), where on
+    /// some file systems (XFS) the truncate would otherwise write the data back first. A failure
+    /// costs only disk space until the segment is deleted, or until recovery after a crash.
+    func releasePreallocation() {
+        guard preallocatedEnd > size, let handle else { return }
+        try? handle.truncate(to: size)
+        preallocatedEnd = 0
+    }
+
+    /// Its file is open (reads keep it so; see `PartitionLog.keepOpenAfterRead`).
+    var isOpen: Bool { handle != nil }
 
     func writeIndexFiles() throws {
         try FileSystem.writeAll(indexPath, indexes.offsets.encoded())
@@ -322,9 +331,10 @@ final class LogSegment {
             position += batchSize
             next = header.nextOffset
         }
-        // Also when nothing is cut: a truncate to the same size frees blocks a crashed broker
-        // reserved past the end (`LogConfig.preallocate`).
-        try file.truncate(to: position)
+        // Also when nothing is cut but blocks lie past the end: a crashed broker reserved them
+        // (`LogConfig.preallocate`), and a truncate to the same size frees them. (Not otherwise:
+        // a truncate moves the file's mtime, which retention reads for batches without timestamps.)
+        if try position < fileSize || file.hasBlocksPastEnd() { try file.truncate(to: position) }
         preallocatedEnd = 0
         indexes = rebuilt
         size = position

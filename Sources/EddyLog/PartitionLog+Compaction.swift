@@ -44,6 +44,7 @@ extension PartitionLog {
                 guard let index = segments.firstIndex(where: { $0.baseOffset == cleaned.baseOffset }),
                       index < segments.count - 1, segments[index].size == cleaned.originalSize else { continue }
                 let old = segments[index]
+                forgetRead(old)
                 old.closeFile()
                 try FileSystem.remove(old.indexPath)
                 try FileSystem.remove(old.timeIndexPath)

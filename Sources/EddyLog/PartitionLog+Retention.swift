@@ -59,6 +59,7 @@ extension PartitionLog {
                 directoryNeedsSync = false
             }
             for _ in 0..<count {
+                forgetRead(segments[0])
                 try segments[0].deleteFiles()
                 segments.removeFirst()
             }

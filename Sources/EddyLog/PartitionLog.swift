@@ -193,7 +193,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Notes that `segment` was read; closes the file of the least recently read inactive segment
     /// past `maxOpenReadSegments` (unless it still waits for its fsync, which closes it).
     func keepOpenAfterRead(_ segment: LogSegment) {
-        guard segment !== active else { return }
+        guard segment !== active, segment.isOpen else { return }
         if let i = recentlyRead.firstIndex(where: { $0 === segment }) { recentlyRead.remove(at: i) }
         recentlyRead.append(segment)
         while recentlyRead.count > Self.maxOpenReadSegments {
@@ -201,6 +201,16 @@ public final class PartitionLog: @unchecked Sendable {
             if evicted !== active && !evicted.hasUnflushedData { evicted.closeFile() }
         }
     }
+
+    /// Drops a segment that leaves the log (deleted or replaced) from `recentlyRead`.
+    func forgetRead(_ segment: LogSegment) {
+        recentlyRead.removeAll { $0 === segment }
+    }
+
+    /// A segment rolled since the last flush and waits for its fsync (which also closes its file and
+    /// frees its reservation). Kafka flushes a rolled segment in the background; the broker does too
+    /// when this says so.
+    public var rolledSegmentAwaitsFlush: Bool { syncPending }
 
     /// The index of the last segment whose base offset is <= `offset` (0 when none is).
     func segmentIndex(containing offset: Offset) -> Int {
@@ -228,7 +238,10 @@ public final class PartitionLog: @unchecked Sendable {
             for segment in segments where segment.hasUnflushedData {
                 try segment.flush(faults: faults)
                 // Kept open until now so that a writeback error still reaches this descriptor.
-                if segment !== active { segment.closeFile() }
+                if segment !== active {
+                    segment.releasePreallocation()
+                    segment.closeFile()
+                }
             }
             // Every segment is durable now, so recovery may start at the active one. The rename
             // that records it is made durable by the directory fsync below, with the creation of
@@ -294,6 +307,7 @@ public final class PartitionLog: @unchecked Sendable {
             active.seal()
             try active.writeIndexFiles()
             try active.flush(faults: nil)
+            active.releasePreallocation()
             try FileSystem.createDurably(cleanShutdownPath, directory: directory)
         } catch let error as LogError {
             state = .failed(error)

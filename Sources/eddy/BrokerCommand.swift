@@ -55,7 +55,13 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Default segment.bytes for topics (log.segment.bytes).")
     var logSegmentBytes = 1 << 30
 
-    @Option(help: "Default preallocate for topics (log.preallocate): reserve disk blocks 16 MiB ahead of appends.")
+    @Option(help: "Default flush.messages for topics (log.flush.interval.messages): fsync once this many records are unflushed, whatever the acks.")
+    var logFlushIntervalMessages = Int64.max
+
+    @Option(help: "Default flush.ms for topics (log.flush.interval.ms): fsync data unflushed this long, whatever the acks.")
+    var logFlushIntervalMs = Int64.max
+
+    @Option(help: "Default preallocate for topics (log.preallocate): reserve disk blocks ahead of appends (up to 16 MiB a partition); false to turn off.")
     var logPreallocate = true
 
     @Option(help: "How often retention runs, in ms (log.retention.check.interval.ms).")
@@ -96,6 +102,8 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ValidationError("limits must be positive")
         }
         guard logSegmentBytes >= 14 else { throw ValidationError("--log-segment-bytes must be at least 14") }
+        guard logFlushIntervalMessages >= 1 else { throw ValidationError("--log-flush-interval-messages must be at least 1") }
+        guard logFlushIntervalMs >= 0 else { throw ValidationError("--log-flush-interval-ms must not be negative") }
         guard logRetentionCheckIntervalMs > 0 else { throw ValidationError("--log-retention-check-interval-ms must be positive") }
         guard groupInitialRebalanceDelayMs >= 0 else { throw ValidationError("--group-initial-rebalance-delay-ms must not be negative") }
         guard groupMinSessionTimeoutMs > 0, groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
@@ -128,6 +136,8 @@ struct BrokerCommand: AsyncParsableCommand {
         config.logDefaults.retentionBytes = logRetentionBytes
         config.logDefaults.segmentBytes = logSegmentBytes
         config.logDefaults.preallocate = logPreallocate
+        config.logDefaults.flushIntervalMessages = logFlushIntervalMessages
+        config.logDefaults.flushIntervalMs = logFlushIntervalMs
         config.groupCoordinator.initialRebalanceDelayMs = groupInitialRebalanceDelayMs
         config.groupCoordinator.minSessionTimeoutMs = groupMinSessionTimeoutMs
         config.groupCoordinator.maxSessionTimeoutMs = groupMaxSessionTimeoutMs

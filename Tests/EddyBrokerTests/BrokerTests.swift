@@ -189,6 +189,38 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(created.topics.first?.errorCode, 0)
     }
 
+    func testFlushMessagesFsyncsAtTheAppendWhateverTheAcks() async throws {
+        let broker = try makeBroker()
+        try await createTopic(broker, "every-2", configs: ["flush.messages": "2"])
+        try await createTopic(broker, "never", configs: [:])
+        func flushed(_ topic: String) throws -> (Int64, Int64) {
+            let partition = try XCTUnwrap(broker.topics.topic(topic)?.partitions.first)
+            return partition.withLog { ($0.flushedOffset.rawValue, $0.logEndOffset.rawValue) }
+        }
+        _ = try await Self.produce(broker, topic: "every-2", values: ["a"], acks: 1)
+        XCTAssertEqual(try flushed("every-2").0, 0, "one record is below flush.messages")
+        _ = try await Self.produce(broker, topic: "every-2", values: ["b", "c"], acks: 1)
+        XCTAssertEqual(try flushed("every-2").0, 3, "three unflushed records reach flush.messages: fsynced at the append")
+        _ = try await Self.produce(broker, topic: "never", values: ["a", "b", "c"], acks: 1)
+        XCTAssertEqual(try flushed("never").0, 0, "by default acks=1 leaves the fsync to the OS")
+        XCTAssertEqual(try flushed("never").1, 3)
+    }
+
+    func testARolledSegmentIsFsyncedInTheBackgroundWhateverTheAcks() async throws {
+        let broker = try makeBroker()
+        try await createTopic(broker, "small-segments", configs: ["segment.bytes": "200"])
+        let partition = try XCTUnwrap(broker.topics.topic("small-segments")?.partitions.first)
+        for n in 0..<3 { _ = try await Self.produce(broker, topic: "small-segments", values: ["value \(n) " + String(repeating: "x", count: 150)], acks: 1) }
+        XCTAssertGreaterThan(partition.withLog { $0.segmentCount }, 1, "the appends rolled")
+        // The roll's flush runs in the background: wait for it (bounded).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while partition.withLog({ $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush }, "rolled segments are fsynced without flush.ms or acks=all")
+        XCTAssertGreaterThan(partition.withLog { $0.flushedOffset.rawValue }, 0)
+    }
+
     func testProduceValidationFollowsTheTopicsConfig() async throws {
         let broker = try makeBroker()
         // Compacted topics need a key on every record.

@@ -284,43 +284,54 @@ final class PartitionLogTests: LogTestCase {
         return (Int(info.st_blocks) * 512, Int(info.st_size))
     }
 
-    func testPreallocationReservesAheadAndIsFreedAtRollCloseAndRecovery() throws {
+    func testPreallocationGrowsWithTheSegmentAndIsFreedAfterFsyncCloseAndRecovery() throws {
         let step = LogConfig.preallocationStepBytes
-        let batchBytes = makeBatch(count: 1, valueSize: 1000).bytes.readableBytes
+        let big = makeBatch(count: 64, valueSize: 4096)  // about 256 KiB
+        func pastEnd(_ path: String) throws -> Int { let a = try allocation(path); return a.allocated - a.size }
         let log = try open { $0.segmentBytes = step * 4 }
+        // A quiet partition reserves little: as much again as it holds, at least the batch.
         _ = try log.append(makeBatch(count: 1, valueSize: 1000))
         let first = Files.segmentPath(directory.partition, 0, "log")
-        let reserved = try allocation(first)
-        try XCTSkipIf(reserved.allocated < step / 2, "this file system does not preallocate (fallocate unsupported)")
-        XCTAssertEqual(reserved.size, batchBytes, "the file's size is only what was appended")
-        XCTAssertGreaterThanOrEqual(reserved.allocated, step)
-        XCTAssertEqual(try log.read(from: Offset(0), maxBytes: 1 << 20, minOneBatch: true).records.readableBytes, batchBytes)
-        // Rolling frees what the old segment did not use; the new one reserves on its first append.
+        XCTAssertLessThan(try pastEnd(first), 64 << 10)
+        // A busy one doubles its reservation up to the step: after 16 MiB + a batch, about 16 MiB lie ahead.
+        for _ in 0..<65 { _ = try log.append(big) }
+        let reserved = try pastEnd(first)
+        try XCTSkipIf(reserved < 1 << 20, "this file system does not preallocate (fallocate unsupported)")
+        XCTAssertGreaterThanOrEqual(reserved, step / 2)
+        XCTAssertLessThanOrEqual(reserved, step + (64 << 10))
+        XCTAssertEqual(Int64(try allocation(first).size), log.sizeInBytes, "the file's size is only what was appended")
+        XCTAssertEqual(try readAll(log).count, 66)
+        // The rolled segment keeps its reservation until its fsync, which frees what it did not use.
         try log.roll(now: clock.now())
-        XCTAssertLessThan(try allocation(first).allocated, 64 << 10)
-        _ = try log.append(makeBatch(count: 1, valueSize: 1000))
-        let second = Files.segmentPath(directory.partition, 1, "log")
-        XCTAssertGreaterThanOrEqual(try allocation(second).allocated, step)
+        XCTAssertTrue(log.rolledSegmentAwaitsFlush)
+        try log.flush()
+        XCTAssertFalse(log.rolledSegmentAwaitsFlush)
+        XCTAssertLessThan(try pastEnd(first), 64 << 10)
+        // Close frees the active segment's.
+        for _ in 0..<9 { _ = try log.append(big) }
+        let secondBase = 1 + 65 * 64
+        let second = Files.segmentPath(directory.partition, Int64(secondBase), "log")
+        XCTAssertGreaterThan(try pastEnd(second), 1 << 20)
         try log.close()
-        XCTAssertLessThan(try allocation(second).allocated, 64 << 10, "close frees the reservation")
-        // A crash keeps the reservation; recovery frees it and keeps every batch.
+        XCTAssertLessThan(try pastEnd(second), 64 << 10, "close frees the reservation")
+        // A crash keeps it; recovery frees it and keeps every batch.
         var crashed: PartitionLog? = try open { $0.segmentBytes = step * 4 }
-        _ = try crashed!.append(makeBatch(count: 1, valueSize: 1000))
-        XCTAssertGreaterThanOrEqual(try allocation(second).allocated, step)
+        for _ in 0..<10 { _ = try crashed!.append(big) }
+        XCTAssertGreaterThan(try pastEnd(second), 1 << 20)
         crashed = nil  // dropped without close, as a crash leaves it
         let recovered = try open { $0.segmentBytes = step * 4 }
         XCTAssertFalse(try XCTUnwrap(recovered.recoveryReport).cleanShutdown)
-        XCTAssertLessThan(try allocation(second).allocated, 64 << 10, "recovery frees what a crash left reserved")
-        XCTAssertEqual(recovered.logEndOffset, Offset(3))
-        XCTAssertEqual(try readAll(recovered).count, 3)
+        XCTAssertLessThan(try pastEnd(second), 64 << 10, "recovery frees what a crash left reserved")
+        XCTAssertEqual(recovered.logEndOffset, Offset(Int64(secondBase + 19 * 64)))
+        XCTAssertEqual(try readAll(recovered).count, 66 + 19)
         // Off: nothing is reserved.
         let plainDir = TemporaryDirectory(name + "plain")
         defer { plainDir.cleanUp() }
         var config = LogConfig()
         config.preallocate = false
         let plain = try PartitionLog.open(directory: plainDir.partition, config: config, now: clock.now)
-        _ = try plain.append(makeBatch(count: 1, valueSize: 1000))
-        XCTAssertLessThan(try allocation(Files.segmentPath(plainDir.partition, 0, "log")).allocated, 64 << 10)
+        for _ in 0..<9 { _ = try plain.append(big) }
+        XCTAssertLessThan(try pastEnd(Files.segmentPath(plainDir.partition, 0, "log")), 64 << 10)
     }
 
     /// This process's open descriptors on files under `directory` (from /proc/self/fd).

@@ -56,6 +56,44 @@ final class FrameTests: XCTestCase {
         XCTAssertEqual(try assemble(empty, chunks: [2]).frames, [ByteBuffer()])
     }
 
+    /// Differential: random streams (frames of random sizes, sometimes a bad or huge size prefix, cut
+    /// off anywhere) through the assembler in random pieces and through `KafkaFrame.next` whole give the
+    /// same frames and the same verdict.
+    func testTheAssemblerAgreesWithNextOnRandomStreams() {
+        var rng = SeededRandom("FrameTests.testTheAssemblerAgreesWithNextOnRandomStreams")
+        for _ in 0..<2_000 {
+            var stream = ByteBuffer()
+            for _ in 0..<Int.random(in: 0...6, using: &rng) {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: stream.writeInteger(Int32.random(in: Int32.min...(-1), using: &rng))
+                case 1: stream.writeInteger(Int32.random(in: 4097...Int32.max, using: &rng))
+                default:
+                    let size = Int.random(in: 0...3000, using: &rng)
+                    stream.writeInteger(Int32(size))
+                    stream.writeRepeatingByte(UInt8.random(in: 0...255, using: &rng), count: size)
+                }
+            }
+            if stream.readableBytes > 0 { stream.moveWriterIndex(to: Int.random(in: 0...stream.writerIndex, using: &rng)) }
+            var whole = stream
+            var expected: [ByteBuffer] = []
+            var expectedFailure = false
+            do { while let frame = try KafkaFrame.next(from: &whole, maxFrameBytes: 4096) { expected.append(frame) } } catch {
+                expectedFailure = true
+            }
+            var assembler = KafkaFrameAssembler(maxFrameBytes: 4096)
+            var frames: [ByteBuffer] = []
+            var failed = false
+            var rest = stream
+            while rest.readableBytes > 0, !failed {
+                let piece = rest.readSlice(length: min(Int.random(in: 1...700, using: &rng), rest.readableBytes))!
+                do { try assembler.feed(piece) { frames.append($0) } } catch { failed = true }
+            }
+            XCTAssertEqual(frames, expected)
+            XCTAssertEqual(failed, expectedFailure)
+            if !failed { XCTAssertEqual(assembler.bufferedBytes, whole.readableBytes, "what is held is what `next` left") }
+        }
+    }
+
     func testAFrameWholeInOneReadIsNotCopied() throws {
         let (stream, _) = try threeFrames()
         var assembler = KafkaFrameAssembler(maxFrameBytes: 1 << 20)
@@ -74,7 +112,7 @@ final class FrameTests: XCTestCase {
         var frames = 0
         try assembler.feed(prefix) { _ in frames += 1 }
         XCTAssertEqual(frames, 0)
-        XCTAssertEqual(assembler.bufferedBytes, 10)
+        XCTAssertEqual(assembler.bufferedBytes, 4 + 10)
         XCTAssertGreaterThanOrEqual(assembler.reservedBytes, 10)
         XCTAssertLessThanOrEqual(assembler.reservedBytes, KafkaFrameAssembler.upfrontBytes)
         // The rest arrives in 1 MiB reads and the frame comes out whole, in order.
@@ -86,6 +124,9 @@ final class FrameTests: XCTestCase {
             chunk.writeRepeatingByte(UInt8(truncatingIfNeeded: sent >> 20), count: n)
             sent += n
             try assembler.feed(chunk) { last = $0 }
+            if last == nil, assembler.bufferedBytes > KafkaFrameAssembler.upfrontBytes {
+                XCTAssertGreaterThanOrEqual(assembler.reservedBytes, 100 << 20, "past the upfront bytes, the whole frame is reserved at once")
+            }
         }
         let frame = try XCTUnwrap(last)
         XCTAssertEqual(frame.readableBytes, 100 << 20)
@@ -102,6 +143,9 @@ final class FrameTests: XCTestCase {
             XCTAssertThrowsError(try assembler.feed(stream) { _ in XCTFail("no frame") }) { error in
                 XCTAssertEqual((error as? WireError)?.code, code)
             }
+            // It stays refused: what follows cannot be framed any more.
+            let (valid, _) = try threeFrames()
+            XCTAssertThrowsError(try assembler.feed(valid) { _ in XCTFail("no frame after a bad prefix") })
         }
         var exact = ByteBuffer()
         exact.writeInteger(Int32(1024), endianness: .big)

@@ -20,8 +20,8 @@ int eddy_crc32c_hardware_available(void);
 
 /// glibc's mallopt(M_MMAP_THRESHOLD), mallopt(M_TRIM_THRESHOLD) and mallopt(M_ARENA_MAX) (malloc.h is
 /// not in Swift's Glibc module); 0 leaves a setting alone. Returns 1 when every setting was taken, 0
-/// when one was refused (glibc before 2.35 refuses an mmap threshold above 32 MiB) or the C library is
-/// not glibc.
+/// when one was refused or the C library is not glibc. An mmap threshold glibc refuses (before 2.35:
+/// above 32 MiB) falls back to 32 MiB; if that is refused too, the trim threshold is not set either.
 int eddy_malloc_tune(int mmap_threshold, int trim_threshold, int arena_max);
 
 /// Reserves disk blocks for `length` bytes from `offset` without changing the file's size (Linux

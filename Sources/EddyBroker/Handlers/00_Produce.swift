@@ -110,15 +110,39 @@ extension Broker {
             try requireKeys(batch)
         }
         let result: AppendResult
+        let rolled: Bool
         do {
-            result = try await blocking { try partition.withLog { try $0.append(batch) } }
+            // flush.messages is honoured here, as each append passes it; flush.ms also on a timer (LogMaintenance).
+            (result, rolled) = try await blocking {
+                try partition.withLog { log in
+                    let appended = try log.append(batch)
+                    try log.flushIfDue()
+                    return (appended, log.rolledSegmentAwaitsFlush)
+                }
+            }
         } catch let error as LogError {
             throw ProduceFailure(errorCode(for: error), "\(error)")
         } catch let rejection as ProducerRejection {
             throw ProduceFailure(rejection.code, rejection.detail)
         }
         if !result.isDuplicate { appendSignal.notify() }
+        if rolled { flushInBackground(partition, through: result.lastOffset.rawValue) }
         return (partition, result)
+    }
+
+    /// After a roll, as Kafka does, the rolled segment is fsynced in the background (through the group
+    /// commit, so with any acks=all waiters): whatever the acks, a segment that stops being active
+    /// becomes durable, closes its file and frees its reserved blocks without waiting for flush.ms.
+    private func flushInBackground(_ partition: Partition, through offset: Int64) {
+        Task {
+            do {
+                try await groupCommit.waitDurable(partition, through: offset)
+            } catch let error as LogError where error.code == .closed {
+                // Closed or deleted meanwhile: close and delete flush or remove what there was.
+            } catch {
+                logger.error("fsync of \(partition.topicPartition) after a segment roll failed: \(error)")
+            }
+        }
     }
 
     private func requireKeys(_ batch: RecordBatch) throws {

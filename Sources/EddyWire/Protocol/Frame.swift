@@ -92,16 +92,18 @@ public struct RequestFrame: Sendable, Equatable {
 /// megabyte-sized produce requests that cost two copies of every byte (into the buffer, then the
 /// compaction, which copies the whole buffer while a sliced frame still shares it). Here a frame that
 /// lies whole in one read is a slice of that read (no copy); a frame that spans reads is copied once
-/// into a buffer allocated for it when its size prefix arrives (up to `upfrontBytes`; a larger frame's
-/// buffer grows as its bytes arrive, so a peer that only announces a large frame cannot make the
-/// broker reserve it). Written by hand: NIO has no decoder that allocates per frame.
+/// into a buffer allocated for it when its size prefix arrives. A frame larger than `upfrontBytes`
+/// gets that much first and its whole size once that much has arrived (so a peer that only announces
+/// a large frame cannot make the broker reserve it, and the buffer is resized once, not doubled
+/// step by step). Written by hand: NIO has no decoder that allocates per frame.
 ///
 /// A negative size, or one above `maxFrameBytes`, throws as soon as the size prefix is complete; the
-/// caller closes the connection (as Kafka does) and feeds nothing more.
+/// caller closes the connection (as Kafka does). The assembler then refuses further input.
 public struct KafkaFrameAssembler {
     public let maxFrameBytes: Int
-    /// The most a frame's buffer takes before its bytes arrive.
-    public static let upfrontBytes = 8 << 20
+    /// The most a frame's buffer takes before its bytes arrive: a produce request of librdkafka's
+    /// default 1 MiB batch fits.
+    public static let upfrontBytes = 2 << 20
 
     /// The size prefix read so far (`prefixCount` of its 4 bytes), big-endian.
     private var prefix: UInt32 = 0
@@ -109,24 +111,28 @@ public struct KafkaFrameAssembler {
     /// The frame being filled, and how many of its bytes are still to come.
     private var partial: ByteBuffer?
     private var missing = 0
+    /// A bad size prefix was seen: the stream cannot be followed any further.
+    private var failure: WireError?
 
     public init(maxFrameBytes: Int = KafkaFrame.defaultMaxFrameBytes) {
         self.maxFrameBytes = maxFrameBytes
     }
 
     /// Bytes held for a frame that is not complete yet (its size prefix included).
-    public var bufferedBytes: Int { prefixCount + (partial?.readableBytes ?? 0) }
+    public var bufferedBytes: Int { partial.map { 4 + $0.readableBytes } ?? prefixCount }
     /// Memory held for the frame being filled.
     public var reservedBytes: Int { partial?.capacity ?? 0 }
 
     /// Takes all of `chunk`; calls `emit` with each frame payload (without its size prefix) it completes.
     public mutating func feed(_ chunk: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator(),
                               _ emit: (ByteBuffer) throws -> Void) throws {
+        if let failure { throw failure }
         var chunk = chunk
         while chunk.readableBytes > 0 {
             if var frame = partial {
                 partial = nil  // keeps `frame` uniquely referenced, so the write below does not copy it
                 let n = min(missing, chunk.readableBytes)
+                if frame.writableBytes < n { frame.reserveCapacity(frame.writerIndex + missing) }
                 var piece = chunk.readSlice(length: n)!
                 frame.writeBuffer(&piece)
                 missing -= n
@@ -146,9 +152,9 @@ public struct KafkaFrameAssembler {
                 prefix = 0
                 prefixCount = 0
             }
-            guard size >= 0 else { throw WireError(.invalidLength, "frame size \(size) is negative") }
+            guard size >= 0 else { throw fail(WireError(.invalidLength, "frame size \(size) is negative")) }
             guard size <= maxFrameBytes else {
-                throw WireError(.frameTooLarge, "frame of \(size) bytes is larger than the maximum of \(maxFrameBytes)")
+                throw fail(WireError(.frameTooLarge, "frame of \(size) bytes is larger than the maximum of \(maxFrameBytes)"))
             }
             if chunk.readableBytes >= size {
                 try emit(chunk.readSlice(length: size)!)
@@ -157,6 +163,12 @@ public struct KafkaFrameAssembler {
                 missing = size
             }
         }
+    }
+
+    private mutating func fail(_ error: WireError) -> WireError {
+        failure = error
+        partial = nil
+        return error
     }
 }
 
@@ -168,6 +180,9 @@ public final class KafkaFrameHandler: ChannelInboundHandler {
 
     private var assembler: KafkaFrameAssembler
     private var failed = false
+    /// Frames of the current read, passed on once the assembler is done with it (so a handler
+    /// further on that reads synchronously cannot re-enter the assembler mid-feed).
+    private var ready: [ByteBuffer] = []
 
     public init(maxFrameBytes: Int = KafkaFrame.defaultMaxFrameBytes) {
         assembler = KafkaFrameAssembler(maxFrameBytes: maxFrameBytes)
@@ -177,13 +192,20 @@ public final class KafkaFrameHandler: ChannelInboundHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        do {
-            try assembler.feed(unwrapInboundIn(data), allocator: context.channel.allocator) { frame in
-                context.fireChannelRead(wrapInboundOut(frame))
-            }
-        } catch {
-            failed = true
-            context.fireErrorCaught(error)
+        var frames = ready
+        ready = []
+        defer {
+            frames.removeAll(keepingCapacity: true)
+            ready = frames
         }
+        var failure: (any Error)?
+        do {
+            try assembler.feed(unwrapInboundIn(data), allocator: context.channel.allocator) { frames.append($0) }
+        } catch {
+            failure = error
+            failed = true
+        }
+        for frame in frames { context.fireChannelRead(wrapInboundOut(frame)) }
+        if let failure { context.fireErrorCaught(failure) }
     }
 }
