@@ -8,8 +8,8 @@ extension Broker {
     }
 }
 
-/// Periodic work: retention (and time-based rolls) and flush.ms, every
-/// `log.retention.check.interval.ms`.
+/// Periodic work: retention (and time-based rolls), flush.ms, and the fsync of segments rolled since
+/// the last flush (those the produce path did not flush already), every `log.retention.check.interval.ms`.
 struct LogMaintenance: Service {
     let broker: Broker
 
@@ -24,6 +24,7 @@ struct LogMaintenance: Service {
                         try p.withLog { log in
                             deleted += try log.applyRetention()
                             try log.flushIfDue()
+                            if log.rolledSegmentAwaitsFlush { try log.flush() }
                         }
                     }
                 }

@@ -8,6 +8,8 @@ final class Partition: @unchecked Sendable {
     let topicPartition: TopicPartition
     private let lock = NIOLock()
     private let log: PartitionLog
+    /// A background fsync of a rolled segment is under way (`Broker.flushInBackground`): one at a time.
+    let backgroundFlushRunning = NIOLockedValueBox(false)
 
     init(_ topicPartition: TopicPartition, log: PartitionLog) {
         self.topicPartition = topicPartition

@@ -221,6 +221,24 @@ final class BrokerTests: XCTestCase {
         XCTAssertGreaterThan(partition.withLog { $0.flushedOffset.rawValue }, 0)
     }
 
+    func testTheMaintenancePassFsyncsASegmentRolledByAge() async throws {
+        let broker = try makeBroker { $0.retentionCheckIntervalMs = 20 }
+        try await createTopic(broker, "aging", configs: ["segment.ms": "50", "retention.ms": "-1"])  // the records are from 2023
+        let partition = try XCTUnwrap(broker.topics.topic("aging")?.partitions.first)
+        _ = try await Self.produce(broker, topic: "aging", values: ["only"], acks: 1)
+        XCTAssertEqual(partition.withLog { $0.flushedOffset.rawValue }, 0)
+        let maintenance = Task { try await LogMaintenance(broker: broker).run() }
+        defer { maintenance.cancel() }
+        // No append follows: the pass that rolls the aged segment fsyncs it (bounded wait).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while partition.withLog({ $0.segmentCount < 2 || $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTAssertEqual(partition.withLog { $0.segmentCount }, 2, "rolled by segment.ms")
+        XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush })
+        XCTAssertEqual(partition.withLog { $0.flushedOffset.rawValue }, 1)
+    }
+
     func testProduceValidationFollowsTheTopicsConfig() async throws {
         let broker = try makeBroker()
         // Compacted topics need a key on every record.

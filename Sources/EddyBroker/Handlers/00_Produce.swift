@@ -133,8 +133,16 @@ extension Broker {
     /// After a roll, as Kafka does, the rolled segment is fsynced in the background (through the group
     /// commit, so with any acks=all waiters): whatever the acks, a segment that stops being active
     /// becomes durable, closes its file and frees its reserved blocks without waiting for flush.ms.
+    /// One at a time per partition: appends while it runs start none (the next append after it, or
+    /// the maintenance pass, catches a roll it missed).
     private func flushInBackground(_ partition: Partition, through offset: Int64) {
+        let start = partition.backgroundFlushRunning.withLockedValue { running in
+            defer { running = true }
+            return !running
+        }
+        guard start else { return }
         Task {
+            defer { partition.backgroundFlushRunning.withLockedValue { $0 = false } }
             do {
                 try await groupCommit.waitDurable(partition, through: offset)
             } catch let error as LogError where error.code == .closed {
