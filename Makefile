@@ -38,7 +38,7 @@ check-generated: generate
 	@test -z "$$(git status --porcelain -- Sources/EddyWire/Generated Tests/EddyWireTests/Generated)" \
 	  || { echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
-# Swift tests (XCTest), then real Kafka clients against `eddy broker` (tests/interop, pytest).
+# Swift tests (XCTest), then real Kafka clients against `eddy broker` (interop, pytest).
 test: setup check-generated
 	swift build --build-tests
 	swift build --product eddy

@@ -2,9 +2,9 @@
 # Interop suite: real Kafka clients (kcat, confluent-kafka, kafka-python, aiokafka) against the eddy
 # broker binary. Each test starts its own `eddy broker` on a free port with a fresh data directory.
 #
-#   scripts/interop.sh                                  # everything in tests/interop
+#   scripts/interop.sh                                  # everything in interop
 #   scripts/interop.sh -k kcat                          # extra arguments go to pytest
-#   scripts/interop.sh tests/interop/test_retention.py  # one file (or file::test)
+#   scripts/interop.sh interop/test_retention.py        # one file (or file::test)
 #
 # Environment: EDDY_BIN (default .build/debug/eddy), EDDY_SEED (replay a randomised test),
 # EDDY_DURABILITY_TRIALS (default 20). Needs what scripts/setup.sh installs (kcat, .venv/).
@@ -22,9 +22,9 @@ if [ ! -x "$EDDY_BIN" ]; then
 fi
 
 # Run the whole suite unless the arguments name tests themselves.
-targets=(tests/interop)
+targets=(interop)
 for arg in "$@"; do
-  case "$arg" in tests/*) targets=() ;; esac
+  case "$arg" in interop/*) targets=() ;; esac
 done
 
 export PYTHONDONTWRITEBYTECODE=1

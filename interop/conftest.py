@@ -24,7 +24,7 @@ import warnings
 
 import pytest
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DEFAULT_BIN = ".build/debug/eddy"
 BROKER_START_TIMEOUT_S = 20.0
 BROKER_STOP_TIMEOUT_S = 10.0

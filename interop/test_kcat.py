@@ -13,7 +13,7 @@ import pytest
 
 from interop_helpers import create_topic, log_segments, watermarks
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "capture"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts", "capture"))
 from kafka_wire import CODECS, decode_record_batches  # noqa: E402  (scripts/capture: record-batch decoder)
 
 KCAT_TIMEOUT_S = 30
