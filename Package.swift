@@ -91,6 +91,7 @@ let package = Package(
 
         // Helpers shared by the test targets (seeded randomness).
         .target(name: "EddyTestSupport", path: "Tests/EddyTestSupport"),
+        .testTarget(name: "EddyCoreTests", dependencies: ["EddyCore"]),
         .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", "EddyTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "EddyBrokerTests",

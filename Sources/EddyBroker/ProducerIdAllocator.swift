@@ -1,3 +1,4 @@
+import EddyCore
 import EddyLog
 import Foundation
 import NIOConcurrencyHelpers

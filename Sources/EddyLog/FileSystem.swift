@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import EddyCore
 import NIOCore
 
 /// Whole-file and directory operations the log needs beside its open files.
@@ -51,17 +52,18 @@ enum FileSystem {
         try LogFile.open(path).sync()
     }
 
-    /// Replaces a small file so that after a crash it holds the old or the new contents: write a
-    /// temporary file, fsync it, rename it over the old one, fsync the directory (unless nil: the
-    /// caller's next directory fsync makes the rename durable).
+    /// Replaces a small file so that after a crash it holds the old or the new contents (through
+    /// EddyCore's one durable writer); with `directory` nil the caller's next directory fsync makes
+    /// the rename durable.
     static func replaceDurably(_ path: String, _ bytes: ByteBuffer, directory: String?) throws {
-        let temporary = path + ".tmp"
-        let file = try LogFile.open(temporary, create: true, truncate: true)
-        try file.write(bytes, ByteBuffer(), at: 0)
-        try file.sync()
-        file.close()
-        guard rename(temporary, path) == 0 else { throw error("rename", temporary) }
-        if let directory { try syncDirectory(directory) }
+        do {
+            var file = try DurableFileWriter(path)
+            try file.write(Array(bytes.readableBytesView))
+            try file.commit(syncDirectory: false)
+            if let directory { try DurableFile.syncDirectory(directory) }
+        } catch {
+            throw LogError(.io, error.description)
+        }
     }
 
     /// Creates an empty file durably (the clean-shutdown marker).
@@ -84,10 +86,7 @@ enum FileSystem {
 
     /// fsyncs a directory so that creates, renames and unlinks in it are durable.
     static func syncDirectory(_ path: String) throws {
-        let fd = systemOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw error("open", path) }
-        defer { _ = systemClose(fd) }
-        guard fsync(fd) == 0 else { throw error("fsync", path) }
+        do { try DurableFile.syncDirectory(path) } catch { throw LogError(.io, error.description) }
     }
 
     /// Creates the directory and any missing parents; returns whether it had to create it.
@@ -101,14 +100,7 @@ enum FileSystem {
         return true
     }
 
-    static func parentDirectory(_ path: String) -> String {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        while parts.count > 1, parts.last == "" { parts.removeLast() }  // "a/b/" names "a/b"
-        guard parts.count > 1 else { return "." }
-        parts.removeLast()
-        let joined = parts.joined(separator: "/")
-        return joined.isEmpty ? "/" : joined
-    }
+    static func parentDirectory(_ path: String) -> String { DurableFile.parentDirectory(path) }
 
     /// The names in a directory (without "." and "..").
     static func list(_ path: String) throws -> [String] {
@@ -129,13 +121,5 @@ enum FileSystem {
         guard exists(path) else { return }
         for name in try list(path) { try remove(path + "/" + name) }
         guard rmdir(path) == 0 || errno == ENOENT else { throw error("rmdir", path) }
-    }
-}
-
-/// Small files that must survive a crash whole (broker metadata such as the topic list and the
-/// cluster id): replaced atomically through the log's own durable-replace path.
-public enum DurableFile {
-    public static func replace(_ path: String, with bytes: some Sequence<UInt8>) throws {
-        try FileSystem.replaceDurably(path, ByteBuffer(bytes: Array(bytes)), directory: FileSystem.parentDirectory(path))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EddyConnectors
+import EddyCore
 import EddyKafka
 import Foundation
 
@@ -115,21 +116,21 @@ struct GenCommand: ParsableCommand {
         for file in 0..<files {
             let range = min(count, Int64(file) * perFile)..<min(count, Int64(file + 1) * perFile)
             let name = "\(kind)-\(String(format: "%05d", file)).jsonl"
-            let temporary = "\(directory)/.\(name).tmp"
-            _ = FileManager.default.createFile(atPath: temporary, contents: nil)
-            guard let handle = FileHandle(forWritingAtPath: temporary) else { throw ValidationError("cannot write \(temporary)") }
+            // Written under a temporary name and renamed, so a file source watching the directory
+            // never sees a half-written file.
+            var output = try DurableFileWriter("\(directory)/\(name)")
             var buffer: [UInt8] = []
             var index = range.lowerBound
             while index < range.upperBound {
                 let end = min(range.upperBound, index + 65_536)
                 buffer.removeAll(keepingCapacity: true)
                 generator.appendLines(index..<end, to: &buffer)
-                try handle.write(contentsOf: Data(buffer))
+                try output.write(buffer)
                 index = end
             }
-            try handle.close()
-            guard rename(temporary, "\(directory)/\(name)") == 0 else { throw ValidationError("cannot rename \(temporary)") }
+            try output.commit(syncDirectory: false)
         }
+        try DurableFile.syncDirectory(directory)
     }
 
     private func writeStdout(_ generator: EventGenerator) throws {

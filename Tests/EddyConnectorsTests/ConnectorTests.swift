@@ -41,6 +41,18 @@ final class FileSourceTests: XCTestCase {
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<60).map { Value.int64(Int64($0)) }, "every line once, in order")
     }
 
+    /// The file source's list of taken files is its offsets' meaning: one that cannot be read must
+    /// stop the query with its path, never read as empty (which would take every file in again).
+    func testAnUnreadableFileListFailsWithItsPath() throws {
+        try write("a.jsonl", [line(0)])
+        let list = directory + "/checkpoint/sources/0/files"
+        try FileManager.default.createDirectory(atPath: list, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try TestDriver(Pipeline.read(.files(directory + "/in", format: .jsonLines(Self.schema))).write(MemorySink()),
+                                            checkpoint: directory + "/checkpoint")) { error in
+            XCTAssertTrue("\(error)".contains(list), "\(error)")
+        }
+    }
+
     func testTheReadAheadIsUsedAndChangesNothing() throws {
         var lines = (0..<120).map { line($0) }
         lines[40] = "garbage"

@@ -23,23 +23,6 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try CheckpointRecovery.decide(offsetBatches: [2], commitBatches: [3]))
     }
 
-    func testADurableFileAppearsOnlyWhenCommitted() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/part"
-        do {
-            var abandoned = try DurableFileWriter(path)
-            try abandoned.write(Array("half".utf8))
-        }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [], "an abandoned writer leaves nothing")
-        var file = try DurableFileWriter(path)
-        try file.write(Array("one ".utf8))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "invisible until committed")
-        try file.write(Array("two".utf8))
-        try file.commit()
-        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "one two")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["part"])
-    }
-
     static let schema = Schema([Field("t", .timestamp), Field("k", .utf8)])
 
     func pipeline(_ input: MemoryStream, _ output: MemorySink) -> StreamingPipeline {

@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import Foundation
 
@@ -23,7 +24,9 @@ struct FileLog {
 
     init(path: String?) throws(EngineError) {
         self.path = path
-        guard let path, let data = FileManager.default.contents(atPath: path) else { return }
+        guard let path else { return }
+        let stored = try EngineError.io(.checkpoint) { () throws(FileError) in try DurableFile.read(path) }
+        guard let data = stored else { return }
         for line in data.split(separator: 0x0A) where !line.isEmpty {
             guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(line)) else {
                 throw .checkpoint("\(path) has a damaged line: \(String(decoding: line, as: UTF8.self))")
@@ -47,14 +50,16 @@ struct FileLog {
             start += file.size
         }
         if let path {
-            var bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))).map(Array.init) ?? []
+            // The whole list is rewritten from memory (never re-read), so a file that became
+            // unreadable cannot turn into a shorter list.
+            var bytes: [UInt8] = []
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            for entry in added {
+            for entry in entries + added {
                 guard let line = try? encoder.encode(entry) else { throw .internal("cannot encode a file log entry") }
                 bytes += Array(line) + [0x0A]
             }
-            try CheckpointStore.writeFileSynced(bytes, to: path)
+            try EngineError.io { () throws(FileError) in try DurableFile.replace(path, with: bytes) }
         }
         entries += added
         for entry in added { names.insert(entry.name) }

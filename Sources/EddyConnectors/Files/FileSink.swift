@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import EddyFormats
 import Foundation
@@ -77,29 +78,39 @@ final class FileSink: Sink {
         if !batch.isEmpty {
             let digits = String(batchId)
             let name = "part-" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits + "." + descriptor.format.rawValue
-            // Encoded and written a slice of rows at a time, so a large batch never sits in memory as text.
-            var file = try DurableFileWriter(descriptor.directory + "/" + name)
-            var text: [UInt8] = []
-            var row = 0
-            while row < batch.count {
-                let rows = row..<min(batch.count, row + Self.rowsPerWrite)
-                switch descriptor.format {
-                case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
-                case .csv: CSVEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
-                }
-                try file.write(text)
-                byteCount += text.count
-                text.removeAll(keepingCapacity: true)
-                row = rows.upperBound
-            }
-            try file.commit()
+            let path = descriptor.directory + "/" + name
+            byteCount = try EngineError.io(.execution) { () throws(FileError) in try writePart(batch, to: path) }
             files.append(name)
         }
         let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: byteCount)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let json = try? encoder.encode(entry) else { throw .internal("cannot encode a manifest entry") }
-        try CheckpointStore.writeFileSynced(Array(json) + [0x0A], to: manifest)
+        try EngineError.io(.execution) { () throws(FileError) in try DurableFile.replace(manifest, with: Array(json) + [0x0A]) }
+    }
+}
+
+extension FileSink {
+    /// Writes a part file, encoded and written a slice of rows at a time so a large batch never
+    /// sits in memory as text; returns its size.
+    private func writePart(_ batch: RecordBatch, to path: String) throws(FileError) -> Int {
+        var file = try DurableFileWriter(path)
+        var text: [UInt8] = []
+        var byteCount = 0
+        var row = 0
+        while row < batch.count {
+            let rows = row..<min(batch.count, row + Self.rowsPerWrite)
+            switch descriptor.format {
+            case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
+            case .csv: CSVEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
+            }
+            try file.write(text)
+            byteCount += text.count
+            text.removeAll(keepingCapacity: true)
+            row = rows.upperBound
+        }
+        try file.commit()
+        return byteCount
     }
 }
 

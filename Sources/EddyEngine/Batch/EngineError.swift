@@ -1,3 +1,5 @@
+import EddyCore
+
 /// An engine error says whose fault it is (DataFusion's habit): the pipeline as written (`plan`), its
 /// configuration, the data or environment while running (`execution`), a limit the pipeline crossed
 /// (`limit`), the checkpoint on disk (`checkpoint`), or an internal bug that should be reported.
@@ -35,5 +37,13 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
         case .checkpoint: "checkpoint error: \(message)"
         case .internal: "internal error (please report it): \(message)"
         }
+    }
+}
+
+extension EngineError {
+    /// Runs a file operation and reports its failure as an error of `kind` (the checkpoint's, by
+    /// default), keeping the call, path and cause.
+    public static func io<T: ~Copyable>(_ kind: Kind = .checkpoint, _ body: () throws(FileError) -> T) throws(EngineError) -> T {
+        do { return try body() } catch { throw EngineError(kind, error.description) }
     }
 }

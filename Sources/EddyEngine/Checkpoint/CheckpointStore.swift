@@ -1,3 +1,4 @@
+import EddyCore
 import Foundation
 
 #if canImport(Glibc)
@@ -149,73 +150,15 @@ public final class CheckpointStore: @unchecked Sendable {
     }
 
     static func readFile(_ path: String) throws(EngineError) -> [UInt8]? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .checkpoint("cannot read \(path)")
-        }
-        return Array(data)
+        try EngineError.io { () throws(FileError) in try DurableFile.read(path) }
     }
 
-    /// Writes `bytes` to `path` atomically and durably: temporary file, fsync, rename, fsync of the directory.
-    public static func writeFileSynced(_ bytes: [UInt8], to path: String) throws(EngineError) {
-        var file = try DurableFileWriter(path)
-        try file.write(bytes)
-        try file.commit()
+    /// Writes `bytes` to `path` atomically and durably (EddyCore's `DurableFile`).
+    static func writeFileSynced(_ bytes: [UInt8], to path: String) throws(EngineError) {
+        try EngineError.io { () throws(FileError) in try DurableFile.replace(path, with: bytes) }
     }
 
     static func syncDirectory(_ path: String) throws(EngineError) {
-        let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .checkpoint("cannot open directory \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .checkpoint("cannot fsync directory \(path): \(String(cString: strerror(errno)))") }
-    }
-}
-
-/// A file written in pieces and made visible at once, durably: the pieces go to `<path>.tmp`, then
-/// `commit()` fsyncs it, renames it to `path` and fsyncs the directory. A writer dropped without
-/// `commit()` closes and removes its temporary file (a crash may leave one; readers ignore `.tmp`).
-public struct DurableFileWriter: ~Copyable {
-    public let path: String
-    private let temporary: String
-    private var fd: Int32
-
-    public init(_ path: String) throws(EngineError) {
-        self.path = path
-        temporary = path + ".tmp"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .checkpoint("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-    }
-
-    public mutating func write(_ bytes: [UInt8]) throws(EngineError) {
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .checkpoint("cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            written += result
-        }
-    }
-
-    /// Makes the file durable and visible under `path`.
-    public consuming func commit() throws(EngineError) {
-        guard fsync(fd) == 0 else { throw .checkpoint("cannot fsync \(temporary): \(String(cString: strerror(errno)))") }
-        close(fd)
-        fd = -1
-        do {
-            try CheckpointStore.rename(temporary, path)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        try CheckpointStore.syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
-    }
-
-    deinit {
-        if fd >= 0 {
-            close(fd)
-            unlink(temporary)
-        }
+        try EngineError.io { () throws(FileError) in try DurableFile.syncDirectory(path) }
     }
 }
