@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Module map and dependency rules: see ARCHITECTURE.md. Arrows point down the table in DESIGN.md.
+// Module map and dependency rules: see ARCHITECTURE.md and docs/DESIGN.md (a module depends only on those above it).
 let package = Package(
     name: "eddy",
     platforms: [.macOS(.v14)],

@@ -229,6 +229,7 @@ def garbage_frames(seed: int) -> dict[str, bytes]:
 @pytest.mark.parametrize("kind", ["random", "huge-count"])
 def test_garbage_frame_closes_only_that_connection(broker, stored, kind):
     seed = int(os.environ.get("EDDY_SEED", "20240601"))
+    print(f"seed {seed} (replay with EDDY_SEED={seed})")
     frame = garbage_frames(seed)[kind]
     good = connect(broker)
     assert_still_serving(good, 1)

@@ -120,11 +120,11 @@ func assertSameRows(_ actual: RecordBatch, _ expected: RecordBatch, _ message: S
 }
 
 
-/// The seed for randomised tests: `EDDY_FORMATS_SEED` if set, else `defaultSeed`; printed so a failure
+/// The seed for randomised tests: `EDDY_SEED` if set, else `defaultSeed`; printed so a failure
 /// can be replayed.
 func testSeed(_ name: String, default defaultSeed: UInt64) -> UInt64 {
     var seed = defaultSeed
-    if let text = ProcessInfo.processInfo.environment["EDDY_FORMATS_SEED"], let value = UInt64(text) { seed = value }
-    print("\(name) seed: \(seed) (set EDDY_FORMATS_SEED to replay)")
+    if let text = ProcessInfo.processInfo.environment["EDDY_SEED"], let value = UInt64(text) { seed = value }
+    print("\(name) seed: \(seed) (replay with EDDY_SEED=\(seed))")
     return seed
 }

@@ -3,7 +3,8 @@
 Only what the capture tooling needs: primitive readers/writers (classic and flexible/compact
 encodings, unsigned varints, tagged fields), request-header parsing, API names, and a record-batch
 (magic 2) decoder with CRC-32C verification and decompression. Field layouts follow the official
-message schemas in /work/shared/kafka-protocol/messages/.
+message schemas (clients/src/main/resources/common/message in apache/kafka), which
+spec/kafka-messages.json condenses.
 """
 
 from __future__ import annotations
