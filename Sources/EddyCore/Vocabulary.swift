@@ -40,3 +40,60 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, Custo
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.rawValue < b.rawValue }
     public var description: String { String(rawValue) }
 }
+
+extension PartitionID: Codable {
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(Int32.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// One partition of one of a query's sources: the source's place in the plan (0 for the first) and
+/// the partition within that source (a Kafka partition, a generator's stream; a file source has one).
+/// Watermarks are tracked per source partition. Written into checkpoints as `"<source>/<partition>"`.
+public struct SourcePartition: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    public var source: Int
+    public var partition: PartitionID
+
+    public init(source: Int, partition: PartitionID) {
+        self.source = source
+        self.partition = partition
+    }
+
+    public static func < (a: SourcePartition, b: SourcePartition) -> Bool {
+        (a.source, a.partition) < (b.source, b.partition)
+    }
+
+    public var description: String { "\(source)/\(partition)" }
+
+    /// Parses `"<source>/<partition>"`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let source = Int(parts[0]), source >= 0, let partition = Int32(parts[1]) else { return nil }
+        self.init(source: source, partition: PartitionID(partition))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let parsed = SourcePartition(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not a source partition (<source>/<partition>)")
+        }
+        self = parsed
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// `PartitionID` literals (`[0: 120]`, `partition: 0`) read as what they are; a value held in an
+/// `Int` still converts by name.
+extension PartitionID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int32) { self.init(value) }
+}

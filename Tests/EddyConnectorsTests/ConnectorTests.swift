@@ -237,7 +237,7 @@ final class LogSourceTests: XCTestCase {
         try second.runUntilIdle()
         XCTAssertEqual(output.rows.map { $0[1] }.filter { $0 == .int64(4) }.count, 1)
         XCTAssertEqual(output.rows.count, 4, "nothing read twice after the restart")
-        XCTAssertEqual(second.progress.last?.sources.first?.endOffset, SourceOffsets(["0": 3, "1": 2]))
+        XCTAssertEqual(second.progress.last?.sources.first?.endOffset, SourceOffsets([0: 3, 1: 2]))
 
         let dead = try broker.readRecords("purchases.dlq", partition: 0, from: 0, to: 10, maxBytes: 1 << 20, readCommitted: false)
         XCTAssertEqual(dead.records.count, 1)
@@ -296,7 +296,7 @@ final class LogSourceTests: XCTestCase {
         // Not replays: a new checkpoint writes all its letters, also under the id of another query.
         try run("b", runId: "query-a")
         XCTAssertEqual(try dlq().count, 6000)
-        var letter = DeadLetter(reason: .malformed, detail: "by hand", source: "test", partition: "0", offset: nil, value: [0x78])
+        var letter = DeadLetter(reason: .malformed, detail: "by hand", source: "test", partition: 0, offset: nil, value: [0x78])
         (letter.queryId, letter.batchId, letter.index) = ("query-a", 1, 7)
         try LogDeadLetterSink(broker: broker, topic: "in.dlq").write([letter])
         XCTAssertEqual(try dlq().count, 6001, "not a replay: written although query-a's batch 1 holds index 7")

@@ -73,7 +73,8 @@ final class CheckpointTests: XCTestCase {
             .groupBy(.tumble("t", .seconds(20)), "k").aggregate(.count()).write(MemorySink())
         XCTAssertThrowsError(try TestDriver(other, checkpoint: directory)) { error in
             XCTAssertEqual((error as? EngineError)?.kind, .checkpoint)
-            XCTAssertTrue("\(error)".contains("different pipeline"), "\(error)")
+            XCTAssertTrue("\(error)".contains("other stateful steps"), "\(error)")
+            XCTAssertTrue("\(error)".contains("aggregation 1 window: checkpoint TUMBLE(t, 10000 ms), this pipeline TUMBLE(t, 20000 ms)"), "\(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import Foundation
 
@@ -42,7 +43,7 @@ public final class FileDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         var bytes: [UInt8] = []
         for letter in letters {
             let line = Line(reason: letter.reason.rawValue, detail: letter.detail, source: letter.source,
-                            partition: letter.partition, offset: letter.offset, value: String(decoding: letter.value, as: UTF8.self),
+                            partition: letter.partition.map { String($0.rawValue) } ?? "", offset: letter.offset, value: String(decoding: letter.value, as: UTF8.self),
                             queryId: letter.queryId, batchId: letter.batchId, index: letter.index)
             guard let json = try? encoder.encode(line) else { continue }
             bytes += Array(json) + [0x0A]

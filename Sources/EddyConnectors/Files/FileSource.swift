@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import EddyFormats
 import Foundation
@@ -78,11 +79,11 @@ public final class FileSource: Source {
         FileRangeReader(descriptor: descriptor, columns: columns, sourceName: description, log: log)
     }
 
-    public func initialOffsets() -> SourceOffsets { SourceOffsets(["0": 0]) }
+    public func initialOffsets() -> SourceOffsets { SourceOffsets([0: 0]) }
 
     public func latestOffsets() throws(EngineError) -> SourceOffsets {
         try discover()
-        return SourceOffsets(["0": log.totalBytes])
+        return SourceOffsets([0: log.totalBytes])
     }
 
     /// Takes in files that appeared since the last look (only at the first look when bounded).
@@ -111,13 +112,13 @@ public final class FileSource: Source {
     public func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
         try discover()
         lastLimit = limit
-        let end = try reader.planEnd(from: start["0"] ?? 0, limit: limit)
+        let end = try reader.planEnd(from: start[0] ?? 0, limit: limit)
         lastPlannedEnd = end
-        return SourceOffsets(["0": end])
+        return SourceOffsets([0: end])
     }
 
     public func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
-        let from = start["0"] ?? 0, to = end["0"] ?? 0
+        let from = start[0] ?? 0, to = end[0] ?? 0
         guard to > from else { return [] }
         if to > log.totalBytes { try discover() }
         guard to <= log.totalBytes else {
@@ -270,14 +271,14 @@ struct FileRangeReader: Sendable {
                     let range = failure.byteRange.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
                     let filePosition = offsetInFile + Int64(range?.lowerBound ?? piece.lowerBound)
                     return DeadLetter(reason: .malformed, detail: "\(entry.name) byte \(filePosition): \(failure.reason)",
-                                      source: sourceName, partition: "0", offset: entry.start + filePosition,
+                                      source: sourceName, partition: 0, offset: entry.start + filePosition,
                                       value: range.map { Array(bytes[max(0, $0.lowerBound)..<$0.upperBound]) } ?? [])
                 }
             } catch {
                 results.fail(error as? EngineError ?? .internal("decoding failed: \(error)"))
                 return
             }
-            results.set(index, SourceChunk(partition: "0", batch: batch, deadLetters: letters))
+            results.set(index, SourceChunk(partition: 0, batch: batch, deadLetters: letters))
         }
         if pieces.count == 1 {
             decodeOne(0)

@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import EddyFormats
 
@@ -45,7 +46,7 @@ final class GeneratorSource: Source {
     var description: String { descriptor.description }
 
     func initialOffsets() -> SourceOffsets {
-        SourceOffsets(Dictionary(uniqueKeysWithValues: (0..<descriptor.partitions).map { (String($0), Int64(0)) }))
+        SourceOffsets(ordered: Array(repeating: 0, count: descriptor.partitions))
     }
 
     /// Events available in all: `count`, or what the rate allows since the source was first asked.
@@ -61,9 +62,7 @@ final class GeneratorSource: Source {
     func latestOffsets() -> SourceOffsets {
         let total = available()
         let n = Int64(descriptor.partitions)
-        return SourceOffsets(Dictionary(uniqueKeysWithValues: (0..<n).map { p in
-            (String(p), total > p ? (total - p + n - 1) / n : 0)
-        }))
+        return SourceOffsets(ordered: (0..<n).map { p in total > p ? (total - p + n - 1) / n : 0 })
     }
 
     func planEnd(from start: SourceOffsets, limit: ReadLimit) -> SourceOffsets {
@@ -85,7 +84,8 @@ final class GeneratorSource: Source {
         let n = Int64(descriptor.partitions)
         var chunks: [SourceChunk] = []
         for partition in end.sortedPartitions {
-            guard let p = Int64(partition), let to = end[partition] else { continue }
+            guard let to = end[partition] else { continue }
+            let p = Int64(partition.rawValue)
             let from = start[partition] ?? 0
             guard to > from else { continue }
             var decoder = try RecordFormat.jsonLines(descriptor.schema).makeDecoder(columns: columns)

@@ -1,4 +1,5 @@
 import EddyBroker
+import EddyCore
 import EddyEngine
 import EddyFormats
 import NIOCore
@@ -63,13 +64,11 @@ final class LogSource: Source {
 
     func initialOffsets() throws(EngineError) -> SourceOffsets {
         let ranges = try ranges()
-        return SourceOffsets(Dictionary(uniqueKeysWithValues: ranges.enumerated().map { index, range in
-            (String(index), descriptor.startingOffsets == .earliest ? range.start : range.end)
-        }))
+        return SourceOffsets(ordered: ranges.map { range in descriptor.startingOffsets == .earliest ? range.start : range.end })
     }
 
     func latestOffsets() throws(EngineError) -> SourceOffsets {
-        SourceOffsets(Dictionary(uniqueKeysWithValues: try ranges().enumerated().map { (String($0), $1.end) }))
+        SourceOffsets(ordered: try ranges().map(\.end))
     }
 
     /// Up to `limit.maxRecords` offsets in all, shared among partitions in proportion to their lag.
@@ -82,7 +81,7 @@ final class LogSource: Source {
             let initial = try initialOffsets()
             for partition in missing { end[partition] = initial[partition] ?? 0 }
         }
-        let lag = latest.partitions.reduce(into: [String: Int64]()) { result, entry in
+        let lag = latest.partitions.reduce(into: [PartitionID: Int64]()) { result, entry in
             result[entry.key] = max(0, entry.value - (end[entry.key] ?? 0))
         }
         let totalLag = lag.values.reduce(0, +)
@@ -100,7 +99,8 @@ final class LogSource: Source {
     func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
         var chunks: [SourceChunk] = []
         for partition in end.sortedPartitions {
-            guard let index = Int(partition), let to = end[partition] else { continue }
+            guard let to = end[partition] else { continue }
+            let index = Int(partition.rawValue)
             var from = start[partition] ?? 0
             guard to > from else { continue }
             var decoder = try descriptor.format.makeDecoder(columns: columns)
@@ -131,7 +131,7 @@ final class LogSource: Source {
         return chunks
     }
 
-    private func letter(_ record: Broker.EmbeddedRecord, partition: String, reason: String) -> DeadLetter {
+    private func letter(_ record: Broker.EmbeddedRecord, partition: PartitionID, reason: String) -> DeadLetter {
         DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset,
                    key: record.key.map { Array($0.readableBytesView) }, value: record.value.map { Array($0.readableBytesView) } ?? [])
     }

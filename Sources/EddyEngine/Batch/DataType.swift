@@ -43,6 +43,19 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A name that never changes (checkpoint signatures hash it), unlike `description`, which is
+    /// for people.
+    public var canonicalName: String {
+        switch self {
+        case .bool: "bool"
+        case .int64: "int64"
+        case .float64: "float64"
+        case .utf8: "utf8"
+        case .timestamp: "timestamp"
+        case .decimal(let scale): "decimal(\(scale))"
+        }
+    }
+
     /// 10^scale for decimals, 1 otherwise.
     public var decimalFactor: Int64 {
         if case .decimal(let scale) = self { return powersOfTen[scale] }

@@ -1,18 +1,34 @@
-/// `<checkpoint>/metadata`: written once when the checkpoint is created. A query refuses a checkpoint
-/// whose `pipelineFingerprint` differs from its own plan's: the state and offsets inside would be
-/// read by operators that do not match them.
+import EddyCore
+
+/// `<checkpoint>/metadata`: written when the checkpoint is created. A query refuses a checkpoint
+/// whose stateful steps (`StatefulSignature`) differ from its own plan's: the state and offsets
+/// inside would be read by operators that do not match them.
+///
+/// Version 2 stores the signature and its fingerprint. Version 1 stored a hash of the physical
+/// plan's text and the text itself; a query whose plan hashes the same accepts it and rewrites it as
+/// version 2.
 public struct CheckpointMetadata: Sendable, Hashable, Codable {
     public var version: Int
     /// The query's id, stable across restarts (Spark's `id`).
     public var id: String
     public var pipelineFingerprint: String
-    /// The physical plan the fingerprint was computed from, to explain a refusal.
-    public var plan: String
+    /// Version 2: the stateful steps the fingerprint encodes (explains a refusal).
+    public var signature: StatefulSignature?
+    /// Version 1 only: the physical plan text its fingerprint was computed from.
+    public var plan: String?
 
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
-    public init(id: String, pipelineFingerprint: String, plan: String) {
+    public init(id: String, signature: StatefulSignature) {
         version = Self.currentVersion
+        self.id = id
+        self.pipelineFingerprint = signature.fingerprint
+        self.signature = signature
+    }
+
+    /// Metadata as version 1 wrote it (tests of the upgrade).
+    public init(version1 id: String, pipelineFingerprint: String, plan: String) {
+        version = 1
         self.id = id
         self.pipelineFingerprint = pipelineFingerprint
         self.plan = plan
@@ -56,13 +72,13 @@ public struct CommitLogEntry: Sendable, Hashable, Codable {
     }
 }
 
-/// The watermark tracker's memory: source partitions by name ("<source index>/<partition>") in the
+/// The watermark tracker's memory: source partitions (written `"<source index>/<partition>"`) in the
 /// order the tracker numbers them, and the tracker's own state (see `WatermarkTracker.state`).
 public struct WatermarkState: Sendable, Hashable, Codable {
-    public var partitions: [String]
+    public var partitions: [SourcePartition]
     public var tracker: [Int64]
 
-    public init(partitions: [String] = [], tracker: [Int64] = []) {
+    public init(partitions: [SourcePartition] = [], tracker: [Int64] = []) {
         self.partitions = partitions
         self.tracker = tracker
     }

@@ -1,3 +1,5 @@
+import EddyCore
+
 /// A physical operator's lifecycle (Arroyo's habit): it takes batches, reacts to the watermark at the
 /// end of each micro-batch, flushes at the end of a bounded input, and saves and restores its state.
 /// Calls are per batch, never per row, so the existential is off the hot path.
@@ -33,12 +35,12 @@ public struct BatchContext: Sendable {
     public var batchId: Int64
     /// The watermark this batch applies (Int64.min: none yet).
     public var watermarkMs: Int64
-    /// The source partition of the chunk being processed ("<source>/<partition>").
-    public var partition: String
+    /// The source partition of the chunk being processed.
+    public var partition: SourcePartition
     /// Max event time seen per partition in this batch (filled by the watermark operator).
-    public var maxEventTimeMs: [String: Int64] = [:]
+    public var maxEventTimeMs: [SourcePartition: Int64] = [:]
     /// Rows per partition in this batch.
-    public var rowsPerPartition: [String: Int64] = [:]
+    public var rowsPerPartition: [SourcePartition: Int64] = [:]
     /// Event time min, max, sum and count of this batch's rows (progress `eventTime`).
     public var eventTimeMin: Int64 = .max
     public var eventTimeMax: Int64 = .min
@@ -47,7 +49,7 @@ public struct BatchContext: Sendable {
     /// Late rows operators dropped, to dead-letter when the query asks.
     public var lateRows: [RecordBatch] = []
 
-    public init(batchId: Int64, watermarkMs: Int64, partition: String = "") {
+    public init(batchId: Int64, watermarkMs: Int64, partition: SourcePartition = SourcePartition(source: 0, partition: PartitionID(0))) {
         self.batchId = batchId
         self.watermarkMs = watermarkMs
         self.partition = partition

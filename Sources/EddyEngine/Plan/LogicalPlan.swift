@@ -12,9 +12,7 @@ public indirect enum LogicalPlan: Sendable {
     public func schema() throws(EngineError) -> Schema {
         switch self {
         case .source(let source):
-            return source.requiredColumns.map { columns in
-                Schema(columns.compactMap { source.descriptor.schema.field(named: $0) })
-            } ?? source.descriptor.schema
+            return source.schema
         case .watermark(let input, _, _, _), .sink(let input, _):
             return try input.schema()
         case .filter(let input, let predicate):
@@ -70,6 +68,11 @@ public struct LogicalSource: Sendable {
     public var descriptor: any SourceDescriptor
     /// Set by projection pushdown: the only columns the plan reads.
     public var requiredColumns: [String]?
+
+    /// The columns the scan produces: the declared ones, narrowed to `requiredColumns`.
+    public var schema: Schema {
+        requiredColumns.map { columns in Schema(columns.compactMap { descriptor.schema.field(named: $0) }) } ?? descriptor.schema
+    }
 
     public init(_ descriptor: any SourceDescriptor, requiredColumns: [String]? = nil) {
         self.descriptor = descriptor

@@ -49,16 +49,57 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
         return lines.joined(separator: "\n")
     }
 
-    /// What the checkpoint's state depends on: stateful steps, the watermark and the source count.
-    /// Changing filters, projections or the sink keeps the checkpoint usable; changing these refuses it.
-    public var fingerprint: String {
+    /// What the checkpoint's state depends on (see `StatefulSignature`): the source count, the
+    /// watermark, and each aggregation with the types it reads. Changing filters, projections, the
+    /// sink or any description keeps a checkpoint usable; changing these refuses it.
+    public func signature() throws(EngineError) -> StatefulSignature {
+        var schema = source.schema
+        var aggregations: [StatefulSignature.Aggregation] = []
+        func column(_ name: String) throws(EngineError) -> StatefulSignature.Column {
+            guard let field = schema.field(named: name) else { throw .plan("no column \(name) in \(schema)") }
+            return StatefulSignature.Column(name: name, type: field.type.canonicalName)
+        }
+        for step in steps {
+            switch step {
+            case .watermark, .filter:
+                break
+            case .project(let expressions):
+                let input = schema
+                schema = Schema(try expressions.map { named throws(EngineError) in
+                    let bound = try named.expr.bind(to: input)
+                    return Field(named.name, bound.type, nullable: bound.nullable)
+                })
+            case .aggregate(let step):
+                let window = step.window.map { window in
+                    switch window.kind {
+                    case .tumbling(let size):
+                        StatefulSignature.Window(kind: "tumbling", column: window.column, sizeMs: size.milliseconds)
+                    case .hopping(let size, let slide):
+                        StatefulSignature.Window(kind: "hopping", column: window.column, sizeMs: size.milliseconds, slideMs: slide.milliseconds)
+                    case .session(let gap):
+                        StatefulSignature.Window(kind: "session", column: window.column, gapMs: gap.milliseconds)
+                    }
+                }
+                let keys = try step.keys.map { name throws(EngineError) in try column(name) }
+                let calls = try step.aggregates.map { aggregate throws(EngineError) in
+                    StatefulSignature.AggregateCall(function: aggregate.function.rawValue,
+                                                    input: try aggregate.column.map { name throws(EngineError) in try column(name) })
+                }
+                aggregations.append(StatefulSignature.Aggregation(window: window, keys: keys, aggregates: calls, mode: step.mode.rawValue))
+                schema = try AggregatePlanning.outputSchema(input: schema, window: step.window, keys: step.keys, aggregates: step.aggregates)
+            }
+        }
+        return StatefulSignature(sources: 1, watermark: watermark.map { StatefulSignature.Watermark(column: $0.column, delayMs: $0.delayMs) },
+                                 aggregations: aggregations)
+    }
+
+    /// What checkpoint metadata version 1 stored: a hash of the stateful steps' descriptions. Kept
+    /// only to accept (and upgrade) checkpoints written then; nothing new is checked against it.
+    public var legacyFingerprint: String {
         var text = "sources=1;"
         if let watermark { text += "watermark=\(watermark.column)/\(watermark.delayMs);" }
         for step in steps { if case .aggregate(let aggregate) = step { text += aggregate.description + ";" } }
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return StatefulSignature.fnv1a(text)
     }
 
     /// Creates the running source, operators and sink.
@@ -86,7 +127,7 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
         }
         let sink = try sink.descriptor.makeSink(SinkContext(schema: schema, mode: sink.mode, upsertKeys: upsertKeys, queryId: queryId))
         return QueryPlan(sources: [scan], operators: operators, sink: sink, watermark: watermark,
-                         boundedInput: source.descriptor.isBounded, fingerprint: fingerprint, explanation: description)
+                         boundedInput: source.descriptor.isBounded, signature: try signature(), legacyFingerprint: legacyFingerprint)
     }
 }
 

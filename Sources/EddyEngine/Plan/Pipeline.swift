@@ -54,6 +54,11 @@ public struct Pipeline: Sendable {
         GroupedPipeline(input: plan, window: nil, keys: keys)
     }
 
+    /// `groupBy` with the keys as an array (a window is optional).
+    public func grouped(_ window: WindowGrouping?, _ keys: [String]) -> GroupedPipeline {
+        GroupedPipeline(input: plan, window: window, keys: keys)
+    }
+
     public func write(_ sink: some SinkDescriptor, mode: OutputMode = .append) -> StreamingPipeline {
         StreamingPipeline(plan: .sink(plan, LogicalSink(sink, mode: mode)))
     }

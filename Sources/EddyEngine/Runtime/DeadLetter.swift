@@ -1,3 +1,5 @@
+import EddyCore
+
 /// A record the pipeline could not use, with the reason: it goes to the dead-letter output with the
 /// reason in headers and a counter goes up; the pipeline keeps going.
 public struct DeadLetter: Sendable, Hashable {
@@ -11,9 +13,10 @@ public struct DeadLetter: Sendable, Hashable {
     public var reason: Reason
     /// Human-readable detail (`field amount: expected DECIMAL(18,2), found string "abc"`).
     public var detail: String
-    /// Source description and partition; offset (or line number for files) when known.
+    /// Source description and partition (nil when the row no longer has one: a late row after an
+    /// aggregation); offset (or line number for files) when known.
     public var source: String
-    public var partition: String
+    public var partition: PartitionID?
     public var offset: Int64?
     public var key: [UInt8]?
     public var value: [UInt8]
@@ -28,7 +31,7 @@ public struct DeadLetter: Sendable, Hashable {
     /// The batch is a replay of one that did not commit: some of its letters may have been written.
     public var replayed = false
 
-    public init(reason: Reason, detail: String, source: String, partition: String, offset: Int64?, key: [UInt8]? = nil, value: [UInt8]) {
+    public init(reason: Reason, detail: String, source: String, partition: PartitionID?, offset: Int64?, key: [UInt8]? = nil, value: [UInt8]) {
         self.reason = reason
         self.detail = detail
         self.source = source
@@ -41,7 +44,7 @@ public struct DeadLetter: Sendable, Hashable {
     /// Headers a Kafka dead-letter record carries (Kafka Connect's `__connect.errors.*` habit).
     public var headers: [(String, String)] {
         var result = [("eddy.error.reason", reason.rawValue), ("eddy.error.detail", detail),
-                      ("eddy.error.source", source), ("eddy.error.partition", partition)]
+                      ("eddy.error.source", source), ("eddy.error.partition", partition.map { String($0.rawValue) } ?? "")]
         if let offset { result.append(("eddy.error.offset", String(offset))) }
         if let queryId { result.append((Self.queryIdHeader, queryId)) }
         if let batchId { result.append((Self.batchIdHeader, String(batchId))) }

@@ -1,185 +1,179 @@
+import EddyCore
+
 /// Runs a query as Spark runs micro-batches, one batch per call, with time passed in (so the test
-/// driver and the threaded runner share it). For batch N:
+/// driver and the threaded runner share it). The protocol's decisions (what to write when, what to
+/// replay, when a batch is due) are `MicroBatchProtocol`'s; this driver carries out its actions:
+/// asks the sources, reads and runs the operators, writes the sink, the dead letters and the
+/// checkpoint, and builds progress.
 ///
-/// 1. plan: each source's end offsets (within the read limit) and the watermark from what earlier
-///    batches saw; write both to `offsets/N` (the write-ahead log) before reading anything;
-/// 2. read and decode [start, end) of every source; run the chunks through the operators;
-/// 3. the operators' output for the batch goes to the sink as batch N (the sink ignores a batch it holds);
-/// 4. write operator state to `state/N`, then `commits/N` with the watermark tracker; purge old entries.
-///
-/// On start, an `offsets/N` without `commits/N` is replayed with exactly its offsets and watermark on
-/// top of the state of batch N-1, so the sink sees the same rows again and output is exactly once.
+/// Each action ends at a named crash point (`MicroBatchProtocol.CrashPoint`): `QueryOptions.crashInjector`
+/// can stop the query there, as a crash would, so tests restore from every one of them.
 public final class MicroBatchExecution: @unchecked Sendable {
     public let plan: QueryPlan
     public let options: QueryOptions
-    public private(set) var id: String
     public let runId: String
     private let checkpoint: CheckpointStore?
-    private var tracker: WatermarkTracker
-    /// The tracker numbers partitions; these are their names, by number.
-    private var trackedPartitions: [String] = []
-    private var nextBatchId: Int64 = 0
-    private var startOffsets: [SourceOffsets] = []
-    /// A planned batch to replay (recovery), taken before planning anything new.
-    private var pendingReplay: OffsetLogEntry?
-    /// The watermark the last batch ran with (a no-data batch runs when it moves).
-    private var lastBatchWatermarkMs: Int64 = .min
-    /// availableNow: the offsets to stop at, fixed when the query starts.
-    private var availableNowTarget: [SourceOffsets]?
-    private var inputEnded = false
+    private var machine: MicroBatchProtocol
     private var started = false
     public private(set) var deadLetterCounts: [DeadLetter.Reason: Int64] = [:]
     public private(set) var lastProgress: StreamingQueryProgress?
+    var lastProgressTimestampMs: Int64?
 
     public init(plan: QueryPlan, options: QueryOptions, checkpoint: CheckpointStore?, runId: String) throws(EngineError) {
         self.plan = plan
         self.options = options
         self.checkpoint = checkpoint
         self.runId = runId
-        self.id = runId
-        tracker = try WatermarkTracker(delayMs: plan.watermark?.delayMs ?? 0, idleTimeoutMs: plan.watermark?.idleTimeoutMs)
+        machine = try MicroBatchProtocol(
+            signature: plan.signature, legacyFingerprint: plan.legacyFingerprint, queryId: runId, trigger: options.trigger,
+            readLimit: options.readLimit, sourceCount: plan.sources.count, checkpointed: checkpoint != nil,
+            boundedInput: plan.boundedInput, watermark: plan.watermark)
     }
+
+    /// The query's id: stable across restarts on one checkpoint (Spark's `id`).
+    public var id: String { machine.id }
 
     /// Whether the query has nothing more to do (a `once`/`availableNow` trigger reached its target,
     /// or a bounded input ended).
-    public var isFinished: Bool {
-        if inputEnded { return true }
-        switch options.trigger {
-        case .processingTime: return false
-        case .once: return ranOnce
-        case .availableNow: return availableNowTarget.map { $0 == startOffsets } ?? false
-        }
-    }
-
-    private var ranOnce = false
-    /// Set when a batch failed: its operators may hold part of it, so this execution runs no more
-    /// batches (as a Spark query terminates); a new one started on the checkpoint replays the batch.
-    private var failure: EngineError?
+    public var isFinished: Bool { machine.isFinished }
 
     // MARK: start and recovery
 
-    /// Opens the checkpoint (refusing one written by another pipeline) and restores the last state.
+    /// Opens the checkpoint (refusing one written by a pipeline with other stateful steps) and
+    /// restores the last state.
     public func start(nowMs: Int64) throws(EngineError) {
         precondition(!started, "a query starts once")
         started = true
-        startOffsets = try plan.sources.map { source throws(EngineError) in try source.initialOffsets() }
-        guard let checkpoint else {
-            try fixAvailableNowTarget()
-            return
+        let initial = try plan.sources.map { source throws(EngineError) in try source.initialOffsets() }
+        var view: MicroBatchProtocol.CheckpointView?
+        if let checkpoint {
+            let offsets = try checkpoint.offsetBatches()
+            let commits = try checkpoint.commitBatches()
+            view = .init(metadata: try checkpoint.readMetadata(), offsetBatches: offsets, commitBatches: commits,
+                         newestOffsets: try offsets.max().map { batch throws(EngineError) in try checkpoint.readOffsets(batch) },
+                         newestCommit: try commits.max().map { batch throws(EngineError) in try checkpoint.readCommit(batch) })
         }
-        if let metadata = try checkpoint.readMetadata() {
-            guard metadata.pipelineFingerprint == plan.fingerprint else {
-                throw .checkpoint("""
-                    the checkpoint at \(checkpoint.directory) was written by a different pipeline; \
-                    use a new checkpoint directory (or delete this one to start over).
-                    checkpoint plan:
-                    \(metadata.plan)
-                    this plan:
-                    \(plan.explanation)
-                    """)
+        let latest = machine.needsTargetAtStart ? try latestOffsets() : nil
+        let startPlan = try machine.start(initialOffsets: initial, latestAtStart: latest, checkpoint: view)
+        if let checkpoint, let metadata = startPlan.writeMetadata { try checkpoint.writeMetadata(metadata) }
+        if let checkpoint, let batchId = startPlan.restoreStateFrom {
+            for op in plan.operators {
+                if let bytes = try checkpoint.readState(batchId, operator: op.name) {
+                    try op.restore(bytes)
+                } else if op.snapshot() != nil {
+                    throw .checkpoint("state/\(batchId)/\(op.name) is missing: the checkpoint is damaged")
+                }
             }
-            id = metadata.id
-        } else {
-            try checkpoint.writeMetadata(CheckpointMetadata(id: runId, pipelineFingerprint: plan.fingerprint, plan: plan.explanation))
         }
-        switch try CheckpointRecovery.decide(offsetBatches: checkpoint.offsetBatches(), commitBatches: checkpoint.commitBatches()) {
-        case .fresh:
-            break
-        case .resume(let lastCommitted):
-            try restore(from: lastCommitted)
-            let entry = try checkpoint.readOffsets(lastCommitted)
-            startOffsets = entry.end
-            inputEnded = entry.endOfInput
-            lastBatchWatermarkMs = entry.watermarkMs
-            nextBatchId = lastCommitted + 1
-        case .replay(let batchId, let stateBatchId):
-            if let stateBatchId { try restore(from: stateBatchId) }
-            let entry = try checkpoint.readOffsets(batchId)
-            guard entry.start.count == plan.sources.count else {
-                throw .checkpoint("offsets/\(batchId) has \(entry.start.count) sources; the pipeline reads \(plan.sources.count)")
-            }
-            pendingReplay = entry
-            startOffsets = entry.start
-            nextBatchId = batchId
-        }
-        try fixAvailableNowTarget()
     }
 
-    private func fixAvailableNowTarget() throws(EngineError) {
-        guard case .availableNow = options.trigger else { return }
-        availableNowTarget = try plan.sources.map { source throws(EngineError) in try source.latestOffsets() }
-    }
-
-    private func restore(from batchId: Int64) throws(EngineError) {
-        guard let checkpoint else { return }
-        let commit = try checkpoint.readCommit(batchId)
-        tracker = try WatermarkTracker(delayMs: tracker.delayMs, idleTimeoutMs: tracker.idleTimeoutMs, state: commit.watermark.tracker)
-        trackedPartitions = commit.watermark.partitions
-        for op in plan.operators {
-            if let bytes = try checkpoint.readState(batchId, operator: op.name) {
-                try op.restore(bytes)
-            } else if op.snapshot() != nil {
-                throw .checkpoint("state/\(batchId)/\(op.name) is missing: the checkpoint is damaged")
-            }
-        }
+    private func latestOffsets() throws(EngineError) -> [SourceOffsets] {
+        try plan.sources.map { source throws(EngineError) in try source.latestOffsets() }
     }
 
     // MARK: one batch
 
+    /// What one batch produced, carried between the protocol's actions.
+    private struct BatchWork {
+        var output: RecordBatch
+        var letters: [DeadLetter] = []
+        var context: BatchContext
+        var rowsPerSource: [Int64] = []
+        var readMs: Int64 = 0
+    }
+
     /// Runs the next micro-batch if there is anything to do; nil when there was nothing.
     public func runBatch(nowMs: Int64) throws(EngineError) -> StreamingQueryProgress? {
         precondition(started, "start the query before running batches")
-        if let failure {
-            throw .execution("the query stopped at a failed batch (\(failure)); start it again on its checkpoint to replay that batch")
-        }
-        if isFinished { return nil }
+        if machine.failure == nil && machine.isFinished { return nil }
         var clock = PhaseClock()
-        let entry: OffsetLogEntry
-        var latest: [SourceOffsets] = []
-        let replaying = pendingReplay != nil
-        if let replay = pendingReplay {
-            entry = replay
-            pendingReplay = nil
-            latest = try plan.sources.map { source throws(EngineError) in try source.latestOffsets() }
-        } else {
-            latest = try plan.sources.map { source throws(EngineError) in try source.latestOffsets() }
+        // Asked before the batch begins: a source that cannot answer leaves the query as it was.
+        let latest = machine.failure == nil ? try latestOffsets() : []
+        var action: MicroBatchProtocol.Action
+        switch try machine.beginBatch() {
+        case .finished:
+            return nil
+        case .replay(let entry):
+            action = .process(entry, replaying: true)
+        case .plan(let request):
             var ends: [SourceOffsets] = []
-            for (index, source) in plan.sources.enumerated() {
-                let limit: ReadLimit = {
-                    if case .once = options.trigger { return .unlimited }
-                    return options.readLimit
-                }()
-                var end = try source.planEnd(from: startOffsets[index], limit: limit)
-                if let target = availableNowTarget?[index] { end = Self.clamp(end, to: target) }
-                ends.append(end)
+            do {
+                for (index, source) in plan.sources.enumerated() {
+                    ends.append(try source.planEnd(from: request.start[index], limit: request.limit))
+                }
+            } catch {
+                machine.abandonPlanning()
+                throw error
             }
-            let hasData = ends != startOffsets
-            let watermark = tracker.watermark(nowMs: nowMs)
-            let endOfInput = plan.boundedInput && ends == latest
-            if !hasData && watermark == lastBatchWatermarkMs && !endOfInput {
-                if case .once = options.trigger { ranOnce = true }
-                return nil
-            }
-            entry = OffsetLogEntry(batchId: nextBatchId, timestampMs: nowMs, watermarkMs: watermark,
-                                   start: startOffsets, end: ends, endOfInput: endOfInput)
+            action = machine.planned(ends: ends, latest: latest, nowMs: nowMs)
+            if action == .idle { return nil }
             clock.mark("latestOffset")
-            try checkpoint?.writeOffsets(entry)
         }
-        clock.mark("walCommit")
-        let progress: StreamingQueryProgress
+        var work: BatchWork?
         do {
-            progress = try execute(entry, replaying: replaying, latest: latest, nowMs: nowMs, clock: &clock)
+            while true {
+                switch action {
+                case .idle:
+                    preconditionFailure("the protocol went idle inside a batch")
+                case .writeOffsets(let entry):
+                    try checkpoint?.writeOffsets(entry)
+                    try reach(.offsetsWritten, entry.batchId)
+                    action = machine.offsetsWritten()
+                case .process(let entry, let replaying):
+                    clock.mark("walCommit")
+                    let done = try process(entry, replaying: replaying)
+                    work = done
+                    try reach(.processed, entry.batchId)
+                    action = machine.processed(observations(done.context), nowMs: nowMs)
+                case .writeSink(let batchId):
+                    try plan.sink.write(batchId: batchId, work!.output)
+                    try reach(.sinkWritten, batchId)
+                    action = machine.sinkWritten()
+                case .writeDeadLetters(let batchId):
+                    if !work!.letters.isEmpty {
+                        try options.deadLetters?.write(work!.letters)
+                        for letter in work!.letters { deadLetterCounts[letter.reason, default: 0] += 1 }
+                    }
+                    clock.mark("addBatch")
+                    try reach(.deadLettersWritten, batchId)
+                    action = machine.deadLettersWritten()
+                case .writeState(let batchId):
+                    var snapshots: [String: [UInt8]] = [:]
+                    for op in plan.operators { if let bytes = op.snapshot() { snapshots[op.name] = bytes } }
+                    try checkpoint?.writeState(batchId, snapshots)
+                    try reach(.stateWritten, batchId)
+                    action = machine.stateWritten()
+                case .writeCommit(let entry):
+                    try checkpoint?.writeCommit(entry)
+                    try reach(.commitWritten, entry.batchId)
+                    action = machine.commitWritten()
+                case .purge(let keepingFrom):
+                    try checkpoint?.purge(keepingFrom: keepingFrom)
+                    try reach(.purged, keepingFrom)
+                    action = machine.purged()
+                case .batchDone(let entry):
+                    for (index, source) in plan.sources.enumerated() { source.committed(entry.end[index]) }
+                    clock.mark("commitOffsets")
+                    let done = work!
+                    let result = progress(entry, latest: latest, rowsPerSource: done.rowsPerSource, output: done.output,
+                                          letters: done.letters, context: done.context, readMs: done.readMs, clock: clock)
+                    lastProgress = result
+                    return result
+                }
+            }
         } catch {
-            failure = error
+            machine.failed(error)
             throw error
         }
-        if case .once = options.trigger { ranOnce = true }
-        lastProgress = progress
-        return progress
     }
 
-    private func execute(_ entry: OffsetLogEntry, replaying: Bool, latest: [SourceOffsets], nowMs: Int64,
-                         clock: inout PhaseClock) throws(EngineError) -> StreamingQueryProgress {
+    private func reach(_ point: MicroBatchProtocol.CrashPoint, _ batchId: Int64) throws(EngineError) {
+        try options.crashInjector?.reach(point, batchId: batchId)
+    }
+
+    /// Reads every source's range and runs it through the operators; then the stateful operators
+    /// emit what the watermark allows (and everything, when the input ended).
+    private func process(_ entry: OffsetLogEntry, replaying: Bool) throws(EngineError) -> BatchWork {
         var context = BatchContext(batchId: entry.batchId, watermarkMs: entry.watermarkMs)
         var outputs: [RecordBatch] = []
         var rowsPerSource: [Int64] = []
@@ -193,7 +187,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
             var rows: Int64 = 0
             for chunk in chunks {
                 letters += chunk.deadLetters
-                context.partition = "\(index)/\(chunk.partition)"
+                context.partition = SourcePartition(source: index, partition: chunk.partition)
                 context.rowsPerPartition[context.partition, default: 0] += Int64(chunk.batch.count)
                 rows += Int64(chunk.batch.count)
                 var batch = chunk.batch
@@ -205,8 +199,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
             }
             rowsPerSource.append(rows)
         }
-        // The batch's input is done: stateful operators emit what the watermark allows, and what
-        // they emit flows through the operators after them.
+        // What stateful operators emit flows through the operators after them.
         for (position, op) in operators.enumerated() {
             var emitted = try op.finishBatch(context: &context)
             if entry.endOfInput {
@@ -225,142 +218,27 @@ public final class MicroBatchExecution: @unchecked Sendable {
             for late in context.lateRows {
                 for value in encode(late) {
                     letters.append(DeadLetter(reason: .late, detail: "event time behind the watermark \(formatTimestamp(entry.watermarkMs))",
-                                              source: plan.sources.first?.description ?? "", partition: "", offset: nil, value: value))
+                                              source: plan.sources.first?.description ?? "", partition: nil, offset: nil, value: value))
                 }
             }
+        }
+        for index in letters.indices {
+            letters[index].queryId = id
+            letters[index].batchId = entry.batchId
+            letters[index].index = index
+            letters[index].replayed = replaying
         }
         let sinkSchema = plan.operators.last?.outputSchema ?? plan.sources[0].schema
         let output = outputs.isEmpty ? RecordBatch.empty(sinkSchema) : RecordBatch.concatenate(outputs, schema: sinkSchema)
-        try plan.sink.write(batchId: entry.batchId, output)
-        if !letters.isEmpty {
-            for index in letters.indices {
-                letters[index].queryId = id
-                letters[index].batchId = entry.batchId
-                letters[index].index = index
-                letters[index].replayed = replaying
-                deadLetterCounts[letters[index].reason, default: 0] += 1
-            }
-            try options.deadLetters?.write(letters)
-        }
-        clock.mark("addBatch")
-
-        observeWatermarks(entry, context: context, nowMs: nowMs)
-        if let checkpoint {
-            var snapshots: [String: [UInt8]] = [:]
-            for op in operators { if let bytes = op.snapshot() { snapshots[op.name] = bytes } }
-            try checkpoint.writeState(entry.batchId, snapshots)
-            try checkpoint.writeCommit(CommitLogEntry(batchId: entry.batchId,
-                                                      watermark: WatermarkState(partitions: trackedPartitions, tracker: tracker.state)))
-            try checkpoint.purge(keepingFrom: entry.batchId)
-        }
-        for (index, source) in plan.sources.enumerated() { source.committed(entry.end[index]) }
-        startOffsets = entry.end
-        nextBatchId = entry.batchId + 1
-        lastBatchWatermarkMs = entry.watermarkMs
-        if entry.endOfInput { inputEnded = true }
-        clock.mark("commitOffsets")
-
-        return progress(entry, latest: latest, rowsPerSource: rowsPerSource, output: output, letters: letters,
-                        context: context, readMs: readMs, clock: clock)
+        return BatchWork(output: output, letters: letters, context: context, rowsPerSource: rowsPerSource, readMs: readMs)
     }
 
-    private func progress(_ entry: OffsetLogEntry, latest: [SourceOffsets], rowsPerSource: [Int64], output: RecordBatch,
-                          letters: [DeadLetter], context: BatchContext, readMs: Int64, clock: PhaseClock) -> StreamingQueryProgress {
-        var durations = clock.phases
-        durations["getBatch"] = readMs
-        let totalMs = max(clock.totalMs, 1)
-        let inputRows = rowsPerSource.reduce(0, +)
-        let previousMs = lastProgressTimestampMs ?? entry.timestampMs
-        let sinceLastMs = max(entry.timestampMs - previousMs, 0)
-        lastProgressTimestampMs = entry.timestampMs
-        var eventTime: [String: String] = [:]
-        if context.eventTimeCount > 0 {
-            eventTime["min"] = formatTimestamp(context.eventTimeMin)
-            eventTime["max"] = formatTimestamp(context.eventTimeMax)
-            eventTime["avg"] = formatTimestamp(Int64(context.eventTimeSum / Double(context.eventTimeCount)))
-        }
-        if entry.watermarkMs != .min { eventTime["watermark"] = formatTimestamp(entry.watermarkMs) }
-        let sources = plan.sources.enumerated().map { index, source in
-            let behind = latest.indices.contains(index) ? Self.behind(latest[index], entry.end[index]) : []
-            var metrics: [String: String] = [:]
-            if let minimum = behind.min(), let maximum = behind.max() {
-                metrics["minOffsetsBehindLatest"] = String(minimum)
-                metrics["maxOffsetsBehindLatest"] = String(maximum)
-                metrics["avgOffsetsBehindLatest"] = String(Double(behind.reduce(0, +)) / Double(behind.count))
-            }
-            return StreamingQueryProgress.SourceProgress(
-                description: source.description, startOffset: entry.start[index], endOffset: entry.end[index],
-                latestOffset: latest.indices.contains(index) ? latest[index] : entry.end[index],
-                numInputRows: rowsPerSource[index],
-                inputRowsPerSecond: sinceLastMs > 0 ? Double(rowsPerSource[index]) * 1000 / Double(sinceLastMs) : 0,
-                processedRowsPerSecond: Double(rowsPerSource[index]) * 1000 / Double(totalMs), metrics: metrics)
-        }
-        var deadLetters: [String: Int64] = [:]
-        for letter in letters { deadLetters[letter.reason.rawValue, default: 0] += 1 }
-        return StreamingQueryProgress(
-            id: id, runId: runId, name: options.name, timestamp: formatTimestamp(entry.timestampMs), batchId: entry.batchId,
-            numInputRows: inputRows,
-            inputRowsPerSecond: sinceLastMs > 0 ? Double(inputRows) * 1000 / Double(sinceLastMs) : 0,
-            processedRowsPerSecond: Double(inputRows) * 1000 / Double(totalMs),
-            durationMs: durations, eventTime: eventTime,
-            stateOperators: plan.operators.compactMap(\.stateProgress), sources: sources,
-            sink: .init(description: plan.sink.description, numOutputRows: Int64(output.count)),
-            numDeadLetterRows: deadLetters)
-    }
-
-    private var lastProgressTimestampMs: Int64?
-
-    /// Tells the tracker what every source partition of the batch brought (also the partitions that
-    /// brought nothing: they hold the watermark back until they turn idle).
-    private func observeWatermarks(_ entry: OffsetLogEntry, context: BatchContext, nowMs: Int64) {
-        guard plan.watermark != nil else { return }
-        for (index, end) in entry.end.enumerated() {
-            for partition in end.sortedPartitions {
-                let name = "\(index)/\(partition)"
-                let number: Int
-                if let known = trackedPartitions.firstIndex(of: name) {
-                    number = known
-                } else {
-                    number = trackedPartitions.count
-                    trackedPartitions.append(name)
-                }
-                tracker.observe(partition: number, maxEventTimeMs: context.maxEventTimeMs[name],
-                                rows: Int(context.rowsPerPartition[name] ?? 0), nowMs: nowMs)
-            }
-        }
-    }
-
-    /// Offsets behind latest per partition.
-    private static func behind(_ latest: SourceOffsets, _ end: SourceOffsets) -> [Int64] {
-        latest.partitions.map { partition, offset in max(0, offset - (end.partitions[partition] ?? 0)) }
-    }
-
-    private static func clamp(_ end: SourceOffsets, to target: SourceOffsets) -> SourceOffsets {
-        var result = end
-        for (partition, offset) in end.partitions {
-            if let limit = target.partitions[partition] { result.partitions[partition] = min(offset, max(limit, 0)) }
+    private func observations(_ context: BatchContext) -> [SourcePartition: MicroBatchProtocol.PartitionObservation] {
+        var result: [SourcePartition: MicroBatchProtocol.PartitionObservation] = [:]
+        for partition in Set(context.rowsPerPartition.keys).union(context.maxEventTimeMs.keys) {
+            result[partition] = .init(rows: context.rowsPerPartition[partition] ?? 0, maxEventTimeMs: context.maxEventTimeMs[partition])
         }
         return result
     }
 }
 
-/// Phase durations of one batch (progress `durationMs`), from a monotonic clock.
-struct PhaseClock {
-    private(set) var phases: [String: Int64] = [:]
-    private let startedAt: Int64
-    private var lastMark: Int64
-
-    init() {
-        startedAt = monotonicMillis()
-        lastMark = startedAt
-    }
-
-    mutating func mark(_ phase: String) {
-        let now = monotonicMillis()
-        phases[phase, default: 0] += now - lastMark
-        lastMark = now
-        phases["triggerExecution"] = now - startedAt
-    }
-
-    var totalMs: Int64 { phases["triggerExecution"] ?? 0 }
-}

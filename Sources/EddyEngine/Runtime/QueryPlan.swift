@@ -7,20 +7,20 @@ public struct QueryPlan {
     public var watermark: WatermarkPolicy?
     /// Every source is bounded: the end of input flushes open windows.
     public var boundedInput: Bool
-    /// Identifies the plan's shape; a checkpoint written by another shape is refused.
-    public var fingerprint: String
-    /// `explain()` text stored in the checkpoint metadata.
-    public var explanation: String
+    /// What the checkpoint's state depends on; a checkpoint written with another signature is refused.
+    public var signature: StatefulSignature
+    /// What checkpoint metadata version 1 stored for this plan (accepted, then upgraded).
+    public var legacyFingerprint: String?
 
     public init(sources: [any Source], operators: [any StreamOperator], sink: any Sink, watermark: WatermarkPolicy?,
-                boundedInput: Bool, fingerprint: String, explanation: String) {
+                boundedInput: Bool, signature: StatefulSignature, legacyFingerprint: String? = nil) {
         self.sources = sources
         self.operators = operators
         self.sink = sink
         self.watermark = watermark
         self.boundedInput = boundedInput
-        self.fingerprint = fingerprint
-        self.explanation = explanation
+        self.signature = signature
+        self.legacyFingerprint = legacyFingerprint
     }
 }
 
@@ -53,6 +53,8 @@ public struct QueryOptions: Sendable {
     /// Most bytes of state one aggregation may hold (state.bytes.max); past it the query fails with a
     /// clear error instead of running out of memory. nil: 512 MiB.
     public var stateBytesLimit: Int?
+    /// Stops the query at a crash point on purpose (recovery tests); nil in production.
+    public var crashInjector: CrashInjector?
 
     public init() {}
 }

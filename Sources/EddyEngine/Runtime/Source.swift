@@ -1,10 +1,12 @@
+import EddyCore
+
 /// Rows read from one source partition in one micro-batch, and the records that could not be decoded.
 public struct SourceChunk: Sendable {
-    public var partition: String
+    public var partition: PartitionID
     public var batch: RecordBatch
     public var deadLetters: [DeadLetter]
 
-    public init(partition: String, batch: RecordBatch, deadLetters: [DeadLetter] = []) {
+    public init(partition: PartitionID, batch: RecordBatch, deadLetters: [DeadLetter] = []) {
         self.partition = partition
         self.batch = batch
         self.deadLetters = deadLetters

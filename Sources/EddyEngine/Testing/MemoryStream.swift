@@ -1,3 +1,4 @@
+import EddyCore
 import Foundation
 
 /// An in-memory source for tests and the test driver (Spark's MemoryStream): rows are added per
@@ -56,14 +57,12 @@ public final class MemoryStream: SourceDescriptor, Source, @unchecked Sendable {
     }
 
     public func initialOffsets() -> SourceOffsets {
-        SourceOffsets(Dictionary(uniqueKeysWithValues: (0..<partitionCount).map { (String($0), Int64(0)) }))
+        SourceOffsets(ordered: Array(repeating: 0, count: partitionCount))
     }
 
     public func latestOffsets() -> SourceOffsets {
         lock.withLock {
-            SourceOffsets(Dictionary(uniqueKeysWithValues: partitions.enumerated().map { index, entries in
-                (String(index), entries.reduce(0) { $0 + $1.size })
-            }))
+            SourceOffsets(ordered: partitions.map { entries in entries.reduce(0) { $0 + $1.size } })
         }
     }
 
@@ -84,7 +83,7 @@ public final class MemoryStream: SourceDescriptor, Source, @unchecked Sendable {
     public func read(from start: SourceOffsets, to end: SourceOffsets) -> [SourceChunk] {
         lock.withLock {
             (0..<partitionCount).compactMap { index -> SourceChunk? in
-                let key = String(index)
+                let key = PartitionID(Int32(index))
                 let from = start[key] ?? 0, to = end[key] ?? 0
                 guard to > from else { return nil }
                 var batches: [RecordBatch] = []

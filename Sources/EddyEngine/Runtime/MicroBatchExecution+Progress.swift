@@ -1,0 +1,74 @@
+extension MicroBatchExecution {
+    /// Spark's `StreamingQueryProgress` for a finished batch.
+    func progress(_ entry: OffsetLogEntry, latest: [SourceOffsets], rowsPerSource: [Int64], output: RecordBatch,
+                  letters: [DeadLetter], context: BatchContext, readMs: Int64, clock: PhaseClock) -> StreamingQueryProgress {
+        var durations = clock.phases
+        durations["getBatch"] = readMs
+        let totalMs = max(clock.totalMs, 1)
+        let inputRows = rowsPerSource.reduce(0, +)
+        let previousMs = lastProgressTimestampMs ?? entry.timestampMs
+        let sinceLastMs = max(entry.timestampMs - previousMs, 0)
+        lastProgressTimestampMs = entry.timestampMs
+        var eventTime: [String: String] = [:]
+        if context.eventTimeCount > 0 {
+            eventTime["min"] = formatTimestamp(context.eventTimeMin)
+            eventTime["max"] = formatTimestamp(context.eventTimeMax)
+            eventTime["avg"] = formatTimestamp(Int64(context.eventTimeSum / Double(context.eventTimeCount)))
+        }
+        if entry.watermarkMs != .min { eventTime["watermark"] = formatTimestamp(entry.watermarkMs) }
+        let sources = plan.sources.enumerated().map { index, source in
+            let behind = latest.indices.contains(index) ? Self.behind(latest[index], entry.end[index]) : []
+            var metrics: [String: String] = [:]
+            if let minimum = behind.min(), let maximum = behind.max() {
+                metrics["minOffsetsBehindLatest"] = String(minimum)
+                metrics["maxOffsetsBehindLatest"] = String(maximum)
+                metrics["avgOffsetsBehindLatest"] = String(Double(behind.reduce(0, +)) / Double(behind.count))
+            }
+            return StreamingQueryProgress.SourceProgress(
+                description: source.description, startOffset: entry.start[index], endOffset: entry.end[index],
+                latestOffset: latest.indices.contains(index) ? latest[index] : entry.end[index],
+                numInputRows: rowsPerSource[index],
+                inputRowsPerSecond: sinceLastMs > 0 ? Double(rowsPerSource[index]) * 1000 / Double(sinceLastMs) : 0,
+                processedRowsPerSecond: Double(rowsPerSource[index]) * 1000 / Double(totalMs), metrics: metrics)
+        }
+        var deadLetters: [String: Int64] = [:]
+        for letter in letters { deadLetters[letter.reason.rawValue, default: 0] += 1 }
+        return StreamingQueryProgress(
+            id: id, runId: runId, name: options.name, timestamp: formatTimestamp(entry.timestampMs), batchId: entry.batchId,
+            numInputRows: inputRows,
+            inputRowsPerSecond: sinceLastMs > 0 ? Double(inputRows) * 1000 / Double(sinceLastMs) : 0,
+            processedRowsPerSecond: Double(inputRows) * 1000 / Double(totalMs),
+            durationMs: durations, eventTime: eventTime,
+            stateOperators: plan.operators.compactMap(\.stateProgress), sources: sources,
+            sink: .init(description: plan.sink.description, numOutputRows: Int64(output.count)),
+            numDeadLetterRows: deadLetters)
+    }
+
+
+
+    /// Offsets behind latest per partition.
+    private static func behind(_ latest: SourceOffsets, _ end: SourceOffsets) -> [Int64] {
+        latest.partitions.map { partition, offset in max(0, offset - (end.partitions[partition] ?? 0)) }
+    }
+}
+
+/// Phase durations of one batch (progress `durationMs`), from a monotonic clock.
+struct PhaseClock {
+    private(set) var phases: [String: Int64] = [:]
+    private let startedAt: Int64
+    private var lastMark: Int64
+
+    init() {
+        startedAt = monotonicMillis()
+        lastMark = startedAt
+    }
+
+    mutating func mark(_ phase: String) {
+        let now = monotonicMillis()
+        phases[phase, default: 0] += now - lastMark
+        lastMark = now
+        phases["triggerExecution"] = now - startedAt
+    }
+
+    var totalMs: Int64 { phases["triggerExecution"] ?? 0 }
+}
