@@ -67,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
         var options = QueryOptions()
         options.name = "revenue"
         options.trigger = .processingTime(intervalMs: intervalMs)
-        options.deadLetters = try LogDeadLetterSink(broker: broker, topic: topic + ".dlq")
+        options.deadLetters = try LogDeadLetterSink(log: broker, topic: topic + ".dlq")
         print("eddy demo: broker on \(listen), topic \(topic) (\(partitions) partitions); results in \(results)")
         print(try pipeline.explain())
         let query = try pipeline.start(checkpoint: dataDir + "/checkpoints/revenue", options: options) { progress in
