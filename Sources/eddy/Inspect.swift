@@ -36,13 +36,12 @@ struct Inspect: ParsableCommand {
                 failed = true
                 continue
             }
-            var stream = ByteBuffer(bytes: data)
             do {
-                while let payload = try KafkaFrame.next(from: &stream, maxFrameBytes: maxFrameBytes) {
+                let trailing = try KafkaFrame.split(ByteBuffer(bytes: data), maxFrameBytes: maxFrameBytes) { payload in
                     try printRequest(payload, from: path)
                 }
-                if stream.readableBytes > 0 {
-                    print("\(path): \(stream.readableBytes) trailing bytes do not make a whole frame")
+                if trailing > 0 {
+                    print("\(path): \(trailing) trailing bytes do not make a whole frame")
                     failed = true
                 }
             } catch {

@@ -32,11 +32,11 @@ final class BrokerTests: XCTestCase {
 
     static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
         let correlation = Int32.random(in: 1...Int32.max)
-        var frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
-        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 30))
+        let frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 30)
         let answer = try await broker.handle(payload)
-        var response = try XCTUnwrap(answer)
-        let body = try XCTUnwrap(try KafkaFrame.next(from: &response, maxFrameBytes: 1 << 30))
+        let response = try XCTUnwrap(answer)
+        let body = try KafkaFrame.payload(of: response, maxFrameBytes: 1 << 30)
         let (id, decoded) = try KafkaFrame.decodeResponse(body, as: R.Response.self, version: version)
         XCTAssertEqual(id, correlation)
         return decoded
@@ -282,8 +282,8 @@ final class BrokerTests: XCTestCase {
         let broker = try makeBroker()
         var request = ProduceRequest()
         request.acks = 0
-        var frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
-        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 20)
         let response = try await broker.handle(payload)
         XCTAssertNil(response)
     }
@@ -338,8 +338,8 @@ final class BrokerTests: XCTestCase {
         var w = WireWriter()
         try header.encode(to: &w, version: 2)
         let answer = try await broker.handle(w.buffer)
-        var bytes = try XCTUnwrap(answer)
-        let body = try XCTUnwrap(try KafkaFrame.next(from: &bytes, maxFrameBytes: 1 << 20))
+        let bytes = try XCTUnwrap(answer)
+        let body = try KafkaFrame.payload(of: bytes, maxFrameBytes: 1 << 20)
         let (id, decoded) = try KafkaFrame.decodeResponse(body, as: ApiVersionsResponse.self, version: 0)
         XCTAssertEqual(id, 77)
         XCTAssertEqual(decoded.errorCode, ErrorCode.unsupportedVersion.rawValue)
