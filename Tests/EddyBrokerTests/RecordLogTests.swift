@@ -11,25 +11,11 @@ import XCTest
 
 /// The broker as a `RecordLog` (what the engine's log source reads): the same isolation rules as
 /// Fetch, records as views, and offsets that always move on.
-final class RecordLogTests: XCTestCase {
-    private var pool: NIOThreadPool!
-    private var directory: String!
-
-    override func setUp() {
-        pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eddy-recordlog-\(UUID().uuidString)").path
-    }
-
-    override func tearDown() {
-        try? pool.syncShutdownGracefully()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
+final class RecordLogTests: BrokerDirectoryTestCase {
     /// Offsets: a=0 b=1, x1=2 x2=3 (producer 7, aborted at 4), y=5 (producer 8, committed at 6),
     /// c=7 d=8 (one batch), z=9 (producer 9, still open: the last stable offset is 9), e=10.
     private func makeLog() throws -> Broker {
-        let broker = try Broker(config: BrokerConfig(dataDirectory: directory), pool: pool, logger: Logger(label: "test"))
+        let broker = try makeBroker()
         try broker.ensureTopic("t", partitions: 1)
         func batch(_ values: [String], producer: Int64 = -1) throws -> RecordBatch {
             try RecordBatch(try RecordBatch.encode(
