@@ -83,14 +83,11 @@ struct DemoCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        do {
-            try await services.run()
-        } catch {
-            logger.error("demo stopped: \(error)")
-        }
+        let failure = await services.runUntilStopped(logger: logger, "demo")
         try broker.close()
         try await group.shutdownGracefully()
         try await pool.shutdownGracefully()
+        if let failure { throw failure }
         print("eddy demo: stopped; \(try FileSinkReader.committedFiles(results).count) result files in \(results)")
     }
 

@@ -32,7 +32,7 @@ struct Inspect: ParsableCommand {
         var failed = false
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
-                print("\(path): cannot read the file")
+                complain("\(path): cannot read the file")
                 failed = true
                 continue
             }
@@ -41,15 +41,20 @@ struct Inspect: ParsableCommand {
                     try printRequest(payload, from: path)
                 }
                 if trailing > 0 {
-                    print("\(path): \(trailing) trailing bytes do not make a whole frame")
+                    complain("\(path): \(trailing) trailing bytes do not make a whole frame")
                     failed = true
                 }
             } catch {
-                print("\(path): \(error)")
+                complain("\(path): \(error)")
                 failed = true
             }
         }
         if failed { throw ExitCode.failure }
+    }
+
+    /// What could not be decoded goes to stderr, so the decoded requests on stdout stay clean.
+    private func complain(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
     private func printRequest(_ payload: ByteBuffer, from path: String) throws {
