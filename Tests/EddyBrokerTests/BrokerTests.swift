@@ -126,7 +126,8 @@ final class BrokerTests: XCTestCase {
         let broker = try makeBroker()
         _ = try await Self.produce(broker, topic: "poll", values: ["first"])
         async let waited = Self.fetch(broker, topic: "poll", offset: 1, maxWaitMs: 5000)
-        try await Task.sleep(nanoseconds: 100_000_000)
+        let isWaiting = try await eventually { broker.appendSignal.waiterCount == 1 }
+        XCTAssertTrue(isWaiting, "the fetch found nothing and waits for an append")
         _ = try await Self.produce(broker, topic: "poll", values: ["second"])
         let arrived = try await waited
         XCTAssertEqual(try Self.values(arrived), ["second"])
@@ -213,11 +214,8 @@ final class BrokerTests: XCTestCase {
         for n in 0..<3 { _ = try await Self.produce(broker, topic: "small-segments", values: ["value \(n) " + String(repeating: "x", count: 150)], acks: 1) }
         XCTAssertGreaterThan(partition.withLog { $0.segmentCount }, 1, "the appends rolled")
         // The roll's flush runs in the background: wait for it (bounded).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while partition.withLog({ $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush }, "rolled segments are fsynced without flush.ms or acks=all")
+        let flushed = try await eventually { !partition.withLog { $0.rolledSegmentAwaitsFlush } }
+        XCTAssertTrue(flushed, "rolled segments are fsynced without flush.ms or acks=all")
         XCTAssertGreaterThan(partition.withLog { $0.flushedOffset.rawValue }, 0)
     }
 
@@ -230,10 +228,8 @@ final class BrokerTests: XCTestCase {
         let maintenance = Task { try await LogMaintenance(broker: broker).run() }
         defer { maintenance.cancel() }
         // No append follows: the pass that rolls the aged segment fsyncs it (bounded wait).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while partition.withLog({ $0.segmentCount < 2 || $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let rolledAndFlushed = try await eventually { partition.withLog { $0.segmentCount >= 2 && !$0.rolledSegmentAwaitsFlush } }
+        XCTAssertTrue(rolledAndFlushed)
         XCTAssertEqual(partition.withLog { $0.segmentCount }, 2, "rolled by segment.ms")
         XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush })
         XCTAssertEqual(partition.withLog { $0.flushedOffset.rawValue }, 1)
