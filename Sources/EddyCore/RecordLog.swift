@@ -11,8 +11,8 @@
 /// is copied per record and no record array is built; one that keeps bytes copies them itself.
 /// A visitor rather than an iterator or a returned array because the views' lifetime is then the
 /// call's (`withUnsafe…` style): a non-escaping closure call per record allocates nothing and costs
-/// less than decoding the record. Headers (few and small: Eddy's own are dead-letter
-/// metadata) are handed over as copies, and only for records that have some.
+/// less than decoding the record. Headers (few and small: Eddy's own are dead-letter metadata) are
+/// handed over as copies, and only for records that have some.
 ///
 /// Errors are the implementation's (`RecordLogError` when the topic or partition does not exist);
 /// their descriptions name the topic, partition and cause.

@@ -3,9 +3,8 @@ import EddyEngine
 import EddyFormats
 
 /// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
-/// consumer group; offsets
-/// per partition live in the query's checkpoint (as Spark's Kafka source keeps them), so a restart
-/// resumes exactly. Record values are decoded with the format; keys and Kafka timestamps are not
+/// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
+/// keeps them), so a restart resumes exactly. Record values are decoded with the format; keys and Kafka timestamps are not
 /// columns yet.
 public struct LogSourceDescriptor: SourceDescriptor {
     public enum StartingOffsets: String, Sendable {
