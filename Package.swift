@@ -57,13 +57,11 @@ let package = Package(
         .target(name: "EddyKafka", dependencies: ["CRdKafka"], exclude: ["README.md"]),
         // JSON and CSV into columns and out of them (Avro and Protobuf later).
         .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
-        // Sources and sinks: files, the embedded log, generators (Parquet, PostgreSQL, Kafka later).
+        // Sources and sinks: files, a log through EddyCore's `RecordLog` (the embedded broker passes
+        // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
             name: "EddyConnectors",
-            dependencies: [
-                "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyWire",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
+            dependencies: ["EddyCore", "EddyEngine", "EddyFormats"],
             exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
@@ -107,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "EddyConnectorsTests",
             dependencies: [
-                "EddyConnectors", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport",
+                "EddyConnectors", "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -73,6 +73,9 @@ final class AppendSignal: @unchecked Sendable {
 
     var current: UInt64 { lock.withLock { generation } }
 
+    /// Fetches waiting for an append now (tests wait for a long poll to park on it).
+    var waiterCount: Int { lock.withLock { waiters.count } }
+
     func notify() {
         let woken = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
             generation &+= 1

@@ -5,6 +5,12 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The Kafka listener: accepts connections and answers each connection's requests in order, one at
 /// a time (as Kafka does: a connection is muted while its request is handled). A malformed or
 /// oversized frame closes that connection only. On graceful shutdown it stops accepting, lets each
@@ -29,21 +35,20 @@ public final class KafkaServer: Service, Sendable {
         self.logger = logger
     }
 
+    /// The listener could not bind: the address is taken, not this host's, or does not resolve.
+    public struct ListenError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public func run() async throws {
         let config = broker.config
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: config.listenHost, port: config.listenPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(KafkaFrameHandler(maxFrameBytes: config.maxRequestBytes))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(
-                            lowWatermark: 1, highWatermark: max(2, config.maxQueuedRequestsPerConnection))))
-                }
-            }
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await bind(config)
+        } catch {
+            let cause = (error as? IOError).map { "\(String(cString: strerror($0.errnoCode))) (errno \($0.errnoCode))" } ?? "\(error)"
+            throw ListenError(description: "cannot listen on \(config.listenHost):\(config.listenPort): \(cause)")
+        }
         let port = server.channel.localAddress?.port
         boundPort.withLockedValue { $0 = port }
         logger.info("listening", metadata: ["address": "\(config.listenHost):\(port ?? -1)"])
@@ -67,6 +72,22 @@ public final class KafkaServer: Service, Sendable {
             self.beginShutdown(server.channel)
         }
         logger.info("listener stopped")
+    }
+
+    private func bind(_ config: BrokerConfig) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: config.listenHost, port: config.listenPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(KafkaFrameHandler(maxFrameBytes: config.maxRequestBytes))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(
+                            lowWatermark: 1, highWatermark: max(2, config.maxQueuedRequestsPerConnection))))
+                }
+            }
     }
 
     private func admit(_ channel: any Channel) -> Bool {

@@ -19,6 +19,12 @@ struct TopicError: Error, Sendable {
     let message: String
 }
 
+/// `eddy-topics.json` holds what the broker cannot use. It refuses to start rather than guess: a
+/// topic's overrides replaced by defaults could delete what retention.ms=-1 was keeping.
+struct StoredTopicsError: Error, Sendable, CustomStringConvertible {
+    let description: String
+}
+
 /// The broker's topics. Their list, ids, partition counts and config overrides are kept in
 /// `<data>/eddy-topics.json` (rewritten atomically on every change); partition data lives in
 /// `<data>/<topic>-<partition>/` as EddyLog lays it out.
@@ -46,8 +52,16 @@ final class TopicRegistry: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = dataDirectory + "/" + Self.metadataFile
         guard let data = FileManager.default.contents(atPath: path) else { return }
-        for stored in try JSONDecoder().decode([Stored].self, from: data) {
-            let config = (try? TopicConfigs.effective(stored.configs, defaults: defaults)) ?? defaults
+        let list: [Stored]
+        do { list = try JSONDecoder().decode([Stored].self, from: data) } catch {
+            throw StoredTopicsError(description: "cannot read the topic list \(path): \(error)")
+        }
+        for stored in list {
+            let config: LogConfig
+            do { config = try TopicConfigs.effective(stored.configs, defaults: defaults) } catch {
+                throw StoredTopicsError(description: "\(path): the stored configs of topic \(stored.name) do not parse: \(error); "
+                    + "correct or remove them by hand")
+            }
             let partitions = try (0..<stored.partitions).map { try openPartition(stored.name, $0, config) }
             topics[stored.name] = Topic(name: stored.name, id: KafkaUUID(hex: stored.id) ?? .random(),
                                         partitions: partitions, overrides: stored.configs, config: config)

@@ -42,6 +42,31 @@ extension PartitionLog {
         producers.abortedTransactions(from: from, upTo: upTo)
     }
 
+    /// The offset a reader at `isolation` reads up to: the last stable offset (read_committed) or
+    /// the log end (ListOffsets' "latest", the end of a source's readable range).
+    public func readableEnd(_ isolation: IsolationLevel) -> Offset {
+        isolation == .readCommitted ? lastStableOffset : logEndOffset
+    }
+
+    /// The one read_committed rule, for Fetch and in-process readers alike: `read` up to `limit`
+    /// (when given) and, at read_committed, below the last stable offset, with the aborted
+    /// transactions overlapping what can be returned.
+    public func read(from offset: Offset, maxBytes: Int, minOneBatch: Bool, isolation: IsolationLevel,
+                     below limit: Offset? = nil) throws -> IsolatedRead {
+        let stable = lastStableOffset
+        switch isolation {
+        case .readUncommitted:
+            let result = try limit.map { try read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, below: $0) }
+                ?? read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
+            return IsolatedRead(read: result, isolation: isolation, lastStableOffset: stable, abortedTransactions: [])
+        case .readCommitted:
+            let end = min(stable, limit ?? stable)
+            let result = try read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, below: end)
+            return IsolatedRead(read: result, isolation: isolation, lastStableOffset: stable,
+                                abortedTransactions: abortedTransactions(from: offset, upTo: end))
+        }
+    }
+
     /// `read` that stops before the first batch at or past `limit` (the LSO for read_committed).
     public func read(from offset: Offset, maxBytes: Int, minOneBatch: Bool, below limit: Offset) throws -> ReadResult {
         var result = try read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)

@@ -163,15 +163,12 @@ struct BrokerCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        do {
-            try await services.run()
-        } catch {
-            logger.error("broker stopped: \(error)")
-        }
+        let failure = await services.runUntilStopped(logger: logger, "broker")
         try broker.close()
         logger.info("logs flushed and closed")
         try await group.shutdownGracefully()
         try await pool.shutdownGracefully()
+        if let failure { throw failure }
     }
 }
 

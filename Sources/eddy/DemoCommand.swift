@@ -67,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
         var options = QueryOptions()
         options.name = "revenue"
         options.trigger = .processingTime(intervalMs: intervalMs)
-        options.deadLetters = try LogDeadLetterSink(broker: broker, topic: topic + ".dlq")
+        options.deadLetters = try LogDeadLetterSink(log: broker, topic: topic + ".dlq")
         print("eddy demo: broker on \(listen), topic \(topic) (\(partitions) partitions); results in \(results)")
         print(try pipeline.explain())
         let query = try pipeline.start(checkpoint: dataDir + "/checkpoints/revenue", options: options) { progress in
@@ -83,14 +83,11 @@ struct DemoCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        do {
-            try await services.run()
-        } catch {
-            logger.error("demo stopped: \(error)")
-        }
+        let failure = await services.runUntilStopped(logger: logger, "demo")
         try broker.close()
         try await group.shutdownGracefully()
         try await pool.shutdownGracefully()
+        if let failure { throw failure }
         print("eddy demo: stopped; \(try FileSinkReader.committedFiles(results).count) result files in \(results)")
     }
 

@@ -32,25 +32,29 @@ struct Inspect: ParsableCommand {
         var failed = false
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
-                print("\(path): cannot read the file")
+                complain("\(path): cannot read the file")
                 failed = true
                 continue
             }
-            var stream = ByteBuffer(bytes: data)
             do {
-                while let payload = try KafkaFrame.next(from: &stream, maxFrameBytes: maxFrameBytes) {
+                let trailing = try KafkaFrame.split(ByteBuffer(bytes: data), maxFrameBytes: maxFrameBytes) { payload in
                     try printRequest(payload, from: path)
                 }
-                if stream.readableBytes > 0 {
-                    print("\(path): \(stream.readableBytes) trailing bytes do not make a whole frame")
+                if trailing > 0 {
+                    complain("\(path): \(trailing) trailing bytes do not make a whole frame")
                     failed = true
                 }
             } catch {
-                print("\(path): \(error)")
+                complain("\(path): \(error)")
                 failed = true
             }
         }
         if failed { throw ExitCode.failure }
+    }
+
+    /// What could not be decoded goes to stderr, so the decoded requests on stdout stay clean.
+    private func complain(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
     private func printRequest(_ payload: ByteBuffer, from path: String) throws {

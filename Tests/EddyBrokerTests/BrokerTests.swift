@@ -32,11 +32,11 @@ final class BrokerTests: XCTestCase {
 
     static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
         let correlation = Int32.random(in: 1...Int32.max)
-        var frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
-        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 30))
+        let frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: correlation, clientId: "test")
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 30)
         let answer = try await broker.handle(payload)
-        var response = try XCTUnwrap(answer)
-        let body = try XCTUnwrap(try KafkaFrame.next(from: &response, maxFrameBytes: 1 << 30))
+        let response = try XCTUnwrap(answer)
+        let body = try KafkaFrame.payload(of: response, maxFrameBytes: 1 << 30)
         let (id, decoded) = try KafkaFrame.decodeResponse(body, as: R.Response.self, version: version)
         XCTAssertEqual(id, correlation)
         return decoded
@@ -126,7 +126,8 @@ final class BrokerTests: XCTestCase {
         let broker = try makeBroker()
         _ = try await Self.produce(broker, topic: "poll", values: ["first"])
         async let waited = Self.fetch(broker, topic: "poll", offset: 1, maxWaitMs: 5000)
-        try await Task.sleep(nanoseconds: 100_000_000)
+        let isWaiting = try await eventually { broker.appendSignal.waiterCount == 1 }
+        XCTAssertTrue(isWaiting, "the fetch found nothing and waits for an append")
         _ = try await Self.produce(broker, topic: "poll", values: ["second"])
         let arrived = try await waited
         XCTAssertEqual(try Self.values(arrived), ["second"])
@@ -213,11 +214,8 @@ final class BrokerTests: XCTestCase {
         for n in 0..<3 { _ = try await Self.produce(broker, topic: "small-segments", values: ["value \(n) " + String(repeating: "x", count: 150)], acks: 1) }
         XCTAssertGreaterThan(partition.withLog { $0.segmentCount }, 1, "the appends rolled")
         // The roll's flush runs in the background: wait for it (bounded).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while partition.withLog({ $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush }, "rolled segments are fsynced without flush.ms or acks=all")
+        let flushed = try await eventually { !partition.withLog { $0.rolledSegmentAwaitsFlush } }
+        XCTAssertTrue(flushed, "rolled segments are fsynced without flush.ms or acks=all")
         XCTAssertGreaterThan(partition.withLog { $0.flushedOffset.rawValue }, 0)
     }
 
@@ -230,10 +228,8 @@ final class BrokerTests: XCTestCase {
         let maintenance = Task { try await LogMaintenance(broker: broker).run() }
         defer { maintenance.cancel() }
         // No append follows: the pass that rolls the aged segment fsyncs it (bounded wait).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while partition.withLog({ $0.segmentCount < 2 || $0.rolledSegmentAwaitsFlush }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let rolledAndFlushed = try await eventually { partition.withLog { $0.segmentCount >= 2 && !$0.rolledSegmentAwaitsFlush } }
+        XCTAssertTrue(rolledAndFlushed)
         XCTAssertEqual(partition.withLog { $0.segmentCount }, 2, "rolled by segment.ms")
         XCTAssertFalse(partition.withLog { $0.rolledSegmentAwaitsFlush })
         XCTAssertEqual(partition.withLog { $0.flushedOffset.rawValue }, 1)
@@ -282,8 +278,8 @@ final class BrokerTests: XCTestCase {
         let broker = try makeBroker()
         var request = ProduceRequest()
         request.acks = 0
-        var frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
-        let payload = try XCTUnwrap(try KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 20)
         let response = try await broker.handle(payload)
         XCTAssertNil(response)
     }
@@ -338,8 +334,8 @@ final class BrokerTests: XCTestCase {
         var w = WireWriter()
         try header.encode(to: &w, version: 2)
         let answer = try await broker.handle(w.buffer)
-        var bytes = try XCTUnwrap(answer)
-        let body = try XCTUnwrap(try KafkaFrame.next(from: &bytes, maxFrameBytes: 1 << 20))
+        let bytes = try XCTUnwrap(answer)
+        let body = try KafkaFrame.payload(of: bytes, maxFrameBytes: 1 << 20)
         let (id, decoded) = try KafkaFrame.decodeResponse(body, as: ApiVersionsResponse.self, version: 0)
         XCTAssertEqual(id, 77)
         XCTAssertEqual(decoded.errorCode, ErrorCode.unsupportedVersion.rawValue)

@@ -1,5 +1,6 @@
 import EddyBroker
 import EddyConnectors
+import EddyCore
 import EddyEngine
 import Foundation
 import Logging
@@ -221,13 +222,13 @@ final class LogSourceTests: XCTestCase {
         try broker.ensureTopic("purchases", partitions: 2)
         let schema = Schema([Field("k", .utf8), Field("n", .int64)])
         func append(_ partition: Int, _ values: [String]) throws {
-            try broker.appendRecords("purchases", partition: partition, values.map { Broker.EmbeddedAppend(key: nil, value: Array($0.utf8)) })
+            try broker.append("purchases", partition: PartitionID(Int32(partition)), values.map { LogAppend(key: nil, value: Array($0.utf8)) })
         }
         try append(0, [#"{"k":"a","n":1}"#, #"{"k":"b","n":2}"#])
         try append(1, [#"{"k":"c","n":3}"#, "oops"])
         let output = MemorySink()
         var options = QueryOptions()
-        options.deadLetters = try LogDeadLetterSink(broker: broker, topic: "purchases.dlq")
+        options.deadLetters = try LogDeadLetterSink(log: broker, topic: "purchases.dlq")
         let pipeline = Pipeline.read(.log(broker, topic: "purchases", format: .json(schema))).write(output)
         let first = try TestDriver(pipeline, checkpoint: directory + "/checkpoint", options: options)
         try first.runUntilIdle()
@@ -239,9 +240,9 @@ final class LogSourceTests: XCTestCase {
         XCTAssertEqual(output.rows.count, 4, "nothing read twice after the restart")
         XCTAssertEqual(second.progress.last?.sources.first?.endOffset, SourceOffsets([0: 3, 1: 2]))
 
-        let dead = try broker.readRecords("purchases.dlq", partition: 0, from: 0, to: 10, maxBytes: 1 << 20, readCommitted: false)
-        XCTAssertEqual(dead.records.count, 1)
-        XCTAssertEqual(dead.records.first.flatMap { $0.value.map { String(buffer: $0) } }, "oops")
+        let dead = try records(broker, "purchases.dlq")
+        XCTAssertEqual(dead.count, 1)
+        XCTAssertEqual(dead.first?.value.map { String(decoding: $0, as: UTF8.self) }, "oops")
     }
 
     /// A batch replayed after a crash (its commit missing) dead-letters nothing twice, also when the
@@ -253,22 +254,22 @@ final class LogSourceTests: XCTestCase {
         try broker.ensureTopic("in", partitions: 1)
         let schema = Schema([Field("n", .int64)])
         let values = (0..<6000).map { $0 % 2 == 0 ? #"{"n":\#($0)}"# : "bad \($0)" }
-        try broker.appendRecords("in", partition: 0, values.map { Broker.EmbeddedAppend(key: nil, value: Array($0.utf8)) })
+        try broker.append("in", partition: PartitionID(0), values.map { LogAppend(key: nil, value: Array($0.utf8)) })
         let pipeline = Pipeline.read(.log(broker, topic: "in", format: .json(schema))).write(MemorySink())
         func run(_ checkpoint: String, runId: String = "run-\(UUID())", dlq: String = "in.dlq") throws {
             var options = QueryOptions()
             options.readLimit = ReadLimit(maxRecords: 3000)  // two batches of 1500 letters, two appends each
-            options.deadLetters = try LogDeadLetterSink(broker: broker, topic: dlq)
+            options.deadLetters = try LogDeadLetterSink(log: broker, topic: dlq)
             try TestDriver(pipeline, checkpoint: directory + "/" + checkpoint, options: options, runId: runId).runUntilIdle()
         }
-        func dlq(_ topic: String = "in.dlq") throws -> [Broker.EmbeddedRecord] {
-            try broker.readRecords(topic, partition: 0, from: 0, to: 100_000, maxBytes: 64 << 20, readCommitted: false).records
-        }
-        func letters(_ records: [Broker.EmbeddedRecord]) -> [String] {
+        func dlq(_ topic: String = "in.dlq") throws -> [LogAppend] { try records(broker, topic) }
+        func letters(_ records: [LogAppend]) -> [String] {
             records.map { record in
-                let header = { (key: String) in record.headers.first { $0.key == key }?.value.map { String(buffer: $0) } ?? "-" }
+                let header = { (key: String) in
+                    record.headers.first { $0.key == key }?.value.map { String(decoding: $0, as: UTF8.self) } ?? "-"
+                }
                 return "\(header(DeadLetter.batchIdHeader))/\(header(DeadLetter.indexHeader)) "
-                    + "\(header("eddy.error.offset")) \(record.value.map { String(buffer: $0) } ?? "")"
+                    + "\(header("eddy.error.offset")) \(record.value.map { String(decoding: $0, as: UTF8.self) } ?? "")"
             }
         }
         try run("a", runId: "query-a")
@@ -285,10 +286,7 @@ final class LogSourceTests: XCTestCase {
         // A crash between the two appends of batch 1 (its first 1000 letters written): the replay
         // writes only the other 500.
         try broker.ensureTopic("partial.dlq", partitions: 1)
-        try broker.appendRecords("partial.dlq", partition: 0, try dlq().prefix(1500 + 1000).map { record in
-            Broker.EmbeddedAppend(key: nil, value: record.value.map { Array(buffer: $0) },
-                                  headers: record.headers.map { ($0.key, $0.value.map { Array(buffer: $0) } ?? []) })
-        })
+        try broker.append("partial.dlq", partition: PartitionID(0), Array(try dlq().prefix(1500 + 1000)))
         try FileManager.default.removeItem(atPath: directory + "/a/commits/1")
         try run("a", dlq: "partial.dlq")
         XCTAssertEqual(letters(try dlq("partial.dlq")), straight)
@@ -298,12 +296,26 @@ final class LogSourceTests: XCTestCase {
         XCTAssertEqual(try dlq().count, 6000)
         var letter = DeadLetter(reason: .malformed, detail: "by hand", source: "test", partition: 0, offset: nil, value: [0x78])
         (letter.queryId, letter.batchId, letter.index) = ("query-a", 1, 7)
-        try LogDeadLetterSink(broker: broker, topic: "in.dlq").write([letter])
+        try LogDeadLetterSink(log: broker, topic: "in.dlq").write([letter])
         XCTAssertEqual(try dlq().count, 6001, "not a replay: written although query-a's batch 1 holds index 7")
         letter.replayed = true
-        try LogDeadLetterSink(broker: broker, topic: "in.dlq").write([letter])
+        try LogDeadLetterSink(log: broker, topic: "in.dlq").write([letter])
         XCTAssertEqual(try dlq().count, 6001, "a replay: skipped")
     }
+}
+
+/// Partition 0 of `topic`, read uncommitted, as owned copies.
+private func records(_ log: any RecordLog, _ topic: String) throws -> [LogAppend] {
+    guard let range = try log.readableRanges(topic, isolation: .readUncommitted)?.first else { return [] }
+    var records: [LogAppend] = []
+    var from = range.start
+    while from < range.end {
+        from = try log.read(topic, partition: PartitionID(0), from: from, to: range.end, maxBytes: 1 << 20,
+                            isolation: .readUncommitted) { record in
+            records.append(LogAppend(key: record.key.map { Array($0) }, value: record.value.map { Array($0) }, headers: record.headers))
+        }
+    }
+    return records
 }
 
 final class Letters: DeadLetterSink, @unchecked Sendable {

@@ -56,11 +56,26 @@ final class FrameTests: XCTestCase {
         XCTAssertEqual(try assemble(empty, chunks: [2]).frames, [ByteBuffer()])
     }
 
+    /// Frames of `stream` by the simplest rule (size, check, payload, repeat), as a reference for
+    /// `KafkaFrame.split` and the assembler: the payloads, the bytes left after the last whole frame,
+    /// and whether a bad size prefix stopped it.
+    private func referenceSplit(_ stream: ByteBuffer, maxFrameBytes: Int) -> (frames: [ByteBuffer], left: Int, failed: Bool) {
+        var frames: [ByteBuffer] = []
+        var rest = stream
+        while let size = rest.getInteger(at: rest.readerIndex, endianness: .big, as: Int32.self) {
+            if size < 0 || Int(size) > maxFrameBytes { return (frames, rest.readableBytes, true) }
+            guard rest.readableBytes >= 4 + Int(size) else { break }
+            rest.moveReaderIndex(forwardBy: 4)
+            frames.append(rest.readSlice(length: Int(size))!)
+        }
+        return (frames, rest.readableBytes, false)
+    }
+
     /// Differential: random streams (frames of random sizes, sometimes a bad or huge size prefix, cut
-    /// off anywhere) through the assembler in random pieces and through `KafkaFrame.next` whole give the
-    /// same frames and the same verdict.
-    func testTheAssemblerAgreesWithNextOnRandomStreams() {
-        var rng = SeededRandom("FrameTests.testTheAssemblerAgreesWithNextOnRandomStreams")
+    /// off anywhere) through `KafkaFrame.split` whole and through the assembler in random pieces give
+    /// the reference splitter's frames, leftover and verdict.
+    func testSplitAndTheAssemblerAgreeWithAReferenceOnRandomStreams() {
+        var rng = SeededRandom("FrameTests.testSplitAndTheAssemblerAgreeWithAReferenceOnRandomStreams")
         for _ in 0..<2_000 {
             var stream = ByteBuffer()
             for _ in 0..<Int.random(in: 0...6, using: &rng) {
@@ -74,12 +89,16 @@ final class FrameTests: XCTestCase {
                 }
             }
             if stream.readableBytes > 0 { stream.moveWriterIndex(to: Int.random(in: 0...stream.writerIndex, using: &rng)) }
-            var whole = stream
-            var expected: [ByteBuffer] = []
-            var expectedFailure = false
-            do { while let frame = try KafkaFrame.next(from: &whole, maxFrameBytes: 4096) { expected.append(frame) } } catch {
-                expectedFailure = true
-            }
+            let expected = referenceSplit(stream, maxFrameBytes: 4096)
+
+            var whole: [ByteBuffer] = []
+            var wholeLeft = -1
+            var wholeFailed = false
+            do { wholeLeft = try KafkaFrame.split(stream, maxFrameBytes: 4096) { whole.append($0) } } catch { wholeFailed = true }
+            XCTAssertEqual(whole, expected.frames)
+            XCTAssertEqual(wholeFailed, expected.failed)
+            if !expected.failed { XCTAssertEqual(wholeLeft, expected.left) }
+
             var assembler = KafkaFrameAssembler(maxFrameBytes: 4096)
             var frames: [ByteBuffer] = []
             var failed = false
@@ -88,9 +107,9 @@ final class FrameTests: XCTestCase {
                 let piece = rest.readSlice(length: min(Int.random(in: 1...700, using: &rng), rest.readableBytes))!
                 do { try assembler.feed(piece) { frames.append($0) } } catch { failed = true }
             }
-            XCTAssertEqual(frames, expected)
-            XCTAssertEqual(failed, expectedFailure)
-            if !failed { XCTAssertEqual(assembler.bufferedBytes, whole.readableBytes, "what is held is what `next` left") }
+            XCTAssertEqual(frames, expected.frames)
+            XCTAssertEqual(failed, expected.failed)
+            if !failed { XCTAssertEqual(assembler.bufferedBytes, expected.left, "what is held is what the reference left") }
         }
     }
 
@@ -171,47 +190,45 @@ final class FrameTests: XCTestCase {
         _ = try? channel.finish()
     }
 
-    func testRandomSplitsGiveTheSameFrames() throws {
-        var rng = SeededRandom("FrameTests.testRandomSplitsGiveTheSameFrames")
+    /// `split` over every prefix of a stream: the frames whole in it, and the rest counted as left over.
+    func testSplitGivesTheWholeFramesOfEveryPrefix() throws {
         let (stream, payloads) = try threeFrames()
-        for _ in 0..<200 {
-            var input = stream
-            var pending = ByteBuffer()
+        let ends = payloads.reduce(into: [0]) { ends, payload in ends.append(ends.last! + 4 + payload.readableBytes) }
+        for length in 0...stream.readableBytes {
             var out: [ByteBuffer] = []
-            while input.readableBytes > 0 {
-                let n = Int.random(in: 1...max(1, min(input.readableBytes, 64)), using: &rng)
-                var chunk = input.readSlice(length: n)!
-                pending.writeBuffer(&chunk)
-                while let frame = try KafkaFrame.next(from: &pending, maxFrameBytes: 1 << 20) { out.append(frame) }
-            }
-            XCTAssertEqual(out, payloads)
-            XCTAssertEqual(pending.readableBytes, 0)
+            let left = try KafkaFrame.split(stream.getSlice(at: 0, length: length)!, maxFrameBytes: 1 << 20) { out.append($0) }
+            let whole = ends.lastIndex { $0 <= length }!
+            XCTAssertEqual(out, Array(payloads.prefix(whole)), "prefix of \(length)")
+            XCTAssertEqual(left, length - ends[whole], "prefix of \(length)")
         }
+        XCTAssertThrowsError(try KafkaFrame.payload(of: stream), "three frames are not one")
+        XCTAssertThrowsError(try KafkaFrame.payload(of: stream.getSlice(at: 0, length: ends[1] - 1)!), "nor is part of one")
+        XCTAssertEqual(try KafkaFrame.payload(of: stream.getSlice(at: 0, length: ends[1])!), payloads[0])
     }
 
     func testAnOversizedFrameIsRefusedBeforeItsPayloadArrives() {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(1025), endianness: .big)  // only the size prefix has arrived
-        XCTAssertThrowsError(try KafkaFrame.next(from: &buffer, maxFrameBytes: 1024)) { error in
+        XCTAssertThrowsError(try KafkaFrame.split(buffer, maxFrameBytes: 1024) { _ in XCTFail("no frame") }) { error in
             XCTAssertEqual((error as? WireError)?.code, .frameTooLarge)
         }
         var exact = ByteBuffer()
         exact.writeInteger(Int32(1024), endianness: .big)
         exact.writeRepeatingByte(0, count: 1024)
-        XCTAssertEqual(try KafkaFrame.next(from: &exact, maxFrameBytes: 1024)?.readableBytes, 1024)
+        XCTAssertEqual(try KafkaFrame.payload(of: exact, maxFrameBytes: 1024).readableBytes, 1024)
     }
 
     func testTheDefaultLimitIsKafkasSocketRequestMaxBytes() {
         XCTAssertEqual(KafkaFrameHandler().maxFrameBytes, 100 * 1024 * 1024)
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32.max, endianness: .big)
-        XCTAssertThrowsError(try KafkaFrame.next(from: &buffer, maxFrameBytes: KafkaFrame.defaultMaxFrameBytes))
+        XCTAssertThrowsError(try KafkaFrame.split(buffer, maxFrameBytes: KafkaFrame.defaultMaxFrameBytes) { _ in })
     }
 
     func testANegativeFrameSizeIsRefused() {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(-5), endianness: .big)
-        XCTAssertThrowsError(try KafkaFrame.next(from: &buffer, maxFrameBytes: 1024)) { error in
+        XCTAssertThrowsError(try KafkaFrame.split(buffer, maxFrameBytes: 1024) { _ in }) { error in
             XCTAssertEqual((error as? WireError)?.code, .invalidLength)
         }
     }
@@ -225,8 +242,8 @@ final class FrameTests: XCTestCase {
     }
 
     private func roundTrip<R: KafkaRequest>(_: R.Type, version: Int16) throws {
-        var frame = try KafkaFrame.encodeRequest(R(), version: version, correlationId: 42, clientId: "eddy-test")
-        let payload = try XCTUnwrap(KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let frame = try KafkaFrame.encodeRequest(R(), version: version, correlationId: 42, clientId: "eddy-test")
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 20)
         let request = try KafkaFrame.decodeRequest(payload)
         XCTAssertEqual(request.apiKey, R.apiKey)
         XCTAssertEqual(request.header.requestApiVersion, version)
@@ -241,8 +258,8 @@ final class FrameTests: XCTestCase {
         response.apiKeys = [.init()]
         response.apiKeys[0].apiKey = 18
         response.apiKeys[0].maxVersion = 4
-        var frame = try KafkaFrame.encodeResponse(response, version: 3, correlationId: 9)
-        let payload = try XCTUnwrap(KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let frame = try KafkaFrame.encodeResponse(response, version: 3, correlationId: 9)
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 20)
         // ApiVersions answers with header v0: the correlation id and nothing else before the body.
         XCTAssertEqual(payload.getInteger(at: payload.readerIndex, endianness: .big, as: Int32.self), 9)
         let (correlationId, body) = try KafkaFrame.decodeResponse(payload, as: ApiVersionsResponse.self, version: 3)
@@ -251,8 +268,8 @@ final class FrameTests: XCTestCase {
     }
 
     func testTruncatedRequestHeadersAreTypedErrors() throws {
-        var frame = try KafkaFrame.encodeRequest(MetadataRequest(), version: 12, correlationId: 1, clientId: "client")
-        let payload = try XCTUnwrap(KafkaFrame.next(from: &frame, maxFrameBytes: 1 << 20))
+        let frame = try KafkaFrame.encodeRequest(MetadataRequest(), version: 12, correlationId: 1, clientId: "client")
+        let payload = try KafkaFrame.payload(of: frame, maxFrameBytes: 1 << 20)
         for length in 0..<payload.readableBytes {
             let cut = payload.getSlice(at: payload.readerIndex, length: length)!
             do {

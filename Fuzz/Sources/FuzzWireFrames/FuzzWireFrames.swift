@@ -2,16 +2,35 @@ import CFuzzDriver
 import EddyWire
 import NIOCore
 
-/// Frame + request header + body: the input is a byte stream as a client would send it. Every
-/// frame found is decoded with the header its API and version call for and with the body's own
-/// type; every body that decodes must re-encode and decode to the same value.
+/// Frame + request header + body: the input is a byte stream as a client would send it, read the
+/// way a connection reads it: through `KafkaFrameAssembler` in chunks whose sizes come from the input
+/// (its length and last byte seed them, so the whole input stays the stream and the client captures
+/// in the corpus still parse), so splits inside size prefixes, across frames and byte by byte get
+/// explored. Every frame found is decoded with the header its API and version call for and
+/// with the body's own type; every body that decodes must re-encode and decode to the same value.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWireFrames(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    guard count > 0 else { return 0 }
     var stream = ByteBuffer(bytes: UnsafeBufferPointer(start: start, count: count))
-    while let payload = try? KafkaFrame.next(from: &stream, maxFrameBytes: 1 << 20) {
-        guard let frame = try? KafkaFrame.decodeRequest(payload), let key = frame.apiKey else { continue }
-        checkBody(key.requestType, frame)
-        checkBody(key.responseType, frame)
+    var state = (UInt64(count) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(start[count - 1]) | 1
+    var assembler = KafkaFrameAssembler(maxFrameBytes: 1 << 20)
+    while stream.readableBytes > 0 {
+        // xorshift, the same for the same input: chunk sizes up to 1, 2, 4, … 1024 bytes, so single
+        // bytes are as common as large reads.
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        let size = 1 + Int((state >> 4) % (UInt64(1) << (state % 11)))
+        let chunk = stream.readSlice(length: min(size, stream.readableBytes))!
+        do {
+            try assembler.feed(chunk) { payload in
+                guard let frame = try? KafkaFrame.decodeRequest(payload), let key = frame.apiKey else { return }
+                checkBody(key.requestType, frame)
+                checkBody(key.responseType, frame)
+            }
+        } catch {
+            break  // a bad size prefix: a connection would close here
+        }
     }
     return 0
 }

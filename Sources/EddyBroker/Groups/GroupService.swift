@@ -173,6 +173,9 @@ final class GroupService: @unchecked Sendable {
     /// Every group with committed offsets (consumer lag).
     var allCommitted: [String: [TopicPartition: CommittedOffset]] { lock.withLock { state.offsets } }
 
+    /// JoinGroup and SyncGroup requests parked until an action answers them.
+    var parkedRequests: Int { lock.withLock { state.waiting.count } }
+
     /// At startup: one record of __consumer_offsets, in log order (later ones win; nil removes).
     func load(_ key: OffsetRecords.Key, _ value: CommittedOffset?) {
         lock.withLock {

@@ -75,7 +75,10 @@ extension Broker {
         var topic = topics.topic(topicName)
         if topic == nil, config.autoCreateTopics {
             do { try TopicRegistry.validateName(topicName) } catch { throw ProduceFailure(error.code, error.message) }
-            topic = try? await autoCreate(topicName)
+            do { topic = try await autoCreate(topicName) } catch {
+                logger.error("cannot auto-create topic \(topicName): \(error)")
+                throw ProduceFailure(autoCreateErrorCode(error), "cannot create topic \(topicName): \(error)")
+            }
         }
         guard let topic, data.index >= 0, Int(data.index) < topic.partitions.count else {
             throw ProduceFailure(.unknownTopicOrPartition, "no partition \(topicName)-\(data.index)")
@@ -171,6 +174,16 @@ extension Broker {
                 response.responses[t].partitionResponses[p].errorCode = ErrorCode.kafkaStorageError.rawValue
                 response.responses[t].partitionResponses[p].errorMessage = error
             }
+        }
+    }
+
+    /// The code for a failed auto-creation: the registry's own (a bad config, too many partitions),
+    /// else the disk's.
+    private func autoCreateErrorCode(_ error: any Error) -> ErrorCode {
+        switch error {
+        case let error as TopicError: error.code
+        case let error as LogError: errorCode(for: error)
+        default: .kafkaStorageError
         }
     }
 

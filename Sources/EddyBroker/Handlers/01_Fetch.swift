@@ -6,7 +6,7 @@
 // past the end.
 // Differs from Kafka: fetch sessions are answered as sessionless (session id 0, every fetch is a
 // full fetch; a client that names a session gets FETCH_SESSION_ID_NOT_FOUND); no follower fetching.
-// isolation_level read_committed (1): records stop before the last stable offset (the first offset
+// isolation_level read_committed (1, `IsolationLevel`): records stop before the last stable offset (the first offset
 // of an undecided transaction), and the aborted transactions overlapping what is returned are
 // listed so the client skips their records.
 import EddyCore
@@ -19,7 +19,7 @@ extension Broker {
     func fetch(_ request: FetchRequest, _ context: ApiTable.Context) async throws -> FetchResponse {
         var response = FetchResponse()
         if request.sessionId != 0 {
-            response.errorCode = 70  // FETCH_SESSION_ID_NOT_FOUND
+            response.errorCode = ErrorCode.fetchSessionIdNotFound.rawValue
             return response
         }
         let deadline = clock() + Int64(max(0, request.maxWaitMs))
@@ -53,7 +53,7 @@ extension Broker {
                 data.highWatermark = -1
                 data.lastStableOffset = -1
                 data.logStartOffset = -1
-                data.abortedTransactions = request.isolationLevel == 1 ? [] : nil
+                data.abortedTransactions = request.isolation == .readCommitted ? [] : nil
                 data.records = ByteBuffer()  // empty, never null: librdkafka rejects a null record set
                 guard let topic, fetchPartition.partition >= 0, Int(fetchPartition.partition) < topic.partitions.count else {
                     data.errorCode = (byId && topic == nil ? ErrorCode.unknownTopicId : .unknownTopicOrPartition).rawValue
@@ -64,20 +64,16 @@ extension Broker {
                 let partition = topic.partitions[Int(fetchPartition.partition)]
                 let limit = max(0, min(Int(fetchPartition.partitionMaxBytes), remaining))
                 do {
-                    let committed = request.isolationLevel == 1
-                    let from = Offset(fetchPartition.fetchOffset)
-                    let (read, stable, aborted) = try partition.withLog { log in
-                        let stable = log.lastStableOffset
-                        guard committed else {
-                            return (try log.read(from: from, maxBytes: limit, minOneBatch: total == 0), stable, [AbortedTransaction]())
-                        }
-                        let read = try log.read(from: from, maxBytes: limit, minOneBatch: total == 0, below: stable)
-                        return (read, stable, log.abortedTransactions(from: from, upTo: stable))
+                    let isolation = request.isolation
+                    let fetched = try partition.withLog { log in
+                        try log.read(from: Offset(fetchPartition.fetchOffset), maxBytes: limit, minOneBatch: total == 0,
+                                     isolation: isolation)
                     }
+                    let read = fetched.read
                     data.highWatermark = read.highWatermark.rawValue
-                    data.lastStableOffset = stable.rawValue
-                    if committed {
-                        data.abortedTransactions = aborted.map { a in
+                    data.lastStableOffset = fetched.lastStableOffset.rawValue
+                    if isolation == .readCommitted {
+                        data.abortedTransactions = fetched.abortedTransactions.map { a in
                             var t = FetchResponse.AbortedTransaction()
                             t.producerId = a.producerId.rawValue
                             t.firstOffset = a.firstOffset.rawValue

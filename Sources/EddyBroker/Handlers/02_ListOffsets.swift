@@ -18,7 +18,7 @@ extension Broker {
                 topicResponse.name = requested.name
                 for p in requested.partitions {
                     topicResponse.partitions.append(self.listOffset(requested.name, p, version: context.version,
-                                                                    readCommitted: request.isolationLevel == 1))
+                                                                    isolation: request.isolation))
                 }
                 response.topics.append(topicResponse)
             }
@@ -27,7 +27,7 @@ extension Broker {
     }
 
     private func listOffset(_ topic: String, _ p: ListOffsetsRequest.ListOffsetsPartition, version: Int16,
-                            readCommitted: Bool) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+                            isolation: IsolationLevel) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
         var result = ListOffsetsResponse.ListOffsetsPartitionResponse()
         result.partitionIndex = p.partitionIndex
         result.timestamp = -1
@@ -39,7 +39,7 @@ extension Broker {
         do {
             try partition.withLog { log in
                 switch p.timestamp {
-                case -1: result.offset = (readCommitted ? log.lastStableOffset : log.logEndOffset).rawValue
+                case -1: result.offset = log.readableEnd(isolation).rawValue
                 case -2, -4: result.offset = log.logStartOffset.rawValue
                 case -3:
                     if let found = try log.maxTimestampOffset() {

@@ -18,7 +18,7 @@ extension Broker {
                 r.endOffset = -1
                 if let partition = topics.partition(t.topic, p.partition) {
                     if p.currentLeaderEpoch > 0 || p.leaderEpoch > 0 {
-                        r.errorCode = 75  // UNKNOWN_LEADER_EPOCH
+                        r.errorCode = ErrorCode.unknownLeaderEpoch.rawValue
                     } else {
                         r.leaderEpoch = 0
                         r.endOffset = partition.withLog { $0.logEndOffset.rawValue }

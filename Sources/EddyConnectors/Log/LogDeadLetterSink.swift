@@ -1,9 +1,8 @@
-import EddyBroker
+import EddyCore
 import EddyEngine
 import Foundation
-import NIOCore
 
-/// Dead letters into partition 0 of a topic of the embedded broker: the record's original key and
+/// Dead letters into partition 0 of a topic of a `RecordLog` (the embedded broker): the record's original key and
 /// value, and the reason in `eddy.error.*` headers (Kafka Connect's habit), so any Kafka client can
 /// inspect them, with `eddy.query.id`, `eddy.batch.id` and `eddy.batch.index`.
 ///
@@ -15,7 +14,7 @@ import NIOCore
 /// writers sharing the topic, or retention and DeleteRecords, can hide it), and letters without the
 /// runtime's fields are always written. Batches that are not replays never skip anything.
 public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
-    let broker: Broker
+    let log: any RecordLog
     let topic: String
     /// Records per appended batch.
     static let batchRecordsMax = 1000
@@ -33,10 +32,10 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         static func < (a: Position, b: Position) -> Bool { (a.batchId, a.index) < (b.batchId, b.index) }
     }
 
-    public init(broker: Broker, topic: String, partitions: Int32 = 1) throws {
-        self.broker = broker
+    public init(log: any RecordLog, topic: String, partitions: Int32 = 1) throws {
+        self.log = log
         self.topic = topic
-        try broker.ensureTopic(topic, partitions: partitions)
+        try log.ensureTopic(topic, partitions: partitions)
     }
 
     public var description: String { "log[\(topic)]" }
@@ -56,11 +55,11 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
         while start < fresh.count {
             let slice = fresh[start..<min(start + Self.batchRecordsMax, fresh.count)]
             let records = slice.map { letter in
-                Broker.EmbeddedAppend(key: letter.key, value: letter.value,
-                                      headers: letter.headers.map { ($0.0, Array($0.1.utf8)) })
+                LogAppend(key: letter.key, value: letter.value,
+                          headers: letter.headers.map { LogHeader(key: $0.0, value: Array($0.1.utf8)) })
             }
             do {
-                try broker.appendRecords(topic, partition: 0, records)
+                try log.append(topic, partition: PartitionID(0), records)
             } catch {
                 throw .execution("cannot write dead letters to \(topic): \(error)")
             }
@@ -78,19 +77,20 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     private func newestLetter(of queryId: String) throws(EngineError) -> Position? {
         if let known = newest[queryId] { return known }
         guard scanned.insert(queryId).inserted else { return nil }
-        guard let range = broker.readableRange(topic, readCommitted: false)?.first else { return nil }
         var found: Position?
         do {
-            var from = max(range.start, range.end - Self.scanRecordsMax)
+            guard let range = try log.readableRanges(topic, isolation: .readUncommitted)?.first else { return nil }
+            var from = max(range.start, Offset(range.end.rawValue - Self.scanRecordsMax))
             while from < range.end {
-                let read = try broker.readRecords(topic, partition: 0, from: from, to: range.end, maxBytes: 4 << 20, readCommitted: false)
-                for record in read.records {
+                let next = try log.read(topic, partition: PartitionID(0), from: from, to: range.end, maxBytes: 4 << 20,
+                                        isolation: .readUncommitted) { record in
                     var query: String?, batch: Int64?, index: Int?
                     for header in record.headers {
+                        let text = header.value.map { String(decoding: $0, as: UTF8.self) }
                         switch header.key {
-                        case DeadLetter.queryIdHeader: query = header.value.map { String(buffer: $0) }
-                        case DeadLetter.batchIdHeader: batch = header.value.flatMap { Int64(String(buffer: $0)) }
-                        case DeadLetter.indexHeader: index = header.value.flatMap { Int(String(buffer: $0)) }
+                        case DeadLetter.queryIdHeader: query = text
+                        case DeadLetter.batchIdHeader: batch = text.flatMap { Int64($0) }
+                        case DeadLetter.indexHeader: index = text.flatMap { Int($0) }
                         default: continue
                         }
                     }
@@ -98,8 +98,8 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
                         found = max(found ?? Position(batchId: batch, index: index), Position(batchId: batch, index: index))
                     }
                 }
-                guard read.next > from else { break }
-                from = read.next
+                guard next > from else { break }
+                from = next
             }
         } catch {
             throw .execution("cannot read back the dead letters in \(topic): \(error)")

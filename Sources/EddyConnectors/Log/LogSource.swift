@@ -1,12 +1,10 @@
-import EddyBroker
 import EddyCore
 import EddyEngine
 import EddyFormats
-import NIOCore
 
-/// Reads a topic of the embedded broker in the same process: no sockets, no consumer group; offsets
-/// per partition live in the query's checkpoint (as Spark's Kafka source keeps them), so a restart
-/// resumes exactly. Record values are decoded with the format; keys and Kafka timestamps are not
+/// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
+/// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
+/// keeps them), so a restart resumes exactly. Record values are decoded with the format; keys and Kafka timestamps are not
 /// columns yet.
 public struct LogSourceDescriptor: SourceDescriptor {
     public enum StartingOffsets: String, Sendable {
@@ -14,7 +12,7 @@ public struct LogSourceDescriptor: SourceDescriptor {
         case latest
     }
 
-    public var broker: Broker
+    public var log: any RecordLog
     public var topic: String
     public var format: RecordFormat
     public var startingOffsets: StartingOffsets
@@ -31,11 +29,11 @@ public struct LogSourceDescriptor: SourceDescriptor {
 }
 
 extension SourceDescriptor where Self == LogSourceDescriptor {
-    /// A topic of the embedded broker.
-    public static func log(_ broker: Broker, topic: String, format: RecordFormat,
+    /// A topic of a `RecordLog`: pass the embedded `Broker`.
+    public static func log(_ log: any RecordLog, topic: String, format: RecordFormat,
                            startingOffsets: LogSourceDescriptor.StartingOffsets = .earliest,
                            readCommitted: Bool = true) -> LogSourceDescriptor {
-        LogSourceDescriptor(broker: broker, topic: topic, format: format, startingOffsets: startingOffsets, readCommitted: readCommitted)
+        LogSourceDescriptor(log: log, topic: topic, format: format, startingOffsets: startingOffsets, readCommitted: readCommitted)
     }
 }
 
@@ -55,11 +53,15 @@ final class LogSource: Source {
 
     var description: String { descriptor.description }
 
+    private var isolation: IsolationLevel { descriptor.readCommitted ? .readCommitted : .readUncommitted }
+
     private func ranges() throws(EngineError) -> [(start: Int64, end: Int64)] {
-        guard let ranges = descriptor.broker.readableRange(descriptor.topic, readCommitted: descriptor.readCommitted) else {
-            throw .execution("topic \(descriptor.topic) does not exist in the embedded broker")
+        let found: [ReadableRange]?
+        do { found = try descriptor.log.readableRanges(descriptor.topic, isolation: isolation) } catch {
+            throw .execution("cannot list the partitions of \(descriptor.topic): \(error)")
         }
-        return ranges
+        guard let found else { throw .execution("topic \(descriptor.topic) does not exist in the embedded broker") }
+        return found.map { ($0.start.rawValue, $0.end.rawValue) }
     }
 
     func initialOffsets() throws(EngineError) -> SourceOffsets {
@@ -100,39 +102,38 @@ final class LogSource: Source {
         var chunks: [SourceChunk] = []
         for partition in end.sortedPartitions {
             guard let to = end[partition] else { continue }
-            let index = Int(partition.rawValue)
             var from = start[partition] ?? 0
             guard to > from else { continue }
             var decoder = try descriptor.format.makeDecoder(columns: columns)
             var letters: [DeadLetter] = []
             while from < to {
-                let read: (records: [Broker.EmbeddedRecord], next: Int64)
+                let next: Offset
                 do {
-                    read = try descriptor.broker.readRecords(descriptor.topic, partition: index, from: from, to: to,
-                                                             maxBytes: Self.readBytesMax, readCommitted: descriptor.readCommitted)
+                    next = try descriptor.log.read(descriptor.topic, partition: partition, from: Offset(from), to: Offset(to),
+                                                   maxBytes: Self.readBytesMax, isolation: isolation) { record in
+                        guard let value = record.value else {
+                            letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)"))
+                            return
+                        }
+                        if let failure = decoder.appendRecord(value) {
+                            letters.append(letter(record, partition: partition, reason: failure.reason))
+                        }
+                    }
                 } catch {
                     throw .execution("cannot read \(descriptor.topic)-\(partition) at offset \(from): \(error)")
                 }
-                for record in read.records {
-                    guard let value = record.value else {
-                        letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)"))
-                        continue
-                    }
-                    let failure = value.withUnsafeReadableBytes { decoder.appendRecord($0) }
-                    if let failure { letters.append(letter(record, partition: partition, reason: failure.reason)) }
-                }
-                guard read.next > from else {
+                guard next.rawValue > from else {
                     throw .execution("\(descriptor.topic)-\(partition) ends before offset \(to) (log truncated?)")
                 }
-                from = read.next
+                from = next.rawValue
             }
             chunks.append(SourceChunk(partition: partition, batch: decoder.finish(), deadLetters: letters))
         }
         return chunks
     }
 
-    private func letter(_ record: Broker.EmbeddedRecord, partition: PartitionID, reason: String) -> DeadLetter {
-        DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset,
-                   key: record.key.map { Array($0.readableBytesView) }, value: record.value.map { Array($0.readableBytesView) } ?? [])
+    private func letter(_ record: LogRecord, partition: PartitionID, reason: String) -> DeadLetter {
+        DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset.rawValue,
+                   key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
     }
 }

@@ -54,6 +54,8 @@ public static let unknownServerError = ErrorCode(rawValue: -1)
     public static let unknownProducerId = ErrorCode(rawValue: 59)
     public static let nonEmptyGroup = ErrorCode(rawValue: 68)
     public static let groupIdNotFound = ErrorCode(rawValue: 69)
+    public static let fetchSessionIdNotFound = ErrorCode(rawValue: 70)
+    public static let unknownLeaderEpoch = ErrorCode(rawValue: 75)
     public static let unsupportedCompressionType = ErrorCode(rawValue: 76)
     public static let memberIdRequired = ErrorCode(rawValue: 79)
     public static let groupMaxSizeReached = ErrorCode(rawValue: 81)
@@ -119,6 +121,8 @@ case 0: "NONE"
         case 59: "UNKNOWN_PRODUCER_ID"
         case 68: "NON_EMPTY_GROUP"
         case 69: "GROUP_ID_NOT_FOUND"
+        case 70: "FETCH_SESSION_ID_NOT_FOUND"
+        case 75: "UNKNOWN_LEADER_EPOCH"
         case 76: "UNSUPPORTED_COMPRESSION_TYPE"
         case 79: "MEMBER_ID_REQUIRED"
         case 81: "GROUP_MAX_SIZE_REACHED"

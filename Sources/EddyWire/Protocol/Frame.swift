@@ -7,18 +7,28 @@ public enum KafkaFrame {
     /// Kafka's `socket.request.max.bytes` default: 100 MiB.
     public static let defaultMaxFrameBytes = 104_857_600
 
-    /// Takes one whole frame's payload (without its size prefix) off the front of `buffer`, or
-    /// returns nil while the frame is incomplete. A negative size, or one above `maxFrameBytes`, is
-    /// an error before any of the payload is buffered: the caller closes the connection, as Kafka does.
-    public static func next(from buffer: inout ByteBuffer, maxFrameBytes: Int) throws -> ByteBuffer? {
-        guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else { return nil }
-        guard size >= 0 else { throw WireError(.invalidLength, "frame size \(size) is negative") }
-        guard Int(size) <= maxFrameBytes else {
-            throw WireError(.frameTooLarge, "frame of \(size) bytes is larger than the maximum of \(maxFrameBytes)")
+    /// Cuts a whole buffer (a capture file, requests encoded back to back) into frame payloads
+    /// (without their size prefixes) through `KafkaFrameAssembler`, the one frame decoder, fed the
+    /// buffer as one read: `body` gets each payload in order, as a slice of `stream` (no copy).
+    /// Returns how many bytes at the end do not make a whole frame. A negative size, or one above
+    /// `maxFrameBytes`, throws once the frames before it have been handed over.
+    @discardableResult
+    public static func split(_ stream: ByteBuffer, maxFrameBytes: Int, _ body: (ByteBuffer) throws -> Void) throws -> Int {
+        var assembler = KafkaFrameAssembler(maxFrameBytes: maxFrameBytes)
+        try assembler.feed(stream, body)
+        return assembler.bufferedBytes
+    }
+
+    /// The payload of `frame`, which must hold exactly one whole frame (an encoded request or
+    /// response, as `encodeRequest`/`encodeResponse` make them).
+    public static func payload(of frame: ByteBuffer, maxFrameBytes: Int = defaultMaxFrameBytes) throws -> ByteBuffer {
+        var payloads: [ByteBuffer] = []
+        let trailing = try split(frame, maxFrameBytes: maxFrameBytes) { payloads.append($0) }
+        guard payloads.count == 1, trailing == 0, let payload = payloads.first else {
+            throw WireError(.invalidLength, "expected one whole frame in \(frame.readableBytes) bytes, found \(payloads.count) "
+                + "and \(trailing) bytes of an incomplete one")
         }
-        guard buffer.readableBytes >= 4 + Int(size) else { return nil }
-        buffer.moveReaderIndex(forwardBy: 4)
-        return buffer.readSlice(length: Int(size))!
+        return payload
     }
 
     /// Splits a frame's payload into its request header and body. The header version follows from

@@ -13,8 +13,9 @@ final class GroupServiceTests: XCTestCase {
                                   protocols: [GroupProtocol(name: "range", metadata: [1])], clientId: "c",
                                   clientHost: "/127.0.0.1", requireKnownMemberId: true)
         async let parked = service.join(request)
-        // Let the join park, then shut down: it is answered NOT_COORDINATOR.
-        try await Task.sleep(nanoseconds: 50_000_000)
+        // Once the join is parked, shut down: it is answered NOT_COORDINATOR.
+        let isParked = try await eventually { service.parkedRequests == 1 }
+        XCTAssertTrue(isParked, "the join parks")
         service.shutDown()
         let answer = await parked
         XCTAssertEqual(answer.errorCode, .notCoordinator)

@@ -1,0 +1,81 @@
+import EddyCore
+import EddyLog
+import EddyWire
+import NIOCore
+
+/// The broker as a `RecordLog` for readers and writers in the same process (the engine's log source
+/// and dead-letter sink): no sockets, no request encoding, and Fetch's isolation rules
+/// (`PartitionLog.read(…isolation:)`, `IsolatedRead.forEachVisibleBatch`).
+extension Broker: RecordLog {
+    public func partitionCount(_ topic: String) -> Int? {
+        topics.topic(topic)?.partitions.count
+    }
+
+    @discardableResult
+    public func ensureTopic(_ topic: String, partitions: Int32) throws -> Int {
+        do {
+            return try topics.create(topic, partitions: partitions, overrides: [:]).partitions.count
+        } catch let error as TopicError where error.code == .topicAlreadyExists {
+            return topics.topic(topic)?.partitions.count ?? 0
+        }
+    }
+
+    public func readableRanges(_ topic: String, isolation: IsolationLevel) -> [ReadableRange]? {
+        topics.topic(topic)?.partitions.map { partition in
+            partition.withLog { log in ReadableRange(start: log.logStartOffset, end: log.readableEnd(isolation)) }
+        }
+    }
+
+    public func read(_ topic: String, partition index: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+                     isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        let read = try partition(topic, index).withLog { log in
+            try log.read(from: from, maxBytes: maxBytes, minOneBatch: true, isolation: isolation, below: to)
+        }
+        // The read stops before `to`, so every batch starts below it; the last may end past it.
+        let end = try read.forEachVisibleBatch { batch in
+            let header = batch.header
+            let logAppend = header.timestampType == .logAppendTime
+            for record in try batch.records() {
+                let offset = Offset(header.baseOffset.rawValue + Int64(record.offsetDelta))
+                guard offset >= from, offset < to else { continue }
+                let timestamp = logAppend ? header.maxTimestamp : Timestamp(millis: header.baseTimestamp.millis + record.timestampDelta)
+                let headers = record.headers.map { LogHeader(key: $0.key, value: $0.value.map { Array($0.readableBytesView) }) }
+                try withBytes(record.key) { key in
+                    try withBytes(record.value) { value in
+                        try visit(LogRecord(offset: offset, timestamp: timestamp, key: key, value: value, headers: headers))
+                    }
+                }
+            }
+        }
+        return end.map { max(from, min($0, to)) } ?? from
+    }
+
+    @discardableResult
+    public func append(_ topic: String, partition index: PartitionID, _ records: [LogAppend]) throws -> Offset {
+        if topics.topic(topic) == nil { try ensureTopic(topic, partitions: config.defaultPartitions) }
+        let target = try partition(topic, index)
+        let encoded = try RecordBatch.encode(
+            records: records.enumerated().map { position, record in
+                Record(key: record.key.map { ByteBuffer(bytes: $0) }, value: record.value.map { ByteBuffer(bytes: $0) },
+                       headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value.map { ByteBuffer(bytes: $0) }) },
+                       offsetDelta: Int32(position))
+            },
+            baseTimestamp: Timestamp(millis: clock()))
+        let result = try target.withLog { log in try log.append(try RecordBatch(encoded)) }
+        appendSignal.notify()  // wake long-polling fetches
+        return result.baseOffset
+    }
+
+    private func partition(_ topic: String, _ index: PartitionID) throws -> Partition {
+        guard let partition = topics.partition(topic, index.rawValue) else {
+            throw RecordLogError(.unknownTopicOrPartition, "\(TopicPartition(topic, index)) does not exist")
+        }
+        return partition
+    }
+}
+
+/// `body` with a view of `buffer`'s readable bytes, or nil for a null buffer.
+private func withBytes<T>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+    guard let buffer else { return try body(nil) }
+    return try buffer.withUnsafeReadableBytes { try body($0) }
+}

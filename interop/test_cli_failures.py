@@ -1,0 +1,185 @@
+"""Every `eddy` command that cannot do its job says so on stderr, naming the cause (the flag, the
+address, the path), and exits non-zero, so a supervisor or a script never takes a failure for a
+clean stop. Loopback only; every run is bounded by a timeout; files live under pytest's tmp_path.
+
+An unreachable bootstrap server for `eddy gen --topic` is covered by test_gen_topic.py."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+
+from conftest import eddy_bin
+
+TIMEOUT_S = 30
+USAGE_ERROR = 64  # ArgumentParser's exit code for a bad flag (EX_USAGE)
+
+
+def eddy(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([eddy_bin(), *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT_S,
+                          stdin=subprocess.DEVNULL)
+
+
+def assert_fails(result: subprocess.CompletedProcess, *causes: str, code: int | None = None) -> None:
+    assert result.returncode != 0, f"exit 0\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-2000:]}"
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    for cause in causes:
+        assert cause in result.stderr, f"{cause!r} not in stderr:\n{result.stderr[-2000:]}"
+
+
+@pytest.fixture
+def taken_port():
+    """A loopback port something else is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    path = tmp_path / "a-file"
+    path.write_text("not a directory\n")
+    return path
+
+
+# eddy broker
+
+@pytest.mark.parametrize("args, cause", [
+    (["--listen", "127.0.0.1"], "--listen must be host:port"),
+    (["--listen", "127.0.0.1:70000"], "--listen must be host:port"),
+    (["--num-partitions", "0"], "--num-partitions must be positive"),
+    (["--no-such-flag"], "--no-such-flag"),
+])
+def test_broker_refuses_bad_flags(tmp_path, args, cause):
+    assert_fails(eddy("broker", "--data-dir", tmp_path / "data", *args), cause, code=USAGE_ERROR)
+
+
+def test_broker_needs_a_data_dir():
+    assert_fails(eddy("broker"), "--data-dir", code=USAGE_ERROR)
+
+
+def test_broker_on_a_taken_port_fails(tmp_path, taken_port):
+    result = eddy("broker", "--data-dir", tmp_path / "data", "--listen", f"127.0.0.1:{taken_port}")
+    assert_fails(result, f"cannot listen on 127.0.0.1:{taken_port}", "Address already in use")
+
+
+def test_broker_on_an_address_not_of_this_host_fails(tmp_path):
+    # 192.0.2.0/24 is TEST-NET-1: never a local address, so bind fails at once (no DNS involved).
+    result = eddy("broker", "--data-dir", tmp_path / "data", "--listen", "192.0.2.1:9092")
+    assert_fails(result, "cannot listen on 192.0.2.1:9092", "Cannot assign requested address")
+
+
+def test_broker_data_dir_under_a_file_fails(a_file):
+    result = eddy("broker", "--data-dir", a_file / "data", "--listen", "127.0.0.1:0")
+    assert_fails(result, f"cannot create the data directory {a_file / 'data'}", "Not a directory")
+    assert "NSCocoaErrorDomain" not in result.stderr
+
+
+def test_broker_data_dir_that_is_a_file_fails(a_file):
+    result = eddy("broker", "--data-dir", a_file, "--listen", "127.0.0.1:0")
+    assert_fails(result, f"the data directory {a_file}", "not a directory")
+    assert "NSCocoaErrorDomain" not in result.stderr
+
+
+def test_broker_data_dir_in_use_fails(broker):
+    result = eddy("broker", "--data-dir", broker.data_dir, "--listen", "127.0.0.1:0")
+    assert_fails(result, f"the data directory {broker.data_dir} is in use by another broker")
+    assert broker.running(), "the first broker is untouched"
+
+
+def test_broker_with_stored_topic_configs_that_do_not_parse_fails(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "eddy-topics.json").write_text(
+        '[{"name": "kept", "id": "00000000000000000000000000000001", "partitions": 1, '
+        '"configs": {"retention.ms": "forever"}}]')
+    result = eddy("broker", "--data-dir", data, "--listen", "127.0.0.1:0")
+    assert_fails(result, str(data / "eddy-topics.json"), "kept", "retention.ms")
+
+
+# eddy demo
+
+def test_demo_refuses_bad_flags(tmp_path):
+    assert_fails(eddy("demo", "--data-dir", tmp_path, "--partitions", "0"), "must be positive", code=USAGE_ERROR)
+    assert_fails(eddy("demo", "--data-dir", tmp_path, "--listen", "nowhere"), "--listen must be host:port",
+                 code=USAGE_ERROR)
+
+
+def test_demo_on_a_taken_port_fails(tmp_path, taken_port):
+    result = eddy("demo", "--data-dir", tmp_path / "demo", "--listen", f"127.0.0.1:{taken_port}")
+    assert_fails(result, f"cannot listen on 127.0.0.1:{taken_port}", "Address already in use")
+
+
+def test_demo_data_dir_under_a_file_fails(a_file):
+    result = eddy("demo", "--data-dir", a_file / "demo", "--listen", "127.0.0.1:0")
+    assert_fails(result, f"cannot create the data directory {a_file / 'demo' / 'broker'}", "Not a directory")
+
+
+# eddy gen
+
+@pytest.mark.parametrize("args, cause", [
+    (["nonsense"], "unknown kind nonsense"),
+    (["purchases", "--files", "0"], "--files"),
+    (["purchases", "--disorder", "2"], "--disorder"),
+    (["purchases", "--topic", "t"], "--bootstrap-server and --topic go together"),
+    (["purchases", "--live"], "--live needs --rate"),
+    (["purchases", "--rate", "0"], "--rate must be positive"),
+])
+def test_gen_refuses_bad_flags(args, cause):
+    assert_fails(eddy("gen", *args), cause, code=USAGE_ERROR)
+
+
+def test_gen_out_under_a_file_fails(a_file):
+    assert_fails(eddy("gen", "purchases", "--count", "10", "--out", a_file / "out"), str(a_file / "out"))
+
+
+# eddy example
+
+@pytest.mark.parametrize("args, cause", [
+    (["nope"], "unknown pipeline nope"),
+    (["revenue", "--trigger", "sometimes"], "--trigger must be"),
+    (["revenue", "--mode", "sideways"], "--mode must be"),
+])
+def test_example_refuses_bad_flags(tmp_path, args, cause):
+    result = eddy("example", *args, "--input", tmp_path, "--output", tmp_path / "out", "--checkpoint", tmp_path / "cp")
+    assert_fails(result, cause, code=USAGE_ERROR)
+
+
+def test_example_missing_input_fails(tmp_path):
+    result = eddy("example", "revenue", "--input", tmp_path / "missing", "--output", tmp_path / "out",
+                  "--checkpoint", tmp_path / "cp", "--bounded", "--trigger", "available-now")
+    assert_fails(result, str(tmp_path / "missing"))
+
+
+def test_example_checkpoint_under_a_file_fails(tmp_path, a_file):
+    result = eddy("example", "revenue", "--input", tmp_path, "--output", tmp_path / "out",
+                  "--checkpoint", a_file / "cp", "--bounded", "--trigger", "available-now")
+    assert_fails(result, str(a_file / "cp"))
+
+
+# eddy inspect
+
+def test_inspect_missing_file_fails(tmp_path):
+    assert_fails(eddy("inspect", tmp_path / "missing.bin"), f"{tmp_path / 'missing.bin'}: cannot read the file")
+
+
+def test_inspect_bad_frame_size_fails(tmp_path):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\xff\xff\xff\xfb" + b"x" * 8)  # size -5
+    assert_fails(eddy("inspect", bad), str(bad), "frame size -5 is negative")
+
+
+def test_inspect_truncated_frame_fails(tmp_path):
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(b"\x00\x00\x00\x10" + b"x" * 6)
+    assert_fails(eddy("inspect", cut), str(cut), "10 trailing bytes do not make a whole frame")
+
+
+def test_inspect_refuses_bad_flags(tmp_path):
+    assert_fails(eddy("inspect", "--max-frame-bytes", "0", tmp_path / "x.bin"), "--max-frame-bytes must be positive",
+                 code=USAGE_ERROR)
+    assert_fails(eddy("inspect"), "files", code=USAGE_ERROR)
