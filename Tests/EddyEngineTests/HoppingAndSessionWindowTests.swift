@@ -121,4 +121,77 @@ final class HoppingAndSessionWindowTests: XCTestCase {
         ], watermark: nil)
         XCTAssertEqual(render(op.flushAll()), "00:00:00 | 00:00:45 | a | 9 | 9.00")
     }
+
+    // MARK: the whole pipeline, three ways: straight, restarted after every batch, crashed at every point
+
+    func testHoppingTotalsAreTheSameAfterACrashAtEveryPoint() throws {
+        let check = RecoveryCheck(inputs: [.init(purchases, partitions: 2)]) { inputs, sink in
+            Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(2), idleTimeout: .seconds(30))
+                .groupBy(.hop("time", size: .seconds(10), slide: .seconds(4)), "category")
+                .aggregate(.count(as: "n"), .sum("amount", as: "total"), .max("amount", as: "largest"))
+                .write(sink, mode: .update)
+        }
+        let report = try check.run { run in
+            let orders = run.inputs[0]
+            orders.add([purchase("00:00:03", "x", "1.00"), purchase("00:00:07", "y", "2.00")], partition: 0)
+            orders.add([purchase("00:00:05", "x", "4.00")], partition: 1)
+            try run.runUntilIdle()
+            run.advanceTime(by: .seconds(5))
+            orders.add([purchase("00:00:12", "x", "8.00")], partition: 0)
+            try run.runUntilIdle()
+            // Partition 1 goes quiet: past the idle timeout it stops holding the watermark back.
+            run.advanceTime(by: .seconds(40))
+            orders.add([purchase("00:00:30", "y", "16.00")], partition: 0)
+            try run.runUntilIdle()
+            run.advanceTime(by: .seconds(1))
+            try run.runUntilIdle()
+        }
+        XCTAssertGreaterThanOrEqual(report.batches, 3)
+        XCTAssertEqual(Set(report.crashPoints.map(\.point)), Set(MicroBatchProtocol.CrashPoint.allCases))
+        XCTAssertFalse(report.output.rowsByBatch.isEmpty)
+    }
+
+    func testSessionsMergingAcrossBatchesAreTheSameAfterACrashAtEveryPoint() throws {
+        for mode in [OutputMode.append, .update] {
+            let check = RecoveryCheck(inputs: [.init(purchases, partitions: 2)]) { inputs, sink in
+                Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(5))
+                    .groupBy(.session("time", gap: .seconds(10)), "user")
+                    .aggregate(.count(as: "n"), .sum("amount", as: "total"))
+                    .write(sink, mode: mode)
+            }
+            let report = try check.run { run in
+                let clicks = run.inputs[0]
+                clicks.add([purchase("00:00:01", "a", "1.00", user: 1), purchase("00:00:18", "a", "2.00", user: 1)], partition: 0)
+                clicks.add([purchase("00:00:02", "a", "4.00", user: 2)], partition: 1)
+                try run.runUntilIdle()
+                // Bridges user 1's two sessions into one.
+                clicks.add([purchase("00:00:09", "a", "8.00", user: 1)], partition: 1)
+                clicks.add([purchase("00:00:20", "a", "16.00", user: 2)], partition: 0)
+                try run.runUntilIdle()
+                clicks.add([purchase("00:01:30", "a", "32.00", user: 1)], partition: 0)
+                clicks.add([purchase("00:01:40", "a", "64.00", user: 2)], partition: 1)
+                try run.runUntilIdle()
+            }
+            XCTAssertGreaterThanOrEqual(report.batches, 3, "\(mode)")
+            let rows = report.output.rowsByBatch.values.flatMap { $0 }
+            let merged: [Value] = [ts("00:00:01"), ts("00:00:28"), .int64(1), .int64(3), dec("11.00")]
+            XCTAssertTrue(rows.contains(merged), "\(mode): user 1's bridged session \(report.output)")
+        }
+    }
+
+    func testTheCheckNamesARunThatDiffers() throws {
+        let check = RecoveryCheck(inputs: [.init(purchases)]) { inputs, sink in
+            Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(0))
+                .groupBy(.tumble("time", .seconds(10)), "category").aggregate(.count(as: "n")).write(sink)
+        }
+        XCTAssertThrowsError(try check.run { run in
+            run.inputs[0].add([purchase("00:00:01", "a", "1.00")])
+            try run.runUntilIdle()
+            // A script that adds more after a restart: the output differs, and the check says where.
+            run.inputs[0].add([purchase("00:00:05", run.restarts == 0 ? "a" : "b", "1.00"), purchase("00:00:25", "a", "1.00")])
+            try run.runUntilIdle()
+        }) { error in
+            XCTAssertTrue("\(error)".hasPrefix("checkpointed, restarted after every batch: batch 3 wrote"), "\(error)")
+        }
+    }
 }

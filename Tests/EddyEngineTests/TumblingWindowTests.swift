@@ -168,4 +168,63 @@ final class TumblingWindowTests: XCTestCase {
         XCTAssertEqual(output.row(0), [ts("00:00:00"), ts("00:01:00"), .string("c0"), .int64(2), dec("0.02")])
         XCTAssertEqual(output.row(2499)[2], .string("c999"))
     }
+
+    // MARK: the whole pipeline, three ways: straight, restarted after every batch, crashed at every point
+
+    func testRevenuePerMinuteIsTheSameAfterACrashAtEveryPoint() throws {
+        for mode in [OutputMode.append, .update, .complete] {
+            let check = RecoveryCheck(inputs: [.init(purchases, partitions: 2)]) { inputs, sink in
+                Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(10))
+                    .groupBy(.tumble("time", .minutes(1)), "category")
+                    .aggregate(.count(as: "orders"), .sum("amount", as: "revenue"), .avg("amount"))
+                    .write(sink, mode: mode)
+            }
+            let report = try check.run { run in
+                let orders = run.inputs[0]
+                orders.add([purchase("00:00:10", "books", "12.50"), purchase("00:00:20", "games", "5.00")], partition: 0)
+                orders.add([purchase("00:00:50", "books", "2.50")], partition: 1)
+                try run.runUntilIdle()
+                orders.add([purchase("00:01:05", "books", "1.00")], partition: 0)
+                orders.addMalformed(Array("{\"time\": 12".utf8), reason: "unexpected end of input", partition: 1)
+                orders.add([purchase("00:01:30", "games", "3.00")], partition: 1)
+                try run.runUntilIdle()
+                orders.add([purchase("00:01:40", "books", "4.00")], partition: 0)
+                orders.add([purchase("00:01:50", "games", "6.00")], partition: 1)
+                try run.runUntilIdle()
+                // The watermark is 01:30 now: [00:00, 00:01) has closed and this row is late.
+                orders.add([purchase("00:00:40", "books", "7.00"), purchase("00:02:30", "books", "1.00")], partition: 0)
+                orders.add([purchase("00:02:45", "games", "1.00")], partition: 1)
+                try run.runUntilIdle()
+            }
+            XCTAssertGreaterThanOrEqual(report.batches, 6, "\(mode)")
+            XCTAssertEqual(Set(report.crashPoints.map(\.point)), Set(MicroBatchProtocol.CrashPoint.allCases), "\(mode)")
+            XCTAssertEqual(report.crashPoints.count, report.batches * MicroBatchProtocol.CrashPoint.allCases.count, "\(mode)")
+            XCTAssertEqual(report.output.deadLetters.map(\.detail), ["unexpected end of input"], "\(mode)")
+            let rows = report.output.rowsByBatch.values.flatMap { $0 }
+            let closed: [Value] = [ts("00:00:00"), ts("00:01:00"), .string("books"), .int64(2), dec("15.00"), .float64(7.5)]
+            XCTAssertTrue(rows.contains(closed), "\(mode): \(report.output)")
+            if mode == .append {
+                XCTAssertEqual(rows.count, 4, "[00:00, 00:01) and [00:01, 00:02) have closed: \(report.output)")
+            }
+        }
+    }
+
+    func testABoundedInputReadInSmallBatchesIsTheSameAfterACrashAtEveryPoint() throws {
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxRecords: 2)
+        let check = RecoveryCheck(inputs: [.init(purchases, partitions: 3, bounded: true)], options: options) { inputs, sink in
+            Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(0))
+                .groupBy(.tumble("time", .seconds(30)), "category").aggregate(.count(as: "orders")).write(sink)
+        }
+        let report = try check.run { run in
+            for second in 0..<12 {
+                run.inputs[0].add([purchase("00:00:\(second * 5 < 10 ? "0" : "")\(second * 5)", second % 2 == 0 ? "books" : "games", "1.00")],
+                                  partition: second % 3)
+            }
+            try run.runUntilIdle()
+        }
+        XCTAssertGreaterThanOrEqual(report.batches, 6, "two records a batch")
+        // The batch that reaches the end of the bounded input flushes every open window.
+        XCTAssertEqual(report.output.rowsByBatch.values.flatMap { $0 }.map { $0[3] }.reduce(0) { $0 + ($1 == .int64(0) ? 0 : Int($1.description)!) }, 12)
+    }
 }

@@ -10,6 +10,11 @@ public struct StatefulSignature: Sendable, Hashable, Codable {
     public struct Watermark: Sendable, Hashable, Codable {
         public var column: String
         public var delayMs: Int64
+
+        public init(column: String, delayMs: Int64) {
+            self.column = column
+            self.delayMs = delayMs
+        }
     }
 
     public struct Window: Sendable, Hashable, Codable {

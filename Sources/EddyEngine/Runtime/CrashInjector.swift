@@ -30,6 +30,9 @@ public final class CrashInjector: @unchecked Sendable {
     /// Every point reached so far, in order.
     public var visited: [Stop] { lock.withLock { reached } }
 
+    /// Where it stops (nil: nowhere, or it stopped already).
+    public var armedStop: Stop? { lock.withLock { armed } }
+
     /// Whether the armed stop was hit (it fires once).
     public var fired: Bool { lock.withLock { armed == nil } }
 

@@ -71,6 +71,12 @@ public struct MicroBatchProtocol: Sendable {
         public var limit: ReadLimit
         /// availableNow: the offsets each source must not go past.
         public var target: [SourceOffsets]?
+
+        public init(start: [SourceOffsets], limit: ReadLimit, target: [SourceOffsets]?) {
+            self.start = start
+            self.limit = limit
+            self.target = target
+        }
     }
 
     public enum BatchStart: Sendable, Hashable {
@@ -107,6 +113,11 @@ public struct MicroBatchProtocol: Sendable {
     public struct StartPlan: Sendable, Hashable {
         public var writeMetadata: CheckpointMetadata?
         public var restoreStateFrom: Int64?
+
+        public init(writeMetadata: CheckpointMetadata? = nil, restoreStateFrom: Int64? = nil) {
+            self.writeMetadata = writeMetadata
+            self.restoreStateFrom = restoreStateFrom
+        }
     }
 
     /// What one batch brought from a source partition, for the watermark.

@@ -27,6 +27,12 @@ public final class TestDriver {
         nowMs += interval.milliseconds
     }
 
+    /// Moves processing time to `ms` (never backwards).
+    public func advance(to ms: Int64) {
+        precondition(ms >= nowMs, "processing time does not go back")
+        nowMs = ms
+    }
+
     /// One micro-batch over what is available now; nil when there was nothing to do.
     @discardableResult
     public func runBatch() throws(EngineError) -> StreamingQueryProgress? {
