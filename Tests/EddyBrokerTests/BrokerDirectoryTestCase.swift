@@ -13,7 +13,7 @@ class BrokerDirectoryTestCase: XCTestCase {
 
     override func setUp() {
         super.setUp()
-        pool = NIOThreadPool(numberOfThreads: 1)
+        pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("eddy-\(type(of: self))-\(UUID().uuidString)").path
     }
@@ -24,7 +24,11 @@ class BrokerDirectoryTestCase: XCTestCase {
         super.tearDown()
     }
 
-    func makeBroker() throws -> Broker {
-        try Broker(config: BrokerConfig(dataDirectory: directory), pool: pool, logger: Logger(label: "test"))
+    /// A broker on the test's directory; `clock` fixes its time (nil: the system's).
+    func makeBroker(_ configure: (inout BrokerConfig) -> Void = { _ in }, clock: (@Sendable () -> Int64)? = nil) throws -> Broker {
+        var config = BrokerConfig(dataDirectory: directory)
+        configure(&config)
+        if let clock { return try Broker(config: config, pool: pool, logger: Logger(label: "test"), clock: clock) }
+        return try Broker(config: config, pool: pool, logger: Logger(label: "test"))
     }
 }

@@ -9,26 +9,7 @@ import XCTest
 @testable import EddyBroker
 
 /// The broker driven in-process through `Broker.handle`, as a connection would drive it.
-final class BrokerTests: XCTestCase {
-    private var pool: NIOThreadPool!
-    private var directory: String!
-
-    override func setUp() {
-        pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eddy-broker-\(UUID().uuidString)").path
-    }
-
-    override func tearDown() {
-        try? pool.syncShutdownGracefully()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func makeBroker(_ configure: (inout BrokerConfig) -> Void = { _ in }) throws -> Broker {
-        var config = BrokerConfig(dataDirectory: directory)
-        configure(&config)
-        return try Broker(config: config, pool: pool, logger: Logger(label: "test"))
-    }
+final class BrokerTests: BrokerDirectoryTestCase {
 
     static func call<R: KafkaRequest>(_ broker: Broker, _ request: R, version: Int16) async throws -> R.Response {
         let correlation = Int32.random(in: 1...Int32.max)

@@ -9,25 +9,12 @@ import XCTest
 @testable import EddyBroker
 
 /// OffsetCommit, OffsetFetch and consumer lag, in-process.
-final class OffsetsTests: XCTestCase {
-    private var pool: NIOThreadPool!
-    private var directory: String!
+final class OffsetsTests: BrokerDirectoryTestCase {
     private let nowMs: Int64 = 1_700_000_010_000
-
-    override func setUp() {
-        pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eddy-offsets-\(UUID().uuidString)").path
-    }
-
-    override func tearDown() {
-        try? pool.syncShutdownGracefully()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
 
     private func makeBroker() throws -> Broker {
         let now = nowMs
-        return try Broker(config: BrokerConfig(dataDirectory: directory), pool: pool, logger: Logger(label: "test"), clock: { now })
+        return try makeBroker(clock: { now })
     }
 
     private func commit(_ broker: Broker, group: String, generation: Int32 = -1, member: String = "",

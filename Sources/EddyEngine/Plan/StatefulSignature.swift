@@ -117,14 +117,14 @@ public struct StatefulSignature: Sendable, Hashable, Codable {
         if let stored = metadata.signature {
             guard stored.canonical != canonical else { return }
             throw .checkpoint("""
-                the checkpoint was written by a pipeline with other stateful steps; use a new checkpoint \
+                the checkpoint was written by a different pipeline (other stateful steps); use a new checkpoint \
                 directory (or delete this one to start over). What differs:
                 \(differences(from: stored).joined(separator: "\n"))
                 """)
         }
         guard let legacyFingerprint, metadata.pipelineFingerprint == legacyFingerprint else {
             throw .checkpoint("""
-                the checkpoint was written by a pipeline with other stateful steps; use a new checkpoint \
+                the checkpoint was written by a different pipeline (other stateful steps); use a new checkpoint \
                 directory (or delete this one to start over).
                 checkpoint plan:
                 \(metadata.plan ?? "(not recorded)")
