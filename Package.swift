@@ -57,11 +57,13 @@ let package = Package(
         .target(name: "EddyKafka", dependencies: ["CRdKafka"], exclude: ["README.md"]),
         // JSON and CSV into columns and out of them (Avro and Protobuf later).
         .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
+        // Streaming SQL in Flink's dialect: lexer, parser, binder to the engine's logical plans.
+        .target(name: "EddySQL", dependencies: ["EddyEngine"], exclude: ["README.md"]),
         // Sources and sinks: files, a log through EddyCore's `RecordLog` (the embedded broker passes
         // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
             name: "EddyConnectors",
-            dependencies: ["EddyCore", "EddyEngine", "EddyFormats"],
+            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL"],
             exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
@@ -101,6 +103,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
+        .testTarget(name: "EddySQLTests", dependencies: ["EddySQL", "EddyEngine"]),
         .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
         .testTarget(
             name: "EddyConnectorsTests",

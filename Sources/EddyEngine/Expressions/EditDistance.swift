@@ -17,3 +17,17 @@ enum EditDistance {
         return previous[b.count]
     }
 }
+
+/// The candidate nearest to `name` (case-insensitively) when it is near enough to be a typo: at
+/// most `maxDistance` edits (default: 2, or a third of the name's length when that is more). For
+/// "did you mean" hints on unknown columns, tables, functions and options.
+public func nearestName(to name: String, in candidates: some Sequence<String>, maxDistance: Int? = nil) -> String? {
+    let lowered = name.lowercased()
+    let limit = maxDistance ?? max(2, lowered.count / 3)
+    var best: (name: String, distance: Int)?
+    for candidate in candidates {
+        let distance = EditDistance.between(candidate.lowercased(), lowered)
+        if distance <= limit, distance < (best?.distance ?? .max) { best = (candidate, distance) }
+    }
+    return best?.name
+}

@@ -70,10 +70,8 @@ struct ExprBinder {
     /// `unknown column "amout" (did you mean "amount"?); columns are: amount, country`.
     static func unknownColumnMessage(_ name: String, columns: [String]) -> String {
         var message = "unknown column \"\(name)\""
-        let lowered = name.lowercased()
-        let candidates = columns.map { ($0, EditDistance.between($0.lowercased(), lowered)) }.filter { $0.1 <= 2 }
-        if let best = candidates.min(by: { $0.1 < $1.1 }) {
-            message += " (did you mean \"\(best.0)\"?)"
+        if let best = nearestName(to: name, in: columns, maxDistance: 2) {
+            message += " (did you mean \"\(best)\"?)"
         }
         return message + "; columns are: " + (columns.isEmpty ? "(none)" : columns.joined(separator: ", "))
     }

@@ -83,6 +83,11 @@ public struct GroupedPipeline: Sendable {
 public struct StreamingPipeline: Sendable {
     public let plan: LogicalPlan
 
+    /// A pipeline from a logical plan that ends in a sink (the SQL front end builds these).
+    public init(plan: LogicalPlan) {
+        self.plan = plan
+    }
+
     /// The logical plan as written, the optimised one, and the physical plan.
     public func explain() throws(EngineError) -> String {
         let optimized = LogicalOptimizer.optimize(plan)
