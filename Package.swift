@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "EddyKafka", "CEddyShims",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "EddySQL", "EddyKafka", "CEddyShims",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -4,8 +4,10 @@
 # Generates EDDY_BENCH_EVENTS (default 10 M) purchases and bids as JSON lines, warms the page cache,
 # then for each workload runs DuckDB (2 threads) over the files as batch SQL and Eddy's pipeline
 # (`eddy example`, release build, checkpoints on, files sink, bounded input so every window closes),
-# checks both computed the same windows, and prints:
-#   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=…
+# checks both computed the same windows, then runs the same query from SQL text (`eddy run
+# examples/revenue.sql`, examples/bids.sql) and checks it too, and prints:
+#   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=… sql_events_per_s=… sql_ratio=…
+# (sql_ratio: the SQL run's speed over the Swift API run's, same input, same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${EDDY_BENCH_EVENTS:-10000000}
@@ -14,6 +16,7 @@ trap '[ -z "${EDDY_BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
 
 swift build -c release --product eddy 2>&1 | tail -1
 eddy=.build/release/eddy
+repo=$(pwd)
 python=.venv/bin/python
 
 generate() {  # kind directory
@@ -28,25 +31,32 @@ generate bids "$work/bids"
 du -sh "$work/purchases" "$work/bids" | sed 's/^/input: /'
 cat "$work"/purchases/*.jsonl "$work"/bids/*.jsonl > /dev/null  # warm page cache
 
-run_case() {  # name pipeline input
-  local name=$1 pipeline=$2 input=$3
-  rm -rf "$work/out-$name" "$work/ckpt-$name"
-  local duck eddy_line
+run_case() {  # name pipeline input sql-file kind
+  local name=$1 pipeline=$2 input=$3 sql=$4 kind=$5
+  rm -rf "$work/out-$name" "$work/ckpt-$name" "$work/sql-$name"
+  local duck eddy_line sql_line
   duck=$($python scripts/duckdb_queries.py "$name" "$input" --events "$events" --threads 2 --out "$work/duckdb-$name.jsonl")
   echo "$duck"
   eddy_line=$($eddy example "$pipeline" --input "$input" --output "$work/out-$name" --checkpoint "$work/ckpt-$name" \
     --bounded --trigger available-now --report | grep '^REPORT')
   echo "eddy: $eddy_line"
   $python scripts/compare_results.py "$work/out-$name" "$work/duckdb-$name.jsonl"
-  local duck_eps eddy_eps rss
+  # The same query from SQL: examples/*.sql read data/<kind> and write out/<name>, relative to where eddy runs.
+  mkdir -p "$work/sql-$name/data"
+  ln -s "$input" "$work/sql-$name/data/$kind"
+  sql_line=$(cd "$work/sql-$name" && "$repo/$eddy" run "$repo/examples/$sql" --checkpoint ckpt --bounded --report | grep '^REPORT')
+  echo "eddy run examples/$sql: $sql_line"
+  $python scripts/compare_results.py "$work/sql-$name/out/$pipeline" "$work/duckdb-$name.jsonl"
+  local duck_eps eddy_eps rss sql_eps
   duck_eps=$(sed -E 's/.*events_per_s=([0-9]+).*/\1/' <<<"$duck")
   eddy_eps=$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$eddy_line")
   rss=$(sed -E 's/.*peak_rss_mb=([0-9.]+).*/\1/' <<<"$eddy_line")
-  echo "BENCH $name eddy_events_per_s=$eddy_eps duckdb_events_per_s=$duck_eps ratio=$(awk "BEGIN{printf \"%.2f\", $eddy_eps/$duck_eps}") eddy_peak_rss_mb=$rss"
+  sql_eps=$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$sql_line")
+  echo "BENCH $name eddy_events_per_s=$eddy_eps duckdb_events_per_s=$duck_eps ratio=$(awk "BEGIN{printf \"%.2f\", $eddy_eps/$duck_eps}") eddy_peak_rss_mb=$rss sql_events_per_s=$sql_eps sql_ratio=$(awk "BEGIN{printf \"%.2f\", $sql_eps/$eddy_eps}")"
 }
 results=$(mktemp)
-run_case Q_A revenue "$work/purchases" | tee -a "$results"
-run_case Q_B bids "$work/bids" | tee -a "$results"
+run_case Q_A revenue "$work/purchases" revenue.sql purchases | tee -a "$results"
+run_case Q_B bids "$work/bids" bids.sql bids | tee -a "$results"
 echo
 grep '^BENCH' "$results"
 rm -f "$results"

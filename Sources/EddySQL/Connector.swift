@@ -52,7 +52,8 @@ public struct TableOptions: Sendable {
         return interval
     }
 
-    static func parseDuration(_ text: String) -> Interval? {
+    /// `10 s`, `500ms`, `1 min`, `2h`, `1 day`, or a number of milliseconds; nil for anything else.
+    public static func parseDuration(_ text: String) -> Interval? {
         let trimmed = text.filter { $0 != " " }.lowercased()
         let digits = trimmed.prefix(while: \.isNumber)
         guard let amount = Int64(digits) else { return nil }

@@ -171,7 +171,10 @@ public final class SQLSession: @unchecked Sendable {
         case .update: .update
         case .complete: .complete
         }
-        return SQLJob(name: table.name, pipeline: StreamingPipeline(plan: .sink(plan, LogicalSink(sink, mode: outputMode))), location: location)
+        let pipeline = StreamingPipeline(plan: .sink(plan, LogicalSink(sink, mode: outputMode)))
+        // Plan it now, so a query the engine cannot run fails here, at its statement.
+        do { _ = try pipeline.physicalPlan() } catch { throw SQLError(error.message, at: location) }
+        return SQLJob(name: table.name, pipeline: pipeline, location: location)
     }
 
     func sinkMode(_ bound: BoundQuery, table: CatalogTable, keys: [String], location: SourceLocation) throws(SQLError) -> SinkMode {

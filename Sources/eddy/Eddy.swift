@@ -8,9 +8,10 @@ struct Eddy: AsyncParsableCommand {
         abstract: "Eddy: a real-time analytics pipeline with a Kafka-compatible log.",
         discussion: """
             Eddy runs a Kafka-wire-compatible broker, a streaming engine, sinks and a dashboard in one binary.
-            `eddy broker` runs the Kafka-compatible broker; `eddy inspect` decodes captured Kafka requests.
+            `eddy broker` runs the Kafka-compatible broker; `eddy run FILE.sql` runs a streaming SQL pipeline \
+            (Flink SQL; see docs/sql.md); `eddy inspect` decodes captured Kafka requests.
             """,
         version: EddyVersion.current,
-        subcommands: [BrokerCommand.self, DemoCommand.self, GenCommand.self, ExampleCommand.self, Inspect.self]
+        subcommands: [BrokerCommand.self, DemoCommand.self, RunCommand.self, ExplainCommand.self, GenCommand.self, ExampleCommand.self, Inspect.self]
     )
 }

@@ -1,0 +1,216 @@
+import ArgumentParser
+import EddyConnectors
+import EddyEngine
+import EddyFormats
+import EddySQL
+import Foundation
+
+/// A SQL file run through a session: the statements executed, errors shown with the line and a caret.
+struct SQLScript {
+    let path: String
+    let text: String
+    let session: SQLSession
+
+    init(path: String, bounded: Bool) throws {
+        self.path = path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(description: "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure(description: "\(path) is not UTF-8 text") }
+        self.text = text
+        session = SQLSession(connectors: SQLConnectors.standard(), bounded: bounded)
+    }
+
+    /// Executes every statement; an error is printed as `file:line, column: message`, the line and a caret.
+    func execute(_ command: String) throws -> [SQLOutcome] {
+        do {
+            return try session.run(text)
+        } catch {
+            FileHandle.standardError.write(Data("eddy \(command): \(error.rendered(in: text, file: path))\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// `eddy run FILE.sql`: every INSERT INTO / CREATE TABLE … AS in the file as a continuous query.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the continuous queries of a SQL file (Flink SQL), exactly once, until Ctrl-C or the bounded input ends.",
+        discussion: """
+            The file declares tables (CREATE TABLE … WITH ('connector' = …)) and starts queries (INSERT INTO … \
+            SELECT, CREATE TABLE … AS SELECT); see docs/sql.md. Connectors: filesystem, datagen, print, blackhole.
+            Each query keeps its offsets and state under <checkpoint>/<table it writes>: kill the process at \
+            any moment and run the file again with the same --checkpoint, and the output is as if it had not \
+            stopped. SET 'execution.checkpointing.dir' = '…' in the file does the same as --checkpoint.
+            """
+    )
+
+    @Argument(help: "The SQL file.")
+    var file: String
+
+    @Option(help: "Checkpoint directory (one subdirectory per query); resume by reusing it.")
+    var checkpoint: String?
+
+    @Flag(help: "Read the input up to where it ends now; its end closes every window, then exit.")
+    var bounded = false
+
+    @Option(help: "Trigger interval in milliseconds (default: SET 'execution.checkpointing.interval', else 1000).")
+    var intervalMs: Int64?
+
+    @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
+    var maxBytesPerTrigger: Int64 = 24 << 20
+
+    @Option(help: "Directory for dead letters (malformed and late rows), as JSON lines.")
+    var deadLetters: String?
+
+    @Flag(help: "Print each batch's progress (Spark's StreamingQueryProgress as JSON).")
+    var progress = false
+
+    @Flag(help: "At the end, print totals and peak memory (for benchmarks).")
+    var report = false
+
+    func validate() throws {
+        guard maxBytesPerTrigger > 0 else { throw ValidationError("--max-bytes-per-trigger must be positive") }
+        if let intervalMs, intervalMs < 0 { throw ValidationError("--interval-ms must not be negative") }
+    }
+
+    func run() async throws {
+        Allocator.tune(for: .engine)
+        let script = try SQLScript(path: file, bounded: bounded)
+        _ = try script.execute("run")
+        let jobs = script.session.jobs
+        guard !jobs.isEmpty else {
+            throw CommandFailure(description: "\(file) starts no query: add INSERT INTO <table> SELECT … (or CREATE TABLE … AS SELECT …)")
+        }
+        let settings = script.session.settings
+        let directory = checkpoint ?? settings["execution.checkpointing.dir"] ?? settings["state.checkpoints.dir"]
+        var options = QueryOptions()
+        if bounded {
+            options.trigger = .availableNow
+        } else {
+            var interval = intervalMs ?? 1000
+            if intervalMs == nil, let text = settings["execution.checkpointing.interval"] {
+                guard let parsed = TableOptions.parseDuration(text) else {
+                    throw CommandFailure(description: "SET 'execution.checkpointing.interval' = '\(text)': not a duration ('1 s', '500 ms')")
+                }
+                interval = parsed.milliseconds
+            }
+            options.trigger = .processingTime(intervalMs: interval)
+        }
+        options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
+        if let text = settings["table.exec.state.max-bytes"] {
+            guard let bytes = Int(text), bytes > 0 else {
+                throw CommandFailure(description: "SET 'table.exec.state.max-bytes' = '\(text)': not a positive number of bytes")
+            }
+            options.stateBytesLimit = bytes
+        }
+        if let deadLetters {
+            options.deadLetters = try FileDeadLetterSink(directory: deadLetters)
+            options.deadLetterLateRows = true
+            options.encodeRows = { batch in
+                var bytes: [UInt8] = []
+                JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
+                return bytes.split(separator: 0x0A).map(Array.init)
+            }
+        }
+        var queries: [(String, StreamingQuery)] = []
+        var names: [String: Int] = [:]
+        let totals = Totals()
+        let printProgress = progress
+        for job in jobs {
+            names[job.name, default: 0] += 1
+            let name = names[job.name]! == 1 ? job.name : "\(job.name)-\(names[job.name]!)"
+            var jobOptions = options
+            jobOptions.name = name
+            do {
+                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(name)" }, options: jobOptions) { progress in
+                    totals.add(progress)
+                    if printProgress { print(progress.json) }
+                }
+                queries.append((name, query))
+            } catch {
+                let location = "\(file):\(job.location)"
+                throw CommandFailure(description: "\(location): query into `\(job.name)` cannot start: \(error)")
+            }
+        }
+        let started = Date()
+        let work = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (name, query) in queries {
+                    group.addTask {
+                        do {
+                            try await query.run()
+                        } catch let error as EngineError {
+                            throw CommandFailure(description: "query into `\(name)` stopped: \(error)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        Interrupt().onSignal { work.cancel() }
+        do {
+            try await work.value
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("eddy run: \(failure)\n".utf8))
+            throw ExitCode(2)
+        }
+        if report {
+            let seconds = Date().timeIntervalSince(started)
+            print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
+                  + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
+                  + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM stops the queries between batches; a second one exits at once.
+final class Interrupt: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var signalled = false
+
+    func onSignal(_ stop: @escaping @Sendable () -> Void) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                let again = lock.withLock { () -> Bool in
+                    defer { signalled = true }
+                    return signalled
+                }
+                if again { exit(130) }
+                FileHandle.standardError.write(Data("eddy run: stopping after the current batch (again to exit now)\n".utf8))
+                stop()
+            }
+            source.resume()
+            lock.withLock { sources.append(source) }
+        }
+    }
+}
+
+/// `eddy explain FILE.sql`: the logical, optimised and physical plan of every query in the file.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Print the plans of the queries of a SQL file (nothing runs)."
+    )
+
+    @Argument(help: "The SQL file.")
+    var file: String
+
+    func run() throws {
+        let script = try SQLScript(path: file, bounded: false)
+        _ = try script.execute("explain")
+        guard !script.session.jobs.isEmpty else { throw CommandFailure(description: "\(file) starts no query to explain") }
+        for job in script.session.jobs {
+            print("-- query into `\(job.name)` (\(file):\(job.location))")
+            do {
+                print(try job.pipeline.explain())
+            } catch {
+                throw CommandFailure(description: "\(file):\(job.location): \(error)")
+            }
+        }
+    }
+}
