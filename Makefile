@@ -16,7 +16,7 @@ help:
 	@echo "make bench-wire        CRC-32C, compression and record-batch benchmarks (release build)"
 	@echo "make bench-broker      broker produce/consume throughput (librdkafka, release build) next to disk bandwidth"
 	@echo "make bench-engine      engine Q_A/Q_B (10 M events) against DuckDB on the same files (release build)"
-	@echo "make fuzz              run the wire fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
+	@echo "make fuzz              run the wire and SQL fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
 
 setup:

@@ -8,6 +8,9 @@ let package = Package(
     products: [
         .executable(name: "eddy", targets: ["eddy"]),
         .library(name: "EddyWire", targets: ["EddyWire"]),
+        // For the fuzz targets in Fuzz/ (the SQL front end, and the engine types it binds to).
+        .library(name: "EddySQL", targets: ["EddySQL"]),
+        .library(name: "EddyEngine", targets: ["EddyEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -103,7 +106,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
-        .testTarget(name: "EddySQLTests", dependencies: ["EddySQL", "EddyEngine"]),
+        .testTarget(name: "EddySQLTests", dependencies: ["EddySQL", "EddyEngine", "EddyTestSupport"]),
         .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
         .testTarget(
             name: "EddyConnectorsTests",

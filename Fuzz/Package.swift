@@ -20,6 +20,10 @@ let package = Package(
             name: "FuzzRecordBatch",
             dependencies: ["CFuzzDriver", .product(name: "EddyWire", package: "eddy"), .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .executableTarget(
+            name: "FuzzSQL",
+            dependencies: ["CFuzzDriver", .product(name: "EddySQL", package: "eddy"), .product(name: "EddyEngine", package: "eddy")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets in Fuzz/ (sanitizers on) and runs each for the given number of
+# Builds the libFuzzer targets in Fuzz/ (frames, record batches, SQL text; sanitizers on) and runs each for the given number of
 # seconds, starting from the client captures and a few record batches. Crashes are written to
 # fuzz-corpus/<target>/crash-*; replay one with `Fuzz/.build/release/<target> <file>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 (cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
-for target in FuzzWireFrames FuzzRecordBatch; do
+for target in FuzzWireFrames FuzzRecordBatch FuzzSQL; do
   corpus=fuzz-corpus/$target
   mkdir -p "$corpus"
   if [ "$target" = FuzzWireFrames ]; then
     find Tests/EddyWireTests/Fixtures/captures -name '*.bin' -exec cp {} "$corpus/" \;
+  elif [ "$target" = FuzzSQL ]; then
+    cp examples/*.sql "$corpus/"
   else
     find Tests/EddyWireTests/Fixtures/record-batches -type f -exec cp {} "$corpus/" \; 2>/dev/null || true
   fi

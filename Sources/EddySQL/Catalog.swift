@@ -117,6 +117,7 @@ public final class Catalog: @unchecked Sendable {
         if let watermark = table.watermark {
             entry.watermark = try Self.watermark(watermark, schema: schema)
         }
+        try connector.validate(try entry.definition(bounded: bounded))
         return entry
     }
 

@@ -103,6 +103,8 @@ public protocol TableConnector: Sendable {
     var optionKeys: Set<String> { get }
     /// Metadata keys a source offers (`METADATA FROM 'key'`).
     var metadataKeys: Set<String> { get }
+    /// Checks the options when the table is created (so a mistake is reported at its CREATE TABLE).
+    func validate(_ table: TableDefinition) throws(SQLError)
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor
     /// The sink, for a query whose result changes as `mode` says (refuse a mode it cannot take).
     func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor
@@ -110,6 +112,8 @@ public protocol TableConnector: Sendable {
 
 extension TableConnector {
     public var metadataKeys: Set<String> { [] }
+
+    public func validate(_ table: TableDefinition) throws(SQLError) {}
 
     public func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         throw SQLError("connector '\(name)' is a sink only; it cannot be read", at: table.location)

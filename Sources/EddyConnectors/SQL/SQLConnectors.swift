@@ -21,6 +21,13 @@ struct FilesystemConnector: TableConnector {
         "csv.field-delimiter", "csv.ignore-first-line", "json.timestamp-format.standard",
     ]
 
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try table.options.required("path", "the directory of the table's files")
+        if try format(table) == "csv" { _ = try recordFormat(table) }
+        _ = try table.options.choice("sink.output-mode", ["append", "complete"])
+        _ = try table.options.duration("source.monitor-interval")
+    }
+
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         let path = try table.options.required("path", "the directory the files are in")
         return .files(path, format: try recordFormat(table), bounded: table.bounded)
