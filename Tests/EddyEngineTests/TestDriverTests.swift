@@ -99,6 +99,18 @@ final class TestDriverTests: XCTestCase {
         XCTAssertEqual(output.rowsByBatch[1], [[.string("books"), .int64(2)], [.string("toys"), .int64(1)]])
     }
 
+    func testCompleteModeAtTheEndOfABoundedInputEmitsEachGroupOnce() throws {
+        let input = MemoryStream(Self.schema, bounded: true)
+        let output = MemorySink()
+        input.add([row(5, "books", "10.00"), row(20, "books", "2.50"), row(30, "toys", "1.00")])
+        let driver = try TestDriver(Pipeline.read(input).withWatermark("t", delay: .seconds(10))
+            .groupBy("category").aggregate(.count(), .sum("amount", as: "revenue")).write(output, mode: .complete))
+        try driver.runUntilIdle()
+        let last = try XCTUnwrap(output.rowsByBatch.max { $0.key < $1.key }?.value)
+        XCTAssertEqual(last, [[.string("books"), .int64(2), .decimal("12.50")], [.string("toys"), .int64(1), .decimal("1.00")]],
+                       "the batch that ends the input holds the whole result once")
+    }
+
     func testFilterAndProjectionRunBeforeTheAggregate() throws {
         let input = MemoryStream(Self.schema)
         let output = MemorySink()

@@ -34,8 +34,13 @@ public final class AggregateOperator: StreamOperator {
         try state.emit(watermarkMs: context.watermarkMs)
     }
 
+    /// Called after `finishBatch` in the batch that ends the input. Append and update emit what
+    /// `finishBatch` left (windows still open, nothing changed since); complete mode's `finishBatch`
+    /// has just emitted the whole result, so the flush only frees the state (emitting it again would
+    /// write every group twice into the last batch).
     public func flush(context: inout BatchContext) throws(EngineError) -> RecordBatch {
-        state.flushAll()
+        let rest = state.flushAll()
+        return parameters.mode == .complete ? .empty(outputSchema) : rest
     }
 
     public func snapshot() -> [UInt8]? {

@@ -11,7 +11,8 @@ public protocol StreamOperator: AnyObject {
     func process(_ batch: RecordBatch, context: inout BatchContext) throws(EngineError) -> RecordBatch
     /// The micro-batch's input is done and `context.watermarkMs` applies: rows whose time has come.
     func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch
-    /// The input ended (a bounded source ran out): everything still held.
+    /// The input ended (a bounded source ran out): everything still held that `finishBatch`, called
+    /// just before in the same batch, did not emit.
     func flush(context: inout BatchContext) throws(EngineError) -> RecordBatch
     /// State to checkpoint (nil: the operator keeps none).
     func snapshot() -> [UInt8]?
