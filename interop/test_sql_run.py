@@ -141,3 +141,19 @@ def test_print_sink_and_explain(tmp_path):
     assert printed.returncode == 0, printed.stderr
     lines = printed.stdout.splitlines()
     assert lines and all(line.startswith("+I[") for line in lines), printed.stdout[-2000:]
+
+
+def test_eddy_sql_prints_tables_and_positioned_errors(tmp_path):
+    subprocess.run([eddy_bin(), "gen", "bids", "--count", "300", "--out", str(tmp_path / "data" / "bids")], check=True, timeout=60)
+    ddl = ("CREATE TABLE bids (auction BIGINT, price BIGINT, date_time TIMESTAMP(3),\n"
+           "  WATERMARK FOR date_time AS date_time - INTERVAL '1' SECOND)\n"
+           "  WITH ('connector' = 'filesystem', 'path' = 'data/bids', 'format' = 'json');\n")
+    result = eddy("sql", "-e", ddl + "SELECT COUNT(*) AS n, MIN(price) > 0 AS positive FROM bids GROUP BY auction > -1;", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| n   | positive |" in result.stdout and "| 300 | true     |" in result.stdout, result.stdout
+    assert result.stdout.rstrip().endswith("1 row"), result.stdout
+    # Statements from standard input, one error: the exit status says so and the error points at it.
+    piped = subprocess.run([eddy_bin(), "sql"], input=ddl + "SELECT nope\nFROM bids;\n", capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+    assert piped.returncode == 2, piped.stderr
+    assert "stdin:line 4, column 8: unknown column `nope` in `bids`" in piped.stderr, piped.stderr

@@ -36,6 +36,11 @@ public final class SQLSession: @unchecked Sendable {
         return outcomes
     }
 
+    /// A query bound to a plan without a sink (for a client that collects the rows itself).
+    public func bind(_ query: Query) throws(SQLError) -> BoundQuery {
+        try QueryBinder(catalog: catalog).bind(query)
+    }
+
     public func execute(_ statement: Statement) throws(SQLError) -> SQLOutcome {
         switch statement {
         case .createTable(let definition):
