@@ -157,3 +157,47 @@ def test_eddy_sql_prints_tables_and_positioned_errors(tmp_path):
                            timeout=60, cwd=tmp_path)
     assert piped.returncode == 2, piped.stderr
     assert "stdin:line 4, column 8: unknown column `nope` in `bids`" in piped.stderr, piped.stderr
+
+
+def test_kafka_tables_read_the_embedded_broker(tmp_path):
+    """`eddy run --broker-data-dir`: a broker in the same process; librdkafka produces purchases to it
+    (`eddy gen --topic`), a 'kafka' table reads them with partition, offset and timestamp metadata
+    columns, and the query writes them to files until SIGTERM stops it."""
+    from conftest import free_port
+    from interop_helpers import wait_until
+
+    port = free_port()
+    sql = tmp_path / "kafka.sql"
+    sql.write_text(f"""
+        CREATE TABLE purchases (
+          event_id STRING, category STRING, amount DECIMAL(10, 2), event_time TIMESTAMP(3),
+          `partition` BIGINT METADATA VIRTUAL, `offset` BIGINT METADATA VIRTUAL, ts TIMESTAMP(3) METADATA FROM 'timestamp'
+        ) WITH ('connector' = 'kafka', 'topic' = 'shop', 'properties.bootstrap.servers' = '127.0.0.1:{port}',
+                'scan.startup.mode' = 'earliest-offset', 'format' = 'json');
+        CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS
+        SELECT event_id, `partition`, `offset`, ts FROM purchases WHERE amount > 0;
+        """)
+    run = subprocess.Popen([eddy_bin(), "run", str(sql), "--checkpoint", "ckpt", "--broker-data-dir", "broker",
+                            "--listen", f"127.0.0.1:{port}", "--interval-ms", "200"],
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        produced = subprocess.run([eddy_bin(), "gen", "purchases", "--count", "500", "--bootstrap-server", f"127.0.0.1:{port}",
+                                   "--topic", "shop"], capture_output=True, text=True, timeout=60)
+        assert produced.returncode == 0, produced.stderr
+        out = tmp_path / "out" / "seen"
+        wait_until(lambda: (out / "_eddy_manifest").exists() and len(committed_rows(str(out))) == 500, 30, "500 rows in out/seen")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 0, stderr[-3000:]
+    rows = committed_rows(str(tmp_path / "out" / "seen"))
+    assert sorted(r["offset"] for r in rows if r["partition"] == 0) == list(range(sum(1 for r in rows if r["partition"] == 0)))
+    assert all(r["ts"] for r in rows), rows[:3]
+
+
+def test_kafka_tables_without_an_embedded_broker_are_refused(tmp_path):
+    sql = tmp_path / "k.sql"
+    sql.write_text("CREATE TABLE k (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');\n")
+    result = eddy("run", sql)
+    assert result.returncode == 2, result.stderr
+    assert "connector 'kafka' reads the broker embedded in this process, and none is: run with --broker-data-dir DIR" in result.stderr, result.stderr

@@ -51,15 +51,9 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "eddy.demo")
         logger.logLevel = .notice
-        var config = BrokerConfig(dataDirectory: dataDir + "/broker")
-        (config.listenHost, config.listenPort) = BrokerCommand.split(listen)!
-        config.defaultPartitions = partitions
-        let pool = NIOThreadPool(numberOfThreads: 4)
-        pool.start()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let broker = try Broker(config: config, pool: pool, logger: logger)
+        let embedded = try EmbeddedBroker(dataDirectory: dataDir + "/broker", listen: listen, defaultPartitions: partitions, logger: logger)
+        let broker = embedded.broker
         try broker.ensureTopic(topic, partitions: partitions)
-        let server = KafkaServer(broker: broker, group: group, logger: logger)
 
         let results = dataDir + "/results/revenue"
         let schema = EventGenerator(.purchases).schema
@@ -74,8 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
             print(DemoCommand.summary(progress))
         }
         let services = ServiceGroup(configuration: .init(
-            services: broker.backgroundServices.map { .init(service: $0) } + [
-                .init(service: server),
+            services: embedded.services + [
                 .init(service: QueryService(query: query), successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: Timer(seconds: durationS), successTerminationBehavior: .gracefullyShutdownGroup),
@@ -84,9 +77,7 @@ struct DemoCommand: AsyncParsableCommand {
             logger: logger
         ))
         let failure = await services.runUntilStopped(logger: logger, "demo")
-        try broker.close()
-        try await group.shutdownGracefully()
-        try await pool.shutdownGracefully()
+        try await embedded.close()
         if let failure { throw failure }
         print("eddy demo: stopped; \(try FileSinkReader.committedFiles(results).count) result files in \(results)")
     }

@@ -1,9 +1,15 @@
 import ArgumentParser
+import EddyBroker
 import EddyConnectors
+import EddyCore
 import EddyEngine
 import EddyFormats
 import EddySQL
 import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
 
 /// A SQL file run through a session: the statements executed, errors shown with the line and a caret.
 struct SQLScript {
@@ -11,14 +17,14 @@ struct SQLScript {
     let text: String
     let session: SQLSession
 
-    init(path: String, bounded: Bool) throws {
+    init(path: String, bounded: Bool, embedded: (log: any RecordLog, address: String)? = nil) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandFailure(description: "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure(description: "\(path) is not UTF-8 text") }
         self.text = text
-        session = SQLSession(connectors: SQLConnectors.standard(), bounded: bounded)
+        session = SQLSession(connectors: SQLConnectors.standard(embedded: embedded), bounded: bounded)
     }
 
     /// Executes every statement; an error is printed as `file:line, column: message`, the line and a caret.
@@ -39,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the continuous queries of a SQL file (Flink SQL), exactly once, until Ctrl-C or the bounded input ends.",
         discussion: """
             The file declares tables (CREATE TABLE … WITH ('connector' = …)) and starts queries (INSERT INTO … \
-            SELECT, CREATE TABLE … AS SELECT); see docs/sql.md. Connectors: filesystem, datagen, print, blackhole.
+            SELECT, CREATE TABLE … AS SELECT); see docs/sql.md. Connectors: filesystem, kafka (the broker \
+            --broker-data-dir embeds in this process), datagen, print, blackhole.
             Each query keeps its offsets and state under <checkpoint>/<table it writes>: kill the process at \
             any moment and run the file again with the same --checkpoint, and the output is as if it had not \
             stopped. SET 'execution.checkpointing.dir' = '…' in the file does the same as --checkpoint.
@@ -70,21 +77,79 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "At the end, print totals and peak memory (for benchmarks).")
     var report = false
 
+    @Option(help: "Embed a Kafka-compatible broker with its log in this directory: 'kafka' tables read its topics.")
+    var brokerDataDir: String?
+
+    @Option(help: "Address the embedded broker listens on, host:port (with --broker-data-dir).")
+    var listen = "127.0.0.1:9092"
+
     func validate() throws {
         guard maxBytesPerTrigger > 0 else { throw ValidationError("--max-bytes-per-trigger must be positive") }
+        guard BrokerCommand.split(listen) != nil else { throw ValidationError("--listen must be host:port, not \(listen)") }
         if let intervalMs, intervalMs < 0 { throw ValidationError("--interval-ms must not be negative") }
     }
 
     func run() async throws {
         Allocator.tune(for: .engine)
-        let script = try SQLScript(path: file, bounded: bounded)
+        var logger = Logger(label: "eddy.run")
+        logger.logLevel = .notice
+        var embedded: EmbeddedBroker?
+        if let brokerDataDir {
+            embedded = try EmbeddedBroker(dataDirectory: brokerDataDir, listen: listen, logger: logger)
+        }
+        let script = try SQLScript(path: file, bounded: bounded, embedded: embedded.map { ($0.broker, listen) })
         _ = try script.execute("run")
         let jobs = script.session.jobs
         guard !jobs.isEmpty else {
+            try await embedded?.close()
             throw CommandFailure(description: "\(file) starts no query: add INSERT INTO <table> SELECT … (or CREATE TABLE … AS SELECT …)")
         }
-        let settings = script.session.settings
-        let directory = checkpoint ?? settings["execution.checkpointing.dir"] ?? settings["state.checkpoints.dir"]
+        let options = try queryOptions(script.session.settings)
+        let directory = checkpoint ?? script.session.settings["execution.checkpointing.dir"] ?? script.session.settings["state.checkpoints.dir"]
+        var queries: [(String, StreamingQuery)] = []
+        var names: [String: Int] = [:]
+        let totals = Totals()
+        let printProgress = progress
+        for job in jobs {
+            names[job.name, default: 0] += 1
+            let name = names[job.name]! == 1 ? job.name : "\(job.name)-\(names[job.name]!)"
+            var jobOptions = options
+            jobOptions.name = name
+            do {
+                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(name)" }, options: jobOptions) { progress in
+                    totals.add(progress)
+                    if printProgress { print(progress.json) }
+                }
+                queries.append((name, query))
+            } catch {
+                try await embedded?.close()
+                throw CommandFailure(description: "\(file):\(job.location): query into `\(job.name)` cannot start: \(error)")
+            }
+        }
+        let started = Date()
+        // SIGINT or SIGTERM stops the queries between batches (and the broker, if embedded).
+        let services = ServiceGroup(configuration: .init(
+            services: [.init(service: QueriesService(queries: queries), successTerminationBehavior: .gracefullyShutdownGroup,
+                             failureTerminationBehavior: .gracefullyShutdownGroup)] + (embedded?.services ?? []),
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        let failure = await services.runUntilStopped(logger: logger, "eddy run")
+        try await embedded?.close()
+        if let failure {
+            FileHandle.standardError.write(Data("eddy run: \(failure)\n".utf8))
+            throw ExitCode(2)
+        }
+        if report {
+            let seconds = Date().timeIntervalSince(started)
+            print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
+                  + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
+                  + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+        }
+    }
+
+    /// The trigger, read limit, state limit and dead letters, from the flags and the file's SETs.
+    func queryOptions(_ settings: [String: String]) throws -> QueryOptions {
         var options = QueryOptions()
         if bounded {
             options.trigger = .availableNow
@@ -114,28 +179,17 @@ struct RunCommand: AsyncParsableCommand {
                 return bytes.split(separator: 0x0A).map(Array.init)
             }
         }
-        var queries: [(String, StreamingQuery)] = []
-        var names: [String: Int] = [:]
-        let totals = Totals()
-        let printProgress = progress
-        for job in jobs {
-            names[job.name, default: 0] += 1
-            let name = names[job.name]! == 1 ? job.name : "\(job.name)-\(names[job.name]!)"
-            var jobOptions = options
-            jobOptions.name = name
-            do {
-                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(name)" }, options: jobOptions) { progress in
-                    totals.add(progress)
-                    if printProgress { print(progress.json) }
-                }
-                queries.append((name, query))
-            } catch {
-                let location = "\(file):\(job.location)"
-                throw CommandFailure(description: "\(location): query into `\(job.name)` cannot start: \(error)")
-            }
-        }
-        let started = Date()
-        let work = Task {
+        return options
+    }
+}
+
+/// The queries of a file as one service: all run at once; the first failure stops the others; a
+/// graceful shutdown stops them between batches.
+struct QueriesService: Service {
+    let queries: [(String, StreamingQuery)]
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (name, query) in queries {
                     group.addTask {
@@ -149,44 +203,33 @@ struct RunCommand: AsyncParsableCommand {
                 try await group.waitForAll()
             }
         }
-        Interrupt().onSignal { work.cancel() }
-        do {
-            try await work.value
-        } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("eddy run: \(failure)\n".utf8))
-            throw ExitCode(2)
-        }
-        if report {
-            let seconds = Date().timeIntervalSince(started)
-            print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
-                  + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
-                  + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
-        }
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM stops the queries between batches; a second one exits at once.
-final class Interrupt: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var signalled = false
+/// A broker in the same process as the queries (`eddy run --broker-data-dir`): Kafka clients
+/// produce to it over the network, 'kafka' tables read its log in process.
+final class EmbeddedBroker: @unchecked Sendable {
+    let broker: Broker
+    let services: [ServiceGroupConfiguration.ServiceConfiguration]
+    private let pool: NIOThreadPool
+    private let group: MultiThreadedEventLoopGroup
 
-    func onSignal(_ stop: @escaping @Sendable () -> Void) {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                let again = lock.withLock { () -> Bool in
-                    defer { signalled = true }
-                    return signalled
-                }
-                if again { exit(130) }
-                FileHandle.standardError.write(Data("eddy run: stopping after the current batch (again to exit now)\n".utf8))
-                stop()
-            }
-            source.resume()
-            lock.withLock { sources.append(source) }
-        }
+    init(dataDirectory: String, listen: String, defaultPartitions: Int32? = nil, logger: Logger) throws {
+        var config = BrokerConfig(dataDirectory: dataDirectory)
+        (config.listenHost, config.listenPort) = BrokerCommand.split(listen)!
+        if let defaultPartitions { config.defaultPartitions = defaultPartitions }
+        pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        broker = try Broker(config: config, pool: pool, logger: logger)
+        services = broker.backgroundServices.map { .init(service: $0) }
+            + [.init(service: KafkaServer(broker: broker, group: group, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup)]
+    }
+
+    func close() async throws {
+        try broker.close()
+        try await group.shutdownGracefully()
+        try await pool.shutdownGracefully()
     }
 }
 

@@ -4,12 +4,25 @@ import EddyFormats
 
 /// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
 /// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
-/// keeps them), so a restart resumes exactly. Record values are decoded with the format; keys and Kafka timestamps are not
-/// columns yet.
+/// keeps them), so a restart resumes exactly. Record values are decoded with the format; a record's
+/// partition, offset and timestamp can be columns too (`metadata`, Flink's metadata columns). Keys
+/// and headers are not columns yet.
 public struct LogSourceDescriptor: SourceDescriptor {
     public enum StartingOffsets: String, Sendable {
         case earliest
         case latest
+    }
+
+    /// What a metadata column holds (Flink's kafka connector keys).
+    public enum Metadata: String, Sendable, CaseIterable {
+        /// The partition, as BIGINT.
+        case partition
+        /// The record's offset, as BIGINT.
+        case offset
+        /// The record's Kafka timestamp, as TIMESTAMP.
+        case timestamp
+
+        public var type: DataType { self == .timestamp ? .timestamp : .int64 }
     }
 
     public var log: any RecordLog
@@ -19,8 +32,12 @@ public struct LogSourceDescriptor: SourceDescriptor {
     /// Only committed transactional records (read_committed); true by default, as Eddy's own
     /// transactional sinks need.
     public var readCommitted: Bool
+    /// Columns filled from the record rather than its value: name → what it holds.
+    public var metadata: [String: Metadata] = [:]
+    /// The columns in their declared order (the format's and the metadata columns); nil: the format's.
+    public var declaredSchema: Schema?
 
-    public var schema: Schema { format.schema }
+    public var schema: Schema { declaredSchema ?? format.schema }
     public var description: String { "log[\(topic), \(format)]" }
 
     public func makeSource(_ context: SourceContext) throws(EngineError) -> any Source {
@@ -44,11 +61,17 @@ final class LogSource: Source {
     /// Bytes of batches fetched from the log per call.
     static let readBytesMax = 8 << 20
 
+    /// The value columns to decode (nil: all of the format's), and the metadata columns wanted.
+    let valueColumns: [String]?
+    let metadataColumns: [(name: String, key: LogSourceDescriptor.Metadata)]
+
     init(_ descriptor: LogSourceDescriptor, columns: [String]?) throws(EngineError) {
         self.descriptor = descriptor
         self.columns = columns
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
-        _ = try descriptor.format.makeDecoder(columns: columns)
+        metadataColumns = schema.names.compactMap { name in descriptor.metadata[name].map { (name, $0) } }
+        valueColumns = descriptor.metadata.isEmpty ? columns : schema.names.filter { descriptor.metadata[$0] == nil }
+        _ = try descriptor.format.makeDecoder(columns: valueColumns)
     }
 
     var description: String { descriptor.description }
@@ -104,8 +127,10 @@ final class LogSource: Source {
             guard let to = end[partition] else { continue }
             var from = start[partition] ?? 0
             guard to > from else { continue }
-            var decoder = try descriptor.format.makeDecoder(columns: columns)
+            var decoder = try descriptor.format.makeDecoder(columns: valueColumns)
             var letters: [DeadLetter] = []
+            // The metadata of each decoded row, when the plan reads any.
+            var offsets: [Int64] = [], timestamps: [Int64] = []
             while from < to {
                 let next: Offset
                 do {
@@ -117,6 +142,9 @@ final class LogSource: Source {
                         }
                         if let failure = decoder.appendRecord(value) {
                             letters.append(letter(record, partition: partition, reason: failure.reason))
+                        } else if !metadataColumns.isEmpty {
+                            offsets.append(record.offset.rawValue)
+                            timestamps.append(record.timestamp.millis)
                         }
                     }
                 } catch {
@@ -127,9 +155,24 @@ final class LogSource: Source {
                 }
                 from = next.rawValue
             }
-            chunks.append(SourceChunk(partition: partition, batch: decoder.finish(), deadLetters: letters))
+            var batch = decoder.finish()
+            if !metadataColumns.isEmpty { batch = withMetadata(batch, partition: partition, offsets: offsets, timestamps: timestamps) }
+            chunks.append(SourceChunk(partition: partition, batch: batch, deadLetters: letters))
         }
         return chunks
+    }
+
+    /// The decoded value columns and the metadata columns, in the source's column order.
+    private func withMetadata(_ values: RecordBatch, partition: PartitionID, offsets: [Int64], timestamps: [Int64]) -> RecordBatch {
+        let columns = schema.names.map { name -> Column in
+            switch descriptor.metadata[name] {
+            case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: offsets.count))
+            case .offset: .int64(offsets)
+            case .timestamp: .timestamp(timestamps)
+            case nil: values.columns[values.schema.index(of: name)!]
+            }
+        }
+        return RecordBatch(schema: schema, columns: columns)
     }
 
     private func letter(_ record: LogRecord, partition: PartitionID, reason: String) -> DeadLetter {

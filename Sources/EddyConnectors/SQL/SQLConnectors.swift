@@ -1,3 +1,4 @@
+import EddyCore
 import EddyEngine
 import EddyFormats
 import EddySQL
@@ -5,9 +6,102 @@ import Foundation
 
 /// The connectors `CREATE TABLE … WITH ('connector' = …)` can name today, with Flink's option names.
 public enum SQLConnectors {
-    /// filesystem, datagen, print and blackhole.
-    public static func standard(output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
-        ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector()])
+    /// filesystem, datagen, print, blackhole, and kafka over `embedded`: the broker running in this
+    /// process, if any (`eddy run --broker-data-dir`), named by the address it listens on.
+    public static func standard(embedded: (log: any RecordLog, address: String)? = nil,
+                                output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
+        ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
+                           KafkaConnector(embedded: embedded)])
+    }
+}
+
+/// `'connector' = 'kafka'`: a topic of the broker embedded in this process, read in process through
+/// `RecordLog` (no consumer group: offsets live in the query's checkpoint, as Spark's Kafka source
+/// keeps them). Values in `'format'` (or `'value.format'`) json or csv; metadata columns
+/// `partition`, `offset` and `timestamp`.
+struct KafkaConnector: TableConnector {
+    let name = "kafka"
+    let embedded: (log: any RecordLog, address: String)?
+    let optionKeys: Set<String> = [
+        "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
+        "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
+    ]
+    let metadataKeys: Set<String> = Set(LogSourceDescriptor.Metadata.allCases.map(\.rawValue))
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try log(table)
+        _ = try table.options.required("topic", "the topic the table reads")
+        if table.options["key.format"] != nil || table.options["key.fields"] != nil {
+            throw SQLError("Kafka record keys are not read into columns yet: drop 'key.format' and 'key.fields' (the value's fields are the columns)",
+                           at: table.options.location(of: table.options["key.format"] != nil ? "key.format" : "key.fields"))
+        }
+        _ = try format(table)
+        _ = try startingOffsets(table)
+        _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
+        for (column, key) in table.metadata {
+            let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
+            guard let field = table.schema.field(named: column), field.type == wanted else {
+                throw SQLError("metadata '\(key)' is \(wanted == .timestamp ? "TIMESTAMP(3)" : "BIGINT (or INT)"): declare `\(column)` so", at: table.location)
+            }
+        }
+    }
+
+    func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
+        try validate(table)
+        let topic = try table.options.required("topic", "the topic the table reads")
+        let log = try log(table)
+        let physical = Schema(table.schema.fields.filter { table.metadata[$0.name] == nil })
+        let format: RecordFormat = try format(table) == "csv" ? .csv(physical, CSVDecodeOptions(hasHeader: false)) : .json(physical)
+        var descriptor = LogSourceDescriptor.log(log, topic: topic, format: format, startingOffsets: try startingOffsets(table),
+                                                 readCommitted: table.options["properties.isolation.level"] != "read_uncommitted")
+        descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
+        descriptor.declaredSchema = table.schema
+        do {
+            _ = try log.ensureTopic(topic, partitions: 1)
+        } catch {
+            throw SQLError("cannot open topic '\(topic)': \(error)", at: table.options.location(of: "topic"))
+        }
+        return descriptor
+    }
+
+    func log(_ table: TableDefinition) throws(SQLError) -> any RecordLog {
+        let servers = table.options["properties.bootstrap.servers"]
+        guard let embedded else {
+            throw SQLError("""
+                connector 'kafka' reads the broker embedded in this process, and none is: run with \
+                --broker-data-dir DIR to embed one (reading another cluster through 'properties.bootstrap.servers' \
+                is not supported yet)
+                """, at: table.options.location(of: servers == nil ? "connector" : "properties.bootstrap.servers"))
+        }
+        if let servers, !servers.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == embedded.address }) {
+            throw SQLError("'properties.bootstrap.servers' = '\(servers)' is not the embedded broker (\(embedded.address)); reading another cluster is not supported yet",
+                           at: table.options.location(of: "properties.bootstrap.servers"))
+        }
+        return embedded.log
+    }
+
+    func format(_ table: TableDefinition) throws(SQLError) -> String {
+        let key = table.options["value.format"] != nil ? "value.format" : "format"
+        guard let format = try table.options.choice(key, ["json", "csv"]) else {
+            throw SQLError("option 'format' is required: 'json' or 'csv' (Avro and Protobuf are not supported yet)", at: table.location)
+        }
+        return format
+    }
+
+    func startingOffsets(_ table: TableDefinition) throws(SQLError) -> LogSourceDescriptor.StartingOffsets {
+        let modes = ["earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets"]
+        switch try table.options.choice("scan.startup.mode", modes, default: "group-offsets") {
+        case "earliest-offset": return .earliest
+        case "latest-offset": return .latest
+        case "group-offsets":
+            // A query keeps its offsets in its checkpoint, not in a group: the group never has any,
+            // so it starts where 'properties.auto.offset.reset' says (Kafka's default, latest).
+            return try table.options.choice("properties.auto.offset.reset", ["earliest", "latest"], default: "latest") == "earliest"
+                ? .earliest : .latest
+        default:
+            throw SQLError("'scan.startup.mode' = '\(table.options["scan.startup.mode"]!)' is not supported yet; use 'earliest-offset' or 'latest-offset'",
+                           at: table.options.location(of: "scan.startup.mode"))
+        }
     }
 }
 
