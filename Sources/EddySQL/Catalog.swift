@@ -60,6 +60,19 @@ public final class Catalog: @unchecked Sendable {
 
     var names: [String] { Array(tables.keys) + Array(views.keys) }
 
+    /// The tables and views as they are now, to go back to (EXPLAIN changes nothing).
+    struct Snapshot {
+        fileprivate let tables: [String: CatalogTable]
+        fileprivate let views: [String: (query: Query, schema: Schema)]
+    }
+
+    func snapshot() -> Snapshot { Snapshot(tables: tables, views: views) }
+
+    func restore(_ snapshot: Snapshot) {
+        tables = snapshot.tables
+        views = snapshot.views
+    }
+
     // MARK: DDL
 
     public func createTable(_ table: CreateTable) throws(SQLError) -> CatalogTable? {

@@ -188,7 +188,11 @@ extension Parser {
 
     mutating func orExpression() throws(SQLError) -> Expression {
         var left = try andExpression()
+        var chained = 0
+        defer { depth -= chained }
         while at("OR") {
+            try enter()
+            chained += 1
             let location = advance().location
             left = .binary(op: "OR", left, try andExpression(), location)
         }
@@ -197,7 +201,11 @@ extension Parser {
 
     mutating func andExpression() throws(SQLError) -> Expression {
         var left = try notExpression()
+        var chained = 0
+        defer { depth -= chained }
         while at("AND") {
+            try enter()
+            chained += 1
             let location = advance().location
             left = .binary(op: "AND", left, try notExpression(), location)
         }
@@ -216,7 +224,11 @@ extension Parser {
 
     mutating func comparison() throws(SQLError) -> Expression {
         var left = try concatenation()
+        var chained = 0
+        defer { depth -= chained }
         while true {
+            try enter()
+            chained += 1
             let location = current.location
             if case .symbol(let symbol) = current.kind, ["=", "<>", "!=", "<", "<=", ">", ">="].contains(symbol) {
                 _ = advance()
@@ -270,7 +282,11 @@ extension Parser {
 
     mutating func concatenation() throws(SQLError) -> Expression {
         var left = try additive()
+        var chained = 0
+        defer { depth -= chained }
         while at(symbol: "||") {
+            try enter()
+            chained += 1
             let location = advance().location
             left = .binary(op: "||", left, try additive(), location)
         }
@@ -279,7 +295,11 @@ extension Parser {
 
     mutating func additive() throws(SQLError) -> Expression {
         var left = try multiplicative()
+        var chained = 0
+        defer { depth -= chained }
         while case .symbol(let symbol) = current.kind, symbol == "+" || symbol == "-" {
+            try enter()
+            chained += 1
             let location = advance().location
             left = .binary(op: symbol, left, try multiplicative(), location)
         }
@@ -288,7 +308,11 @@ extension Parser {
 
     mutating func multiplicative() throws(SQLError) -> Expression {
         var left = try unary()
+        var chained = 0
+        defer { depth -= chained }
         while case .symbol(let symbol) = current.kind, symbol == "*" || symbol == "/" || symbol == "%" {
+            try enter()
+            chained += 1
             let location = advance().location
             left = .binary(op: symbol, left, try unary(), location)
         }
@@ -302,11 +326,15 @@ extension Parser {
             defer { depth -= 1 }
             let operand = try unary()
             if symbol == "+" { return operand }
-            if case .literal(.number(let text), _) = operand { return .literal(.number("-" + text), location) }
+            if case .literal(.number(let text), _) = operand, !text.hasPrefix("-") { return .literal(.number("-" + text), location) }
             return .unary(op: "-", operand, location)
         }
         var value = try primary()
+        var chained = 0
+        defer { depth -= chained }
         while at(symbol: "[") {
+            try enter()
+            chained += 1
             let location = advance().location
             let index = try expression()
             try expect(symbol: "]")

@@ -6,7 +6,7 @@
 /// Limits: expressions nest at most `maxDepth` deep (parenthesised or not), so hostile input cannot
 /// overflow the stack.
 public struct Parser {
-    public static let maxDepth = 200
+    public static let maxDepth = 500
 
     var tokens: [Token]
     var index = 0
@@ -204,6 +204,7 @@ public struct Parser {
             // Flink's `EXPLAIN PLAN FOR`, and its detail words, are accepted.
             _ = accept("PLAN", "FOR")
             while accept("ESTIMATED_COST") || accept("CHANGELOG_MODE") || accept("JSON_EXECUTION_PLAN") || accept(symbol: ",") {}
+            if at("EXPLAIN") { throw SQLError("EXPLAIN takes a query, not another EXPLAIN", at: current.location) }
             return .explain(try statement(), location: start)
         }
         if accept("SHOW") {
@@ -310,6 +311,7 @@ public struct Parser {
         }
         if accept("CONSTRAINT") {
             _ = try identifier("a constraint name")
+            guard at("PRIMARY") else { throw expected("PRIMARY KEY after the constraint's name") }
             return try tableElement(&table)
         }
         let name = try identifier("a column name")
@@ -343,6 +345,8 @@ public struct Parser {
     }
 
     mutating func typeName() throws(SQLError) -> TypeName {
+        try enter()
+        defer { depth -= 1 }
         let location = current.location
         guard case .word(let word) = current.kind else { throw expected("a type (INT, BIGINT, DOUBLE, DECIMAL(p, s), STRING, TIMESTAMP(3), …)") }
         _ = advance()
@@ -350,6 +354,12 @@ public struct Parser {
         if name == "DOUBLE" { _ = accept("PRECISION") }
         if name == "CHARACTER", accept("VARYING") { name = "VARCHAR" }
         var type = TypeName(name: name, parameters: [], fields: [], elements: [], location: location)
+        if name == "ROW", accept(symbol: "(") {
+            // Flink's ROW(a INT, b STRING), the same as ROW<a INT, b STRING>.
+            type.fields = try commaSeparated { (p: inout Parser) throws(SQLError) in (try p.identifier("a field name"), try p.typeName()) }
+            try expect(symbol: ")")
+            return type
+        }
         if accept(symbol: "(") {
             type.parameters = try commaSeparated { (p: inout Parser) throws(SQLError) in try p.integer("a type parameter (a whole number)") }
             try expect(symbol: ")")

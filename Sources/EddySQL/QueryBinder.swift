@@ -6,8 +6,9 @@ public struct BoundQuery: Sendable {
     public var schema: Schema
     /// How its result changes: append (windows, or no aggregation) or update (a plain GROUP BY).
     public var mode: SinkMode
-    /// The columns that identify a row of an updating result (the group keys).
-    public var upsertKeys: [String]
+    /// The columns that identify a row of an updating result (the group keys); nil when the SELECT
+    /// leaves a grouped column out (the result then has no key).
+    public var upsertKeys: [String]?
 }
 
 /// Rows in scope for a query's expressions: the plan so far, its columns, and the names a query may
@@ -51,21 +52,28 @@ struct RelationScope: NameScope {
 /// column of the input is an error.
 struct GroupedScope: NameScope {
     let input: Relation
-    /// Group key expression text → output column.
+    /// Computed group key expression text → output column.
     let keys: [String: String]
+    /// Input column grouped by → output column.
+    let columnKeys: [String: String]
     /// Aggregate call text → output column.
     let aggregates: [String: String]
     let windowed: Bool
 
     func column(_ name: QualifiedName) throws(SQLError) -> Expr {
-        let text = name.parts.map(\.name).joined(separator: ".")
+        var parts = name.parts.map(\.name)
+        if parts.count > 1, input.qualifiers.contains(parts[0]) { parts.removeFirst() }
+        let text = parts.joined(separator: ".")
         if windowed, text == "window_start" || text == "window_end" { return .column(text) }
         if windowed, text == "window_time" {
             // Flink's window_time: the last millisecond of the window, a time attribute.
             return .arithmetic(.subtract, .column("window_end"), .literal(.int64(1)))
         }
-        if let key = keys[text] ?? keys[name.last.name] { return .column(key) }
-        _ = try RelationScope(relation: input).column(name)  // unknown columns are reported as such
+        // A plain column key is found by the column it resolves to, however it is qualified.
+        guard case .column(let column) = try RelationScope(relation: input).column(name) else {
+            throw SQLError("column `\(name)` must be in GROUP BY or inside an aggregate", at: name.location)
+        }
+        if let key = columnKeys[column] { return .column(key) }
         throw SQLError("column `\(name)` must be in GROUP BY or inside an aggregate", at: name.location)
     }
 
@@ -117,11 +125,12 @@ struct QueryBinder {
             throw SQLError("a window table function's rows must be aggregated: GROUP BY window_start, window_end, …", at: window)
         }
         let items = try expandedItems(query.items, relation)
-        let binder = ExpressionBinder(scope: RelationScope(relation: relation))
-        var projections: [NamedExpr] = []
-        for item in items { projections.append(NamedExpr(try binder.bind(item.expression), name: item.name)) }
+        let projections = try project(items, ExpressionBinder(scope: RelationScope(relation: relation)), over: relation.schema)
         try checkDistinctNames(items)
         let plan = isIdentity(projections, relation.schema) ? relation.plan : .project(relation.plan, projections)
+        if query.emitOnWindowClose {
+            throw SQLError("EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…) or SESSION(…) with GROUP BY window_start, window_end", at: query.location)
+        }
         return BoundQuery(plan: plan, schema: try schema(of: plan, at: query.location), mode: .append, upsertKeys: [])
     }
 
@@ -199,6 +208,8 @@ struct QueryBinder {
         var expression: Expression
         var name: String
         var location: SourceLocation
+        /// `*` expands to these columns exactly, whatever their names look like.
+        var column: String?
     }
 
     /// SELECT items with `*` expanded and output names given (alias, column name, or `EXPR$n`).
@@ -214,8 +225,8 @@ struct QueryBinder {
                     throw SQLError("SELECT * over a window table function is not supported: name the columns, with window_start and window_end", at: location)
                 }
                 for name in relation.schema.names {
-                    let parts = name.split(separator: ".").map { Identifier(String($0), at: location) }
-                    result.append(Item(expression: .name(QualifiedName(parts: parts)), name: name, location: location))
+                    result.append(Item(expression: .name(QualifiedName(parts: [Identifier(name, at: location)])), name: name,
+                                       location: location, column: name))
                 }
             case .expression(let expression, let alias):
                 let name: String
@@ -226,10 +237,22 @@ struct QueryBinder {
                 } else {
                     name = "EXPR$\(result.count)"
                 }
-                result.append(Item(expression: expression, name: name, location: expression.location))
+                result.append(Item(expression: expression, name: name, location: expression.location, column: nil))
             }
         }
         return result
+    }
+
+    /// The SELECT list as named expressions; a type error is reported at its item.
+    func project(_ items: [Item], _ binder: ExpressionBinder, over schema: Schema) throws(SQLError) -> [NamedExpr] {
+        var projections: [NamedExpr] = []
+        for item in items {
+            let expr: Expr
+            if let column = item.column { expr = .column(column) } else { expr = try binder.bind(item.expression) }
+            do { _ = try expr.bind(to: schema) } catch { throw SQLError(error.message, at: item.location) }
+            projections.append(NamedExpr(expr, name: item.name))
+        }
+        return projections
     }
 
     func checkDistinctNames(_ items: [Item]) throws(SQLError) {
@@ -246,20 +269,22 @@ struct QueryBinder {
         var preProjection: [NamedExpr] = []
         var keys: [String] = []
         var keyColumns: [String: String] = [:]
+        var columnKeys: [String: String] = [:]
         var windowKeys: Set<String> = []
         for expression in query.groupBy {
             if let aggregate = firstAggregate(in: expression) {
                 throw SQLError("aggregates are not allowed in GROUP BY", at: aggregate.location)
             }
-            if input.window != nil, case .name(let name) = expression, name.parts.count == 1,
-               ["window_start", "window_end"].contains(name.parts[0].name) {
-                windowKeys.insert(name.parts[0].name)
+            if input.window != nil, case .name(let name) = expression, let last = name.parts.last,
+               ["window_start", "window_end"].contains(last.name),
+               name.parts.count == 1 || (name.parts.count == 2 && input.qualifiers.contains(name.parts[0].name)) {
+                windowKeys.insert(last.name)
                 continue
             }
             let bound = try inputBinder.bind(expression)
             if case .column(let column) = bound {
                 if !keys.contains(column) { keys.append(column) }
-                keyColumns[expression.text] = column
+                columnKeys[column] = column
             } else {
                 let column = "$key\(keys.count)"
                 preProjection.append(NamedExpr(bound, name: column))
@@ -272,7 +297,7 @@ struct QueryBinder {
                 throw SQLError("a query over a window table function groups by window_start and window_end (Flink's rule)", at: query.location)
             }
             _ = window
-        } else if input.window == nil, let misplaced = query.groupBy.first(where: { ["window_start", "window_end"].contains($0.text) }) {
+        } else if let misplaced = query.groupBy.first(where: { ["window_start", "window_end"].contains($0.text) && input.schema.index(of: $0.text) == nil }) {
             throw SQLError("window_start and window_end come from a window table function: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))", at: misplaced.location)
         }
         // Aggregate calls in SELECT and HAVING, once each.
@@ -348,7 +373,8 @@ struct QueryBinder {
         plan = .aggregate(plan, window: input.window, keys: keys, aggregates: aggregates)
         let aggregatedSchema = try schema(of: plan, at: query.location)
         let grouped = Relation(plan: plan, schema: aggregatedSchema, qualifiers: input.qualifiers, name: input.name, window: nil, windowLocation: nil)
-        let scope = GroupedScope(input: input, keys: keyColumns, aggregates: aggregateColumns, windowed: input.window != nil)
+        let scope = GroupedScope(input: input, keys: keyColumns, columnKeys: columnKeys, aggregates: aggregateColumns,
+                                 windowed: input.window != nil)
         let binder = ExpressionBinder(scope: scope)
         if let having = query.having {
             plan = .filter(plan, try binder.bind(having))
@@ -356,14 +382,14 @@ struct QueryBinder {
         }
         let items = try expandedItems(query.items, grouped)
         try checkDistinctNames(items)
-        var projections: [NamedExpr] = []
-        for item in items { projections.append(NamedExpr(try binder.bind(item.expression), name: item.name)) }
+        let projections = try project(items, binder, over: plan.schemaOrEmpty)
         if !isIdentity(projections, aggregatedSchema) { plan = .project(plan, projections) }
         let schema = try schema(of: plan, at: query.location)
-        // The upsert key is the group's identity, by its output names.
-        var upsertKeys: [String] = []
+        // The upsert key is the group's identity, by its output names: every grouped column must be
+        // selected for the result to have one.
+        var upsertKeys: [String]? = []
         for key in (input.window == nil ? [] : ["window_start", "window_end"]) + keys {
-            if let item = projections.first(where: { $0.expr == .column(key) }) { upsertKeys.append(item.name) }
+            if let item = projections.first(where: { $0.expr == .column(key) }) { upsertKeys?.append(item.name) } else { upsertKeys = nil }
         }
         return BoundQuery(plan: plan, schema: schema, mode: input.window == nil ? .update : .append, upsertKeys: upsertKeys)
     }
@@ -395,6 +421,11 @@ struct QueryBinder {
     func checkType(_ plan: LogicalPlan, at location: SourceLocation) throws(SQLError) {
         _ = try schema(of: plan, at: location)
     }
+}
+
+extension LogicalPlan {
+    /// The schema, or an empty one where it does not check out (the caller reports that error).
+    var schemaOrEmpty: Schema { (try? schema()) ?? Schema([]) }
 }
 
 extension Expression {

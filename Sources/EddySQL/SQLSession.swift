@@ -56,8 +56,8 @@ public final class SQLSession: @unchecked Sendable {
             var created = table
             created.columns = bound.schema
             if created.primaryKey == nil, bound.mode == .update { created.primaryKey = bound.upsertKeys }
-            catalog.add(created)
             let job = try insertJob(into: created, bound, location: definition.location)
+            catalog.add(created)  // only once its query is known to run
             jobs.append(job)
             return .job(job)
         case .createView(let name, let query, let ifNotExists):
@@ -66,22 +66,9 @@ public final class SQLSession: @unchecked Sendable {
         case .insert(let name, let columns, let query, let location):
             let table = try catalog.table(name)
             let bound = try QueryBinder(catalog: catalog).bind(query)
-            let job = try insertJob(into: table, bound, columns: columns, location: location)
-            jobs.append(job)
-            return .job(job)
+            return .job(try register(try insertJob(into: table, bound, columns: columns, location: location)))
         case .query(let query):
-            guard let print = catalog.connectors.connectors["print"] else {
-                throw SQLError("a bare SELECT prints its rows, and no print connector is registered", at: query.location)
-            }
-            let bound = try QueryBinder(catalog: catalog).bind(query)
-            let definition = CreateTable(kind: .sink, name: QualifiedName(parts: [Identifier("print", at: query.location)]), ifNotExists: false,
-                                         columns: [], watermark: nil, primaryKey: nil, options: [], query: nil, location: query.location)
-            let table = CatalogTable(definition: definition, columns: bound.schema, metadata: [:], computed: [], watermark: nil,
-                                     primaryKey: bound.mode == .update ? bound.upsertKeys : nil, connector: print,
-                                     options: TableOptions([], location: query.location))
-            let job = try insertJob(into: table, bound, location: query.location)
-            jobs.append(job)
-            return .job(job)
+            return .job(try register(try printJob(query)))
         case .set(let key, let value, _):
             if key.isEmpty {
                 return .message(settings.keys.sorted().map { "'\($0)' = '\(settings[$0]!)'" }.joined(separator: "\n"))
@@ -92,8 +79,13 @@ public final class SQLSession: @unchecked Sendable {
             if let key { settings[key] = nil } else { settings = [:] }
             return .message("reset")
         case .explain(let inner, let location):
+            // EXPLAIN runs nothing and changes nothing: the jobs and tables are as they were after it.
             let jobsBefore = jobs
-            defer { jobs = jobsBefore }
+            let catalogBefore = catalog.snapshot()
+            defer {
+                jobs = jobsBefore
+                catalog.restore(catalogBefore)
+            }
             guard case .job(let job) = try execute(inner) else {
                 throw SQLError("EXPLAIN takes an INSERT, a CREATE TABLE … AS or a SELECT", at: location)
             }
@@ -112,6 +104,34 @@ public final class SQLSession: @unchecked Sendable {
             try catalog.drop(kind, name, ifExists: ifExists)
             return .message("dropped \(kind.rawValue) `\(name)`")
         }
+    }
+
+    /// A bare SELECT as a job into the print connector (not registered: `execute` registers it).
+    public func printJob(_ query: Query) throws(SQLError) -> SQLJob {
+        guard let print = catalog.connectors.connectors["print"] else {
+            throw SQLError("a bare SELECT prints its rows, and no print connector is registered", at: query.location)
+        }
+        let bound = try QueryBinder(catalog: catalog).bind(query)
+        let definition = CreateTable(kind: .sink, name: QualifiedName(parts: [Identifier("print", at: query.location)]), ifNotExists: false,
+                                     columns: [], watermark: nil, primaryKey: nil, options: [], query: nil, location: query.location)
+        let table = CatalogTable(definition: definition, columns: bound.schema, metadata: [:], computed: [], watermark: nil,
+                                 primaryKey: bound.mode == .update ? bound.upsertKeys : nil, connector: print,
+                                 options: TableOptions([], location: query.location))
+        return try insertJob(into: table, bound, location: query.location)
+    }
+
+    /// Adds a job, refusing a second one into the same table: a query's checkpoint is named after
+    /// the table it writes (a bare SELECT writes `print`).
+    func register(_ job: SQLJob) throws(SQLError) -> SQLJob {
+        if let other = jobs.first(where: { $0.name == job.name }) {
+            throw SQLError("""
+                `\(job.name)` is written by another query of this script (\(other.location)); a query's checkpoint \
+                is named after the table it writes, and two queries into one table would overwrite each other's \
+                batches: write them to two tables
+                """, at: job.location)
+        }
+        jobs.append(job)
+        return job
     }
 
     func describe(_ name: QualifiedName) throws(SQLError) -> String {
@@ -141,6 +161,9 @@ public final class SQLSession: @unchecked Sendable {
         if let columns {
             targets = []
             for column in columns {
+                if targets.contains(where: { $0.name == column.name }) {
+                    throw SQLError("column `\(column.name)` is named twice", at: column.location)
+                }
                 guard let field = writable.first(where: { $0.name == column.name }) else {
                     var message = "`\(table.name)` has no column `\(column.name)`"
                     if let near = nearestName(to: column.name, in: writable.map(\.name)) { message += "; did you mean `\(near)`?" }
@@ -158,6 +181,9 @@ public final class SQLSession: @unchecked Sendable {
         var projections: [NamedExpr] = []
         var targetName: [String: String] = [:]
         for (field, source) in zip(targets, bound.schema.fields) {
+            guard Self.assignable(source.type, to: field.type) else {
+                throw SQLError("the query's column `\(source.name)` is \(source.type) and `\(table.name)`.`\(field.name)` is \(field.type): CAST it (or TRY_CAST)", at: location)
+            }
             targetName[source.name] = field.name
             let column = Expr.column(source.name)
             projections.append(NamedExpr(field.type == source.type ? column : .cast(column, field.type, isTry: false), name: field.name))
@@ -168,7 +194,7 @@ public final class SQLSession: @unchecked Sendable {
         let identity = projections.count == bound.schema.fields.count
             && zip(projections, bound.schema.names).allSatisfy { $0.expr == .column($1) && $0.name == $1 }
         if !identity { plan = .project(plan, projections) }
-        let renamedKeys = bound.upsertKeys.compactMap { targetName[$0] }
+        let renamedKeys = bound.upsertKeys?.compactMap { targetName[$0] }
         let mode = try sinkMode(bound, table: table, keys: renamedKeys, location: location)
         let sink = try table.connector.sink(try table.definition(bounded: catalog.bounded), mode: mode)
         let outputMode: OutputMode = switch mode {
@@ -182,15 +208,27 @@ public final class SQLSession: @unchecked Sendable {
         return SQLJob(name: table.name, pipeline: pipeline, location: location)
     }
 
-    func sinkMode(_ bound: BoundQuery, table: CatalogTable, keys: [String], location: SourceLocation) throws(SQLError) -> SinkMode {
+    /// Types an INSERT converts implicitly: the same type, any number into any number (as Flink
+    /// widens INT into BIGINT or DECIMAL into DOUBLE), and anything into a string column.
+    static func assignable(_ source: DataType, to target: DataType) -> Bool {
+        source == target || (source.isNumeric && target.isNumeric) || target == .utf8
+    }
+
+    func sinkMode(_ bound: BoundQuery, table: CatalogTable, keys: [String]?, location: SourceLocation) throws(SQLError) -> SinkMode {
         if table.options["sink.output-mode"] == "complete" {
-            guard bound.mode == .update || !bound.upsertKeys.isEmpty else {
+            guard bound.upsertKeys != [] else {
                 throw SQLError("'sink.output-mode' = 'complete' re-emits a whole aggregated result; this query has no GROUP BY", at: location)
             }
             return .complete
         }
         guard bound.mode == .update else { return .append }
-        guard let primaryKey = table.primaryKey else {
+        guard let keys else {
+            throw SQLError("""
+                this query's result is updating (GROUP BY without a window), so each row needs its group's key: select \
+                every GROUP BY column
+                """, at: location)
+        }
+        guard let primaryKey = table.primaryKey, !primaryKey.isEmpty || keys.isEmpty else {
             throw SQLError("""
                 this query's result is updating (GROUP BY without a window: a group's row changes as rows arrive), \
                 and `\(table.name)` takes appends only. Either group by a window (FROM TABLE(TUMBLE(…)) … GROUP BY \

@@ -78,28 +78,36 @@ enum SQLTypes {
         if unit == "YEAR" || unit == "YEARS" || unit == "MONTH" || unit == "MONTHS" {
             throw SQLError("intervals of months and years have no fixed length; use days", at: location)
         }
-        let trimmed = text.trimmingSpaces
+        var trimmed = text.trimmingSpaces
+        // A sign applies to the whole interval ('-1:30' MINUTE TO SECOND is minus 90 seconds).
+        let negative = trimmed.hasPrefix("-")
+        if negative || trimmed.hasPrefix("+") { trimmed = String(trimmed.dropFirst()) }
+        var total = 0.0
         if let unit, let toUnit {
             // '1:30' MINUTE TO SECOND: colon-separated parts from `unit` down to `toUnit`.
             let order = ["DAY", "HOUR", "MINUTE", "SECOND"]
             guard let from = order.firstIndex(of: unit), let to = order.firstIndex(of: toUnit), from < to else { throw bad }
             let parts = trimmed.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == to - from + 1 else { throw bad }
-            var total: Int64 = 0
             for (offset, part) in parts.enumerated() {
-                guard let value = Double(part), let unitFactor = factor(order[from + offset]) else { throw bad }
-                total += Int64((value * Double(unitFactor)).rounded())
+                guard let value = Double(part), value >= 0, let unitFactor = factor(order[from + offset]) else { throw bad }
+                total += value * Double(unitFactor)
             }
-            return total
+        } else if let unit {
+            guard let unitFactor = factor(unit), let value = Double(trimmed), value >= 0 else { throw bad }
+            total = value * Double(unitFactor)
+        } else {
+            // RisingWave's '5 minutes', '1 hour'.
+            let pieces = trimmed.split(separator: " ", omittingEmptySubsequences: true)
+            guard pieces.count == 2, let value = Double(pieces[0]), value >= 0, let unitFactor = factor(String(pieces[1])) else { throw bad }
+            total = value * Double(unitFactor)
         }
-        if let unit {
-            guard let unitFactor = factor(unit), let value = Double(trimmed), value.isFinite else { throw bad }
-            return Int64((value * Double(unitFactor)).rounded())
+        // About 292 million years either way fits; beyond (or NaN) is refused, never trapped on.
+        guard total.isFinite, total.rounded() < 9.2e18 else {
+            throw SQLError("INTERVAL '\(text)' is out of range", at: location)
         }
-        // RisingWave's '5 minutes', '1 hour'.
-        let pieces = trimmed.split(separator: " ", omittingEmptySubsequences: true)
-        guard pieces.count == 2, let value = Double(pieces[0]), let unitFactor = factor(String(pieces[1])) else { throw bad }
-        return Int64((value * Double(unitFactor)).rounded())
+        let millis = Int64(total.rounded())
+        return negative ? -millis : millis
     }
 }
 

@@ -17,14 +17,14 @@ struct SQLScript {
     let text: String
     let session: SQLSession
 
-    init(path: String, bounded: Bool, embedded: (log: any RecordLog, address: String)? = nil) throws {
+    init(path: String, bounded: Bool, embedded: (log: any RecordLog, address: String)? = nil, planningOnly: Bool = false) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandFailure(description: "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure(description: "\(path) is not UTF-8 text") }
         self.text = text
-        session = SQLSession(connectors: SQLConnectors.standard(embedded: embedded), bounded: bounded)
+        session = SQLSession(connectors: SQLConnectors.standard(embedded: embedded, planningOnly: planningOnly), bounded: bounded)
     }
 
     /// Executes every statement; an error is printed as `file:line, column: message`, the line and a caret.
@@ -97,34 +97,13 @@ struct RunCommand: AsyncParsableCommand {
         if let brokerDataDir {
             embedded = try EmbeddedBroker(dataDirectory: brokerDataDir, listen: listen, logger: logger)
         }
-        let script = try SQLScript(path: file, bounded: bounded, embedded: embedded.map { ($0.broker, listen) })
-        _ = try script.execute("run")
-        let jobs = script.session.jobs
-        guard !jobs.isEmpty else {
-            try await embedded?.close()
-            throw CommandFailure(description: "\(file) starts no query: add INSERT INTO <table> SELECT … (or CREATE TABLE … AS SELECT …)")
-        }
-        let options = try queryOptions(script.session.settings)
-        let directory = checkpoint ?? script.session.settings["execution.checkpointing.dir"] ?? script.session.settings["state.checkpoints.dir"]
-        var queries: [(String, StreamingQuery)] = []
-        var names: [String: Int] = [:]
         let totals = Totals()
-        let printProgress = progress
-        for job in jobs {
-            names[job.name, default: 0] += 1
-            let name = names[job.name]! == 1 ? job.name : "\(job.name)-\(names[job.name]!)"
-            var jobOptions = options
-            jobOptions.name = name
-            do {
-                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(name)" }, options: jobOptions) { progress in
-                    totals.add(progress)
-                    if printProgress { print(progress.json) }
-                }
-                queries.append((name, query))
-            } catch {
-                try await embedded?.close()
-                throw CommandFailure(description: "\(file):\(job.location): query into `\(job.name)` cannot start: \(error)")
-            }
+        let queries: [(String, StreamingQuery)]
+        do {
+            queries = try startQueries(embedded: embedded, totals: totals)
+        } catch {
+            try await embedded?.close()
+            throw error
         }
         let started = Date()
         // SIGINT or SIGTERM stops the queries between batches (and the broker, if embedded).
@@ -134,6 +113,7 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
+        SecondSignal.exitsAtOnce()
         let failure = await services.runUntilStopped(logger: logger, "eddy run")
         try await embedded?.close()
         if let failure {
@@ -146,6 +126,46 @@ struct RunCommand: AsyncParsableCommand {
                   + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
                   + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
         }
+    }
+
+    /// Runs the file's statements and starts a query for each INSERT / CREATE TABLE … AS.
+    func startQueries(embedded: EmbeddedBroker?, totals: Totals) throws -> [(String, StreamingQuery)] {
+        let script = try SQLScript(path: file, bounded: bounded, embedded: embedded.map { ($0.broker, listen) })
+        _ = try script.execute("run")
+        let jobs = script.session.jobs
+        guard !jobs.isEmpty else {
+            throw CommandFailure(description: "\(file) starts no query: add INSERT INTO <table> SELECT … (or CREATE TABLE … AS SELECT …)")
+        }
+        let options = try queryOptions(script.session.settings)
+        let directory = checkpoint ?? script.session.settings["execution.checkpointing.dir"] ?? script.session.settings["state.checkpoints.dir"]
+        let printProgress = progress
+        var queries: [(String, StreamingQuery)] = []
+        for job in jobs {
+            var jobOptions = options
+            jobOptions.name = job.name
+            do {
+                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(Self.directoryName(job.name))" }, options: jobOptions) { progress in
+                    totals.add(progress)
+                    if printProgress { print(progress.json) }
+                }
+                queries.append((job.name, query))
+            } catch {
+                throw CommandFailure(description: "\(file):\(job.location): query into `\(job.name)` cannot start: \(error)")
+            }
+        }
+        return queries
+    }
+
+    /// A table's name as one directory name: characters other than letters, digits, `_`, `-` and
+    /// `.` (and a name of dots) are percent-encoded, so no name reaches outside the checkpoint.
+    static func directoryName(_ name: String) -> String {
+        var result = ""
+        for byte in name.utf8 {
+            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && name.contains { $0 != "." })
+            result += safe ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }
+        return result
     }
 
     /// The trigger, read limit, state limit and dead letters, from the flags and the file's SETs.
@@ -180,6 +200,41 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         return options
+    }
+}
+
+/// The first SIGINT or SIGTERM stops the queries between batches (ServiceLifecycle); a second one
+/// exits at once, as a user pressing Ctrl-C again expects.
+enum SecondSignal {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func exitsAtOnce() {
+        let seen = SignalCount()
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)  // the dispatch sources (this one and ServiceLifecycle's) take it
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let count = seen.increment()
+                if count >= 2 {
+                    FileHandle.standardError.write(Data("eddy run: stopped at once\n".utf8))
+                    exit(130)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+final class SignalCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func increment() -> Int {
+        lock.withLock {
+            value += 1
+            return value
+        }
     }
 }
 
@@ -244,7 +299,7 @@ struct ExplainCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let script = try SQLScript(path: file, bounded: false)
+        let script = try SQLScript(path: file, bounded: false, planningOnly: true)
         _ = try script.execute("explain")
         guard !script.session.jobs.isEmpty else { throw CommandFailure(description: "\(file) starts no query to explain") }
         for job in script.session.jobs {

@@ -255,8 +255,9 @@ final class LogSourceTests: XCTestCase {
         let schema = Schema([Field("n", .int64)])
         let values = (0..<6000).map { $0 % 2 == 0 ? #"{"n":\#($0)}"# : "bad \($0)" }
         try broker.append("in", partition: PartitionID(0), values.map { LogAppend(key: nil, value: Array($0.utf8)) })
-        let pipeline = Pipeline.read(.log(broker, topic: "in", format: .json(schema))).write(MemorySink())
         func run(_ checkpoint: String, runId: String = "run-\(UUID())", dlq: String = "in.dlq") throws {
+            // A sink per run: this test is about the dead letters.
+            let pipeline = Pipeline.read(.log(broker, topic: "in", format: .json(schema))).write(MemorySink())
             var options = QueryOptions()
             options.readLimit = ReadLimit(maxRecords: 3000)  // two batches of 1500 letters, two appends each
             options.deadLetters = try LogDeadLetterSink(log: broker, topic: dlq)

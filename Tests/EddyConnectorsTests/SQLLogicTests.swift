@@ -131,9 +131,16 @@ struct SLTFile {
             case .query(let sorted):
                 printed.clear()
                 do {
-                    let before = session.jobs.count
-                    try session.run(text)
-                    for job in session.jobs[before...] {
+                    // Bare SELECTs print (each on its own); other statements run as `eddy run` runs them.
+                    var jobs: [SQLJob] = []
+                    for statement in try Parser.parseScript(text) {
+                        if case .query(let query) = statement {
+                            jobs.append(try session.printJob(query))
+                        } else if case .job(let job) = try session.execute(statement) {
+                            jobs.append(job)
+                        }
+                    }
+                    for job in jobs {
                         let driver = try TestDriver(job.pipeline)
                         try driver.runUntilIdle()
                     }

@@ -104,4 +104,20 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(offsets.count, 20, "the newest 20 batches are kept")
         XCTAssertEqual(offsets.max(), 29)
     }
+
+    func testAFreshQueryRefusesASinkThatHoldsAnotherRunsBatches() throws {
+        let input = MemoryStream(Self.schema)
+        let output = MemorySink()
+        input.add([[.timestamp(1000), .string("a")], [.timestamp(25_000), .string("b")]])
+        try TestDriver(pipeline(input, output), checkpoint: directory).runUntilIdle()
+        XCTAssertFalse(output.rowsByBatch.isEmpty)
+        // A new checkpoint (or none) would write batch 0 again, and the sink would skip everything.
+        for checkpoint in [directory + "-other", nil] {
+            XCTAssertThrowsError(try TestDriver(pipeline(input, output), checkpoint: checkpoint)) { error in
+                XCTAssertEqual((error as? EngineError)?.kind, .configuration)
+                XCTAssertTrue("\(error)".contains("already holds batches 0…"), "\(error)")
+            }
+        }
+        try? FileManager.default.removeItem(atPath: directory + "-other")
+    }
 }

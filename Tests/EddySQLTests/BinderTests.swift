@@ -158,7 +158,7 @@ final class BinderTests: XCTestCase {
         try driver.runUntilIdle()
         purchases.add([purchase(3, "books", "5.00")])
         try driver.runUntilIdle()
-        XCTAssertEqual(memory.sinks["keyed"]!.rowsByBatch.values.flatMap { $0 }.filter { $0[0] == .string("books") }.map { $0[1] },
+        XCTAssertEqual(memory.sinks["keyed"]!.rowsByBatch.sorted { $0.key < $1.key }.flatMap(\.value).filter { $0[0] == .string("books") }.map { $0[1] },
                        [Value.decimal("10.00"), Value.decimal("15.00")], "each change of the books group, upserted by key")
     }
 
@@ -215,5 +215,82 @@ final class BinderTests: XCTestCase {
             let failure = error("CREATE TABLE o WITH ('connector' = 'memory') AS " + query + ";")
             XCTAssertEqual(failure?.message, message, query)
         }
+    }
+
+    // MARK: found in review (each failed or crashed before)
+
+    func testIntervalsOutOfRangeAreErrorsAndSignsApplyToTheWhole() throws {
+        _ = try session.run(purchasesDDL)
+        for text in ["INTERVAL '1e300' SECOND", "INTERVAL 'nan minutes'", "INTERVAL 'inf:0' MINUTE TO SECOND"] {
+            let failure = error("CREATE TABLE o WITH ('connector' = 'memory') AS SELECT event_time + \(text) AS t FROM purchases;")
+            XCTAssertTrue(failure?.message.contains("out of range") == true || failure?.message.hasPrefix("cannot read INTERVAL") == true,
+                          "\(text): \(String(describing: failure))")
+        }
+        let job = try job("CREATE TABLE back WITH ('connector' = 'memory') AS SELECT event_time + INTERVAL '-1:30' MINUTE TO SECOND AS t FROM purchases;")
+        XCTAssertTrue(job.pipeline.plan.tree.contains("event_time + -90000"), job.pipeline.plan.tree)
+    }
+
+    func testInsertRefusesARepeatedColumnAndTypesThatDoNotConvert() throws {
+        _ = try session.run(purchasesDDL + "CREATE TABLE t (a STRING, b BIGINT) WITH ('connector' = 'memory');")
+        XCTAssertEqual(error("INSERT INTO t (a, a) SELECT event_id, user_id FROM purchases;")?.message, "column `a` is named twice")
+        XCTAssertEqual(error("INSERT INTO t SELECT event_id, category FROM purchases;")?.message,
+                       "the query's column `category` is TEXT and `t`.`b` is BIGINT: CAST it (or TRY_CAST)")
+        XCTAssertNoThrow(try session.run("INSERT INTO t SELECT user_id, amount FROM purchases;"), "numbers convert, anything goes into text")
+    }
+
+    func testTwoQueriesIntoOneTableAreRefused() throws {
+        _ = try session.run(purchasesDDL + "CREATE TABLE t (a STRING) WITH ('connector' = 'memory'); INSERT INTO t SELECT event_id FROM purchases;")
+        XCTAssertTrue(error("INSERT INTO t SELECT category FROM purchases;")?.message.hasPrefix("`t` is written by another query of this script") == true)
+    }
+
+    func testLongChainsHitTheDepthLimitInsteadOfTheStack() {
+        let chain = (0..<20_000).map { "user_id = \($0)" }.joined(separator: " OR ")
+        XCTAssertEqual(error(purchasesDDL + "CREATE TABLE o WITH ('connector' = 'memory') AS SELECT event_id FROM purchases WHERE \(chain);")?.message,
+                       "the statement nests deeper than \(Parser.maxDepth) levels")
+        let sum = (0..<20_000).map { _ in "1" }.joined(separator: " + ")
+        XCTAssertEqual(error("SELECT \(sum) FROM t")?.message, "the statement nests deeper than \(Parser.maxDepth) levels")
+    }
+
+    func testAnUpdatingResultWithoutItsGroupColumnsHasNoKey() throws {
+        _ = try session.run(purchasesDDL + "CREATE TABLE k (region STRING, total DECIMAL(18, 2), PRIMARY KEY (region) NOT ENFORCED) WITH ('connector' = 'memory');")
+        let failure = error("INSERT INTO k SELECT country, SUM(amount) FROM purchases GROUP BY country, category;")
+        XCTAssertEqual(failure?.message, "this query's result is updating (GROUP BY without a window), so each row needs its group's key: select every GROUP BY column")
+        XCTAssertNotNil(error("CREATE TABLE o WITH ('connector' = 'memory') AS SELECT SUM(amount) AS s FROM purchases GROUP BY category;"))
+    }
+
+    func testGroupKeysResolveThroughQualifiersAndRealWindowColumnsGroup() throws {
+        _ = try session.run(purchasesDDL + """
+            CREATE TABLE k (category STRING, n BIGINT, PRIMARY KEY (category) NOT ENFORCED) WITH ('connector' = 'memory');
+            INSERT INTO k SELECT category, COUNT(*) FROM purchases AS p GROUP BY p.category;
+            CREATE TABLE hourly (window_start TIMESTAMP(3), n BIGINT) WITH ('connector' = 'memory');
+            CREATE TABLE daily (window_start TIMESTAMP(3), n BIGINT, PRIMARY KEY (window_start) NOT ENFORCED) WITH ('connector' = 'memory');
+            INSERT INTO daily SELECT window_start, SUM(n) FROM hourly GROUP BY window_start;
+            CREATE TABLE w WITH ('connector' = 'memory') AS SELECT w.window_start, COUNT(*) AS n
+            FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)) AS w GROUP BY w.window_start, w.window_end;
+            """)
+        XCTAssertEqual(error("CREATE TABLE o WITH ('connector' = 'memory') AS SELECT x.category FROM purchases GROUP BY category;")?.message,
+                       "unknown column `x.category` in `purchases`; did you mean `category`?")
+    }
+
+    func testExplainAndAFailedCreateTableAsLeaveTheCatalogAsItWas() throws {
+        _ = try session.run(purchasesDDL)
+        _ = try session.run("EXPLAIN CREATE TABLE x WITH ('connector' = 'memory') AS SELECT event_id FROM purchases;")
+        XCTAssertNil(session.catalog.tables["x"])
+        XCTAssertNotNil(error("CREATE TABLE y WITH ('connector' = 'memory') AS SELECT category, COUNT(*) AS n FROM purchases GROUP BY category, country;"))
+        XCTAssertNil(session.catalog.tables["y"], "a CREATE TABLE … AS whose query cannot run creates nothing")
+        XCTAssertNoThrow(try session.run("CREATE TABLE x WITH ('connector' = 'memory') AS SELECT event_id FROM purchases;"))
+    }
+
+    func testSmallThingsFoundInReview() throws {
+        _ = try session.run(purchasesDDL)
+        let negation = try job("CREATE TABLE n WITH ('connector' = 'memory') AS SELECT - -5 AS five, -(-5) AS again FROM purchases;")
+        XCTAssertTrue(negation.pipeline.plan.tree.contains("AS five"), negation.pipeline.plan.tree)
+        XCTAssertEqual(error("CREATE TABLE e WITH ('connector' = 'memory') AS SELECT event_id FROM purchases EMIT ON WINDOW CLOSE;")?.message,
+                       "EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…) or SESSION(…) with GROUP BY window_start, window_end")
+        XCTAssertNoThrow(try session.run("CREATE TABLE r (payload ROW(device ROW(id STRING), n INT)) WITH ('connector' = 'memory');"))
+        XCTAssertEqual(session.catalog.tables["r"]?.columns.names, ["payload.device.id", "payload.n"])
+        // A type error points at its item, not at SELECT.
+        let text = "CREATE TABLE o WITH ('connector' = 'memory') AS SELECT category, amount AND TRUE AS x FROM purchases;"
+        XCTAssertEqual(error(text)?.location.column, 73, "at its AND")
     }
 }

@@ -8,10 +8,12 @@ import Foundation
 public enum SQLConnectors {
     /// filesystem, datagen, print, blackhole, and kafka over `embedded`: the broker running in this
     /// process, if any (`eddy run --broker-data-dir`), named by the address it listens on.
-    public static func standard(embedded: (log: any RecordLog, address: String)? = nil,
+    /// With `planningOnly` (`eddy explain`), kafka tables plan against a log that is never read.
+    public static func standard(embedded: (log: any RecordLog, address: String)? = nil, planningOnly: Bool = false,
                                 output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
-        ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
-                           KafkaConnector(embedded: embedded)])
+        let kafka = embedded ?? (planningOnly ? (UnconnectedLog(), "the embedded broker") : nil)
+        return ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
+                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly)])
     }
 }
 
@@ -22,6 +24,8 @@ public enum SQLConnectors {
 struct KafkaConnector: TableConnector {
     let name = "kafka"
     let embedded: (log: any RecordLog, address: String)?
+    /// Tables are planned, never read (`eddy explain`): any bootstrap servers are accepted.
+    var planningOnly = false
     let optionKeys: Set<String> = [
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
@@ -57,7 +61,7 @@ struct KafkaConnector: TableConnector {
         descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
         descriptor.declaredSchema = table.schema
         do {
-            _ = try log.ensureTopic(topic, partitions: 1)
+            if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
         } catch {
             throw SQLError("cannot open topic '\(topic)': \(error)", at: table.options.location(of: "topic"))
         }
@@ -73,7 +77,7 @@ struct KafkaConnector: TableConnector {
                 is not supported yet)
                 """, at: table.options.location(of: servers == nil ? "connector" : "properties.bootstrap.servers"))
         }
-        if let servers, !servers.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == embedded.address }) {
+        if let servers, !planningOnly, !servers.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == embedded.address }) {
             throw SQLError("'properties.bootstrap.servers' = '\(servers)' is not the embedded broker (\(embedded.address)); reading another cluster is not supported yet",
                            at: table.options.location(of: "properties.bootstrap.servers"))
         }
@@ -112,7 +116,7 @@ struct FilesystemConnector: TableConnector {
     let name = "filesystem"
     let optionKeys: Set<String> = [
         "path", "format", "source.monitor-interval", "sink.output-mode",
-        "csv.field-delimiter", "csv.ignore-first-line", "json.timestamp-format.standard",
+        "csv.field-delimiter", "csv.ignore-first-line",
     ]
 
     func validate(_ table: TableDefinition) throws(SQLError) {
@@ -202,6 +206,20 @@ struct DatagenConnector: TableConnector {
         return GeneratorSourceDescriptor(generator: generator, eventsPerSecond: rate, partitions: partitions)
             .narrowed(to: table.schema)
     }
+}
+
+/// A log that is never read: kafka tables in a plan that will not run (`eddy explain`).
+final class UnconnectedLog: RecordLog {
+    struct NotConnected: Error, CustomStringConvertible {
+        var description: String { "no broker is embedded: the plan was made to be explained, not run" }
+    }
+
+    func partitionCount(_ topic: String) throws -> Int? { throw NotConnected() }
+    func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { throw NotConnected() }
+    func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { throw NotConnected() }
+    func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int, isolation: IsolationLevel,
+              _ visit: (LogRecord) throws -> Void) throws -> Offset { throw NotConnected() }
+    func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset { throw NotConnected() }
 }
 
 extension GeneratorSourceDescriptor {

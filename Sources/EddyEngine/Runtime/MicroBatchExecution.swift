@@ -55,6 +55,15 @@ public final class MicroBatchExecution: @unchecked Sendable {
         }
         let latest = machine.needsTargetAtStart ? try latestOffsets() : nil
         let startPlan = try machine.start(initialOffsets: initial, latestAtStart: latest, checkpoint: view)
+        // A query with no batch behind it would write batch 0 again into a sink that holds batches
+        // of another run, and an idempotent sink would skip them all: refuse rather than write nothing.
+        if view?.offsetBatches.isEmpty ?? true, let held = try plan.sink.lastCommittedBatch() {
+            throw .configuration("""
+                the sink \(plan.sink.description) already holds batches 0…\(held) of another run, and this query starts \
+                from batch 0\(checkpoint == nil ? " (it has no checkpoint)" : " (its checkpoint is new)"): it would skip \
+                them. Run it with that run's checkpoint, or write to a new place
+                """)
+        }
         if let checkpoint, let metadata = startPlan.writeMetadata { try checkpoint.writeMetadata(metadata) }
         if let checkpoint, let batchId = startPlan.restoreStateFrom {
             for op in plan.operators {
