@@ -6,6 +6,7 @@ Every call here is bounded by a timeout.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -146,3 +147,16 @@ def error_code(exc: BaseException) -> int | None:
     """The Kafka error code carried by a confluent-kafka KafkaException, if any."""
     err = exc.args[0] if exc.args else None
     return err.code() if isinstance(err, KafkaError) else None
+
+
+def committed_rows(directory: str) -> list[dict]:
+    """Rows of the files an Eddy files sink's manifest lists, in batch order."""
+    manifest = os.path.join(directory, "_eddy_manifest")
+    rows = []
+    for batch in sorted(int(name) for name in os.listdir(manifest) if name.isdigit()):
+        with open(os.path.join(manifest, str(batch))) as f:
+            entry = json.load(f)
+        for name in entry["files"]:
+            with open(os.path.join(directory, name)) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+    return rows

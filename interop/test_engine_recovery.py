@@ -9,32 +9,19 @@ printed; EDDY_SEED replays the kill times. EDDY_ENGINE_KILLS sets how many kills
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
 import time
 
+from interop_helpers import committed_rows
 from conftest import eddy_bin
 
 EVENTS = 60_000
 BATCH_BYTES = 100_000
 KILLS = int(os.environ.get("EDDY_ENGINE_KILLS", "6"))
 RUN_TIMEOUT_S = 120
-
-
-def committed_rows(directory: str) -> list[dict]:
-    """Rows of the files the sink's manifest lists, in batch order."""
-    manifest = os.path.join(directory, "_eddy_manifest")
-    rows = []
-    for batch in sorted(int(name) for name in os.listdir(manifest) if name.isdigit()):
-        with open(os.path.join(manifest, str(batch))) as f:
-            entry = json.load(f)
-        for name in entry["files"]:
-            with open(os.path.join(directory, name)) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
-    return rows
 
 
 def revenue_command(tmp_path, name: str) -> list[str]:

@@ -7,7 +7,6 @@ The seed is printed; EDDY_SEED replays the kill times."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -16,6 +15,7 @@ import time
 
 import pytest
 
+from interop_helpers import committed_rows
 from conftest import REPO_ROOT, eddy_bin
 
 EVENTS = 20_000
@@ -31,19 +31,6 @@ CASES = {
     "fraud.sql": (["transactions"], ["out/busy_cards", "out/travelling_cards"]),
     "iot.sql": (["sensors"], ["out/hot_sensors", "out/silent_sensors"]),
 }
-
-
-def committed_rows(directory: str) -> list[dict]:
-    """Rows of the files the sink's manifest lists, in batch order."""
-    manifest = os.path.join(directory, "_eddy_manifest")
-    rows = []
-    for batch in sorted(int(name) for name in os.listdir(manifest) if name.isdigit()):
-        with open(os.path.join(manifest, str(batch))) as f:
-            entry = json.load(f)
-        for name in entry["files"]:
-            with open(os.path.join(directory, name)) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
-    return rows
 
 
 def workspace(tmp_path, name: str, kinds: list[str]) -> str:

@@ -187,29 +187,11 @@ extension Parser {
     }
 
     mutating func orExpression() throws(SQLError) -> Expression {
-        var left = try andExpression()
-        var chained = 0
-        defer { depth -= chained }
-        while at("OR") {
-            try enter()
-            chained += 1
-            let location = advance().location
-            left = .binary(op: "OR", left, try andExpression(), location)
-        }
-        return left
+        try leftAssociative(words: ["OR"]) { (p: inout Parser) throws(SQLError) in try p.andExpression() }
     }
 
     mutating func andExpression() throws(SQLError) -> Expression {
-        var left = try notExpression()
-        var chained = 0
-        defer { depth -= chained }
-        while at("AND") {
-            try enter()
-            chained += 1
-            let location = advance().location
-            left = .binary(op: "AND", left, try notExpression(), location)
-        }
-        return left
+        try leftAssociative(words: ["AND"]) { (p: inout Parser) throws(SQLError) in try p.notExpression() }
     }
 
     mutating func notExpression() throws(SQLError) -> Expression {
@@ -281,42 +263,36 @@ extension Parser {
     }
 
     mutating func concatenation() throws(SQLError) -> Expression {
-        var left = try additive()
-        var chained = 0
-        defer { depth -= chained }
-        while at(symbol: "||") {
-            try enter()
-            chained += 1
-            let location = advance().location
-            left = .binary(op: "||", left, try additive(), location)
-        }
-        return left
+        try leftAssociative(symbols: ["||"]) { (p: inout Parser) throws(SQLError) in try p.additive() }
     }
 
     mutating func additive() throws(SQLError) -> Expression {
-        var left = try multiplicative()
-        var chained = 0
-        defer { depth -= chained }
-        while case .symbol(let symbol) = current.kind, symbol == "+" || symbol == "-" {
-            try enter()
-            chained += 1
-            let location = advance().location
-            left = .binary(op: symbol, left, try multiplicative(), location)
-        }
-        return left
+        try leftAssociative(symbols: ["+", "-"]) { (p: inout Parser) throws(SQLError) in try p.multiplicative() }
     }
 
     mutating func multiplicative() throws(SQLError) -> Expression {
-        var left = try unary()
+        try leftAssociative(symbols: ["*", "/", "%"]) { (p: inout Parser) throws(SQLError) in try p.unary() }
+    }
+
+    /// `operand (op operand)*` for the keyword or symbol operators given, grouped to the left. Each
+    /// link counts against the nesting limit: the tree (and everything that walks it) is that deep.
+    mutating func leftAssociative(words: Set<String> = [], symbols: Set<String> = [],
+                                  _ operand: (inout Parser) throws(SQLError) -> Expression) throws(SQLError) -> Expression {
+        var left = try operand(&self)
         var chained = 0
         defer { depth -= chained }
-        while case .symbol(let symbol) = current.kind, symbol == "*" || symbol == "/" || symbol == "%" {
+        while true {
+            let op: String
+            switch current.kind {
+            case .word(let word) where words.contains(word.uppercased()): op = word.uppercased()
+            case .symbol(let symbol) where symbols.contains(symbol): op = symbol
+            default: return left
+            }
             try enter()
             chained += 1
             let location = advance().location
-            left = .binary(op: symbol, left, try unary(), location)
+            left = .binary(op: op, left, try operand(&self), location)
         }
-        return left
     }
 
     mutating func unary() throws(SQLError) -> Expression {

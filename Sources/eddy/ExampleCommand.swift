@@ -79,15 +79,7 @@ struct ExampleCommand: AsyncParsableCommand {
         options.trigger = trigger == "once" ? .once : trigger == "available-now" ? .availableNow : .processingTime(intervalMs: intervalMs)
         options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
         options.stateBytesLimit = stateBytesMax
-        if let deadLetters {
-            options.deadLetters = try FileDeadLetterSink(directory: deadLetters)
-            options.deadLetterLateRows = true
-            options.encodeRows = { batch in
-                var bytes: [UInt8] = []
-                JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
-                return bytes.split(separator: 0x0A).map(Array.init)
-            }
-        }
+        if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
         let started = Date()
         let totals = Totals()
         let printProgress = progress

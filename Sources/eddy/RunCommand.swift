@@ -190,16 +190,21 @@ struct RunCommand: AsyncParsableCommand {
             }
             options.stateBytesLimit = bytes
         }
-        if let deadLetters {
-            options.deadLetters = try FileDeadLetterSink(directory: deadLetters)
-            options.deadLetterLateRows = true
-            options.encodeRows = { batch in
-                var bytes: [UInt8] = []
-                JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
-                return bytes.split(separator: 0x0A).map(Array.init)
-            }
-        }
+        if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
         return options
+    }
+}
+
+extension QueryOptions {
+    /// Dead letters (malformed records, and late rows as JSON) into files under `directory`.
+    mutating func sendDeadLetters(to directory: String) throws {
+        deadLetters = try FileDeadLetterSink(directory: directory)
+        deadLetterLateRows = true
+        encodeRows = { batch in
+            var bytes: [UInt8] = []
+            JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
+            return bytes.split(separator: 0x0A).map(Array.init)
+        }
     }
 }
 

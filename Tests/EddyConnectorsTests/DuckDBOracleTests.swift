@@ -1,5 +1,6 @@
 import EddyConnectors
 import EddyEngine
+import EddySQL
 import EddyTestSupport
 import Foundation
 import XCTest
@@ -75,6 +76,75 @@ final class DuckDBOracleTests: XCTestCase {
                         FROM events))
             """
         try compare(.session("t", gap: .seconds(3)), windows: sessions)
+    }
+
+    // MARK: SQL: queries as users write them, against DuckDB's answer to the same question
+
+    func testSQLWithFilterComputedKeyAggregateFilterAndHaving() throws {
+        try compareSQL("""
+            SELECT window_start, window_end, UPPER(k) AS k, COUNT(*) AS n, SUM(vd) FILTER (WHERE vi > 0) AS pos,
+                   SUM(vi * 2) AS twice, MAX(CHAR_LENGTH(vs)) AS longest
+            FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(t), INTERVAL '10' SECOND))
+            WHERE vf IS NULL OR vf > 1000
+            GROUP BY window_start, window_end, UPPER(k)
+            HAVING COUNT(*) > 2
+            """, duck: """
+            SELECT ws, we, upper(k) AS k, count(*) AS n, sum(vd) FILTER (WHERE vi > 0) AS pos, sum(vi * 2) AS twice,
+                   max(length(vs)) AS longest
+            FROM (SELECT *, (t // 10000) * 10000 AS ws, (t // 10000) * 10000 + 10000 AS we FROM events)
+            WHERE vf IS NULL OR vf > 1000
+            GROUP BY ws, we, upper(k) HAVING count(*) > 2
+            ORDER BY we, ws, k
+            """)
+    }
+
+    func testSQLHoppingWithACaseKeyAndDistinct() throws {
+        try compareSQL("""
+            SELECT window_start, window_end, CASE WHEN vi > 10 THEN 'high' ELSE 'low' END AS band,
+                   COUNT(DISTINCT k) AS keys, AVG(vf) AS mean, MIN(vs) AS least
+            FROM HOP(events, t, INTERVAL '4' SECOND, INTERVAL '10' SECOND)
+            GROUP BY window_start, window_end, CASE WHEN vi > 10 THEN 'high' ELSE 'low' END
+            """, duck: """
+            SELECT ws, we, CASE WHEN vi > 10 THEN 'high' ELSE 'low' END AS band, count(DISTINCT k) AS keys,
+                   avg(vf) AS mean, min(vs) AS least
+            FROM (\(hopping(size: 10_000, slide: 4000)))
+            GROUP BY ws, we, band ORDER BY we, ws, band
+            """)
+    }
+
+    /// Runs `sql` (a SELECT over `events`) through EddySQL and compares its rows with DuckDB's `duck`
+    /// over the same file.
+    private func compareSQL(_ sql: String, duck: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let output = MemorySink()
+        let session = SQLSession(connectors: SQLConnectors.standard(output: { _ in }), bounded: true)
+        try session.run("""
+            CREATE TABLE events (seq BIGINT, k STRING, t TIMESTAMP(3), vi BIGINT, vd DECIMAL(18, 2), vf DOUBLE, vs STRING,
+              WATERMARK FOR t AS t - INTERVAL '5' SECOND)
+            WITH ('connector' = 'filesystem', 'path' = '\(directory)/in', 'format' = 'json');
+            """)
+        guard case .query(let query) = try Parser.parseStatement(sql) else { return XCTFail("not a query", file: file, line: line) }
+        let bound = try session.bind(query)
+        let pipeline = StreamingPipeline(plan: .sink(bound.plan, LogicalSink(output, mode: .append)))
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxBytes: 64 << 10)  // many micro-batches
+        let driver = try TestDriver(pipeline, options: options)
+        try driver.runUntilIdle()
+        XCTAssertGreaterThan(driver.progress.count, 5, file: file, line: line)
+        let eddy = output.rows.map { row in row.map(Self.canonical) }
+        let expected = try duckDB("""
+            WITH events AS (SELECT * FROM read_json('\(directory)/in/events.jsonl', format = 'newline_delimited',
+                 columns = {seq: 'BIGINT', k: 'VARCHAR', t: 'BIGINT', vi: 'BIGINT', vd: 'DECIMAL(18,2)', vf: 'DOUBLE', vs: 'VARCHAR'}))
+            \(duck)
+            """)
+        XCTAssertEqual(eddy.count, expected.count, "row count", file: file, line: line)
+        XCTAssertGreaterThan(expected.count, 50, file: file, line: line)
+        for (index, (mine, theirs)) in zip(eddy, expected).enumerated() {
+            XCTAssertEqual(mine.count, theirs.count, file: file, line: line)
+            for (column, (a, b)) in zip(mine, theirs).enumerated() where !Self.same(a, b) {
+                XCTFail("row \(index) column \(column): Eddy \(a), DuckDB \(b)\nEddy \(mine)\nDuckDB \(theirs)", file: file, line: line)
+                return
+            }
+        }
     }
 
     private func hopping(size: Int64, slide: Int64) -> String {
