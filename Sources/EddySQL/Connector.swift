@@ -101,6 +101,8 @@ public protocol TableConnector: Sendable {
     var name: String { get }
     /// Every option key the connector reads (the others are refused with the nearest known key).
     var optionKeys: Set<String> { get }
+    /// Prefixes of further option keys the connector checks itself (datagen's `fields.`).
+    var optionPrefixes: [String] { get }
     /// Metadata keys a source offers (`METADATA FROM 'key'`).
     var metadataKeys: Set<String> { get }
     /// Checks the options when the table is created (so a mistake is reported at its CREATE TABLE).
@@ -111,6 +113,7 @@ public protocol TableConnector: Sendable {
 }
 
 extension TableConnector {
+    public var optionPrefixes: [String] { [] }
     public var metadataKeys: Set<String> { [] }
 
     public func validate(_ table: TableDefinition) throws(SQLError) {}
@@ -144,7 +147,7 @@ public struct ConnectorRegistry: Sendable {
             throw SQLError(message + " Connectors: \(known).", at: options.location(of: "connector"))
         }
         for option in options.entries where option.key != "connector" && !connector.optionKeys.contains(option.key)
-            && !Self.commonOptions.contains(option.key) {
+            && !Self.commonOptions.contains(option.key) && !connector.optionPrefixes.contains(where: { option.key.hasPrefix($0) }) {
             var message = "connector '\(name)' has no option '\(option.key)'"
             if let near = nearestName(to: option.key, in: connector.optionKeys) { message += "; did you mean '\(near)'?" }
             throw SQLError(message + " Options: \(connector.optionKeys.sorted().joined(separator: ", ")).", at: option.location)

@@ -288,8 +288,11 @@ extension Parser {
             case .symbol(let symbol) where symbols.contains(symbol): op = symbol
             default: return left
             }
-            try enter()
+            depth += 1
             chained += 1
+            if depth > Self.maxDepth {
+                throw SQLError("the expression nests or chains operators deeper than \(Self.maxDepth) levels; for many alternatives use IN (…)", at: current.location)
+            }
             let location = advance().location
             left = .binary(op: op, left, try operand(&self), location)
         }

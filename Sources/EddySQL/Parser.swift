@@ -6,7 +6,7 @@
 /// Limits: expressions nest at most `maxDepth` deep (parenthesised or not), so hostile input cannot
 /// overflow the stack.
 public struct Parser {
-    public static let maxDepth = 500
+    public static let maxDepth = 200
 
     var tokens: [Token]
     var index = 0

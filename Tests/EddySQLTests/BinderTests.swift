@@ -245,10 +245,11 @@ final class BinderTests: XCTestCase {
 
     func testLongChainsHitTheDepthLimitInsteadOfTheStack() {
         let chain = (0..<20_000).map { "user_id = \($0)" }.joined(separator: " OR ")
-        XCTAssertEqual(error(purchasesDDL + "CREATE TABLE o WITH ('connector' = 'memory') AS SELECT event_id FROM purchases WHERE \(chain);")?.message,
-                       "the statement nests deeper than \(Parser.maxDepth) levels")
+        let chained = "the expression nests or chains operators deeper than \(Parser.maxDepth) levels; for many alternatives use IN (…)"
+        let orChain = error(purchasesDDL + "CREATE TABLE o WITH ('connector' = 'memory') AS SELECT event_id FROM purchases WHERE \(chain);")
+        XCTAssertTrue(orChain?.message.contains("deeper than \(Parser.maxDepth) levels") == true, "\(String(describing: orChain))")
         let sum = (0..<20_000).map { _ in "1" }.joined(separator: " + ")
-        XCTAssertEqual(error("SELECT \(sum) FROM t")?.message, "the statement nests deeper than \(Parser.maxDepth) levels")
+        XCTAssertEqual(error("SELECT \(sum) FROM t")?.message, chained)
     }
 
     func testAnUpdatingResultWithoutItsGroupColumnsHasNoKey() throws {

@@ -2,18 +2,45 @@ import EddyCore
 import EddyEngine
 import EddyFormats
 
+/// Rows made by their index, the same in every run (so offsets replay exactly), as JSON objects.
+public protocol RowGenerator: Sendable {
+    /// The columns each row has.
+    var schema: Schema { get }
+    /// How many rows there are in all.
+    var count: Int64 { get }
+    /// What it makes, for plans and progress.
+    var summary: String { get }
+    /// Appends row `index` as one JSON object (no newline).
+    func appendRow(_ index: Int64, to out: inout [UInt8])
+}
+
+extension EventGenerator: RowGenerator {
+    public var count: Int64 { options.count }
+    public var summary: String { "\(kind.rawValue), seed=\(options.seed), count=\(options.count)" }
+
+    public func appendRow(_ index: Int64, to out: inout [UInt8]) {
+        appendEvent(index, to: &out)
+    }
+}
+
 /// A deterministic generator as a source (`eddy gen` as a stream): event i is the same in every run,
 /// so offsets (events emitted) replay exactly. With a rate, events become available as processing
 /// time passes; without one all `count` events are there at once and the source is bounded.
 public struct GeneratorSourceDescriptor: SourceDescriptor {
-    public var generator: EventGenerator
+    public var generator: any RowGenerator
     /// Events per second of processing time; nil: all at once.
     public var eventsPerSecond: Int64?
     public var partitions: Int
 
+    public init(generator: any RowGenerator, eventsPerSecond: Int64?, partitions: Int) {
+        self.generator = generator
+        self.eventsPerSecond = eventsPerSecond
+        self.partitions = max(1, partitions)
+    }
+
     public var schema: Schema { generator.schema }
     public var isBounded: Bool { eventsPerSecond == nil }
-    public var description: String { "generator[\(generator.kind.rawValue), seed=\(generator.options.seed), count=\(generator.options.count)]" }
+    public var description: String { "generator[\(generator.summary)]" }
 
     public func makeSource(_ context: SourceContext) throws(EngineError) -> any Source {
         try GeneratorSource(self, columns: context.requiredColumns)
@@ -24,7 +51,7 @@ extension SourceDescriptor where Self == GeneratorSourceDescriptor {
     public static func generator(_ kind: EventGenerator.Kind, options: EventGenerator.Options = .init(),
                                  eventsPerSecond: Int64? = nil, partitions: Int = 1) -> GeneratorSourceDescriptor {
         GeneratorSourceDescriptor(generator: EventGenerator(kind, options: options), eventsPerSecond: eventsPerSecond,
-                                  partitions: max(1, partitions))
+                                  partitions: partitions)
     }
 }
 
@@ -51,7 +78,7 @@ final class GeneratorSource: Source {
 
     /// Events available in all: `count`, or what the rate allows since the source was first asked.
     private func available() -> Int64 {
-        let count = descriptor.generator.options.count
+        let count = descriptor.generator.count
         guard let rate = descriptor.eventsPerSecond else { return count }
         let now = wallClockMillis()
         let started = startedAtMs ?? now
@@ -93,7 +120,7 @@ final class GeneratorSource: Source {
             var line: [UInt8] = []
             for local in from..<to {
                 line.removeAll(keepingCapacity: true)
-                descriptor.generator.appendEvent(local * n + p, to: &line)
+                descriptor.generator.appendRow(local * n + p, to: &line)
                 if let failure = line.withUnsafeBytes({ decoder.appendRecord($0) }) {
                     letters.append(DeadLetter(reason: .malformed, detail: failure.reason, source: description,
                                               partition: partition, offset: local, value: line))

@@ -164,47 +164,124 @@ struct FilesystemConnector: TableConnector {
     }
 }
 
-/// `'connector' = 'datagen'`: Eddy's deterministic event generator (`eddy gen`) as a source:
-/// `'kind'` = purchases | transactions | sensors | bids, `'number-of-rows'` (bounded) or
-/// `'rows-per-second'` (unbounded, paced by processing time), `'seed'`, `'partitions'`. The
-/// table declares the kind's columns (all or some of them).
+/// `'connector' = 'datagen'`: generated rows, the same in every run. Either Eddy's event generator
+/// (`'kind'` = purchases | transactions | sensors | bids, as `eddy gen` makes them; the table
+/// declares the kind's columns, all or some), or rows for the declared schema as Flink's datagen makes
+/// them: per column `fields.<column>.kind` random (`min`, `max`, `length`) or sequence (`start`,
+/// `end`), `null-rate`, and for timestamps `max-past`. `'number-of-rows'` bounds the table; without it
+/// rows arrive at `'rows-per-second'` (default 10000) without end. `'seed'`, `'partitions'`.
 struct DatagenConnector: TableConnector {
     let name = "datagen"
     let optionKeys: Set<String> = ["kind", "number-of-rows", "rows-per-second", "seed", "partitions", "malformed-fraction"]
+    let optionPrefixes = ["fields."]
+    static let fieldProperties: Set<String> = ["kind", "min", "max", "length", "start", "end", "null-rate", "max-past"]
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try descriptor(table)
+    }
 
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
-        let kinds = EventGenerator.Kind.allCases.map(\.rawValue)
-        guard let kindName = try table.options.choice("kind", kinds), let kind = EventGenerator.Kind(rawValue: kindName) else {
-            throw SQLError("option 'kind' is required: one of \(kinds.joined(separator: ", ")) (random rows for any schema are not supported yet)", at: table.location)
-        }
-        var options = EventGenerator.Options()
-        let rate = try table.options.integer("rows-per-second", in: 1...10_000_000)
-        if let count = try table.options.integer("number-of-rows", in: 1...Int64.max) {
-            options.count = count
-        } else if rate == nil {
-            throw SQLError("datagen needs 'number-of-rows' (a bounded table) or 'rows-per-second' (an endless one)", at: table.location)
-        } else {
-            options.count = Int64.max / 2
-        }
-        if let seed = try table.options.integer("seed") { options.seed = UInt64(seed) }
-        if let text = table.options["malformed-fraction"] {
-            guard let fraction = Double(text), (0...1).contains(fraction) else {
-                throw SQLError("option 'malformed-fraction' is a number from 0 to 1, got '\(text)'", at: table.options.location(of: "malformed-fraction"))
-            }
-            options.malformedFraction = fraction
-        }
+        try descriptor(table)
+    }
+
+    func descriptor(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
+        var rate = try table.options.integer("rows-per-second", in: 1...10_000_000)
+        var count = try table.options.integer("number-of-rows", in: 1...Int64.max)
+        let seed = UInt64(try table.options.integer("seed") ?? 42)
         let partitions = Int(try table.options.integer("partitions", in: 1...1024) ?? 1)
-        let generator = EventGenerator(kind, options: options)
-        for field in table.schema.fields {
-            guard let offered = generator.schema.field(named: field.name) else {
-                throw SQLError("datagen kind '\(kindName)' has no column `\(field.name)`; it makes \(generator.schema)", at: table.location)
+        let generator: any RowGenerator
+        if table.options["kind"] != nil {
+            let kinds = EventGenerator.Kind.allCases.map(\.rawValue)
+            let kind = EventGenerator.Kind(rawValue: try table.options.choice("kind", kinds)!)!
+            var options = EventGenerator.Options()
+            guard count != nil || rate != nil else {
+                throw SQLError("datagen with 'kind' needs 'number-of-rows' (a bounded table) or 'rows-per-second' (an endless one)", at: table.location)
             }
-            guard offered.type == field.type else {
-                throw SQLError("datagen kind '\(kindName)' makes `\(field.name)` as \(offered.type), not \(field.type)", at: table.location)
+            options.count = count ?? Int64.max / 2
+            options.seed = seed
+            if let text = table.options["malformed-fraction"] {
+                guard let fraction = Double(text), (0...1).contains(fraction) else {
+                    throw SQLError("option 'malformed-fraction' is a number from 0 to 1, got '\(text)'", at: table.options.location(of: "malformed-fraction"))
+                }
+                options.malformedFraction = fraction
+            }
+            let events = EventGenerator(kind, options: options)
+            for field in table.schema.fields {
+                guard let offered = events.schema.field(named: field.name) else {
+                    throw SQLError("datagen kind '\(kind.rawValue)' has no column `\(field.name)`; it makes \(events.schema)", at: table.location)
+                }
+                guard offered.type == field.type else {
+                    throw SQLError("datagen kind '\(kind.rawValue)' makes `\(field.name)` as \(offered.type), not \(field.type)", at: table.location)
+                }
+            }
+            generator = events
+        } else {
+            var rows = RandomRows(columns: try columns(table), count: 0, seed: seed)
+            // A sequence ends the table where it ends (Flink's rule).
+            for column in rows.columns {
+                if case .sequence(let start, let end) = column.kind { count = min(count ?? Int64.max, end - start + 1) }
+            }
+            if count == nil && rate == nil { rate = 10_000 }
+            rows.count = count ?? Int64.max / 2
+            if let rate { rows.stepMs = max(1, 1000 / rate) }
+            generator = rows
+        }
+        return GeneratorSourceDescriptor(generator: generator, eventsPerSecond: count == nil ? rate : nil, partitions: partitions)
+            .narrowed(to: table.schema)
+    }
+
+    /// The declared columns with their `fields.<column>.*` options, each checked.
+    func columns(_ table: TableDefinition) throws(SQLError) -> [RandomRows.Column] {
+        let options = table.options
+        for option in options.entries where option.key.hasPrefix("fields.") {
+            let rest = option.key.dropFirst("fields.".count)
+            guard let dot = rest.lastIndex(of: "."), table.schema.field(named: String(rest[..<dot])) != nil,
+                  Self.fieldProperties.contains(String(rest[rest.index(after: dot)...])) else {
+                throw SQLError("option '\(option.key)' is not fields.<column>.<\(Self.fieldProperties.sorted().joined(separator: " | "))> for a column of `\(table.name)`",
+                               at: option.location)
             }
         }
-        return GeneratorSourceDescriptor(generator: generator, eventsPerSecond: rate, partitions: partitions)
-            .narrowed(to: table.schema)
+        var columns: [RandomRows.Column] = []
+        for field in table.schema.fields {
+            if field.name.contains(".") {
+                throw SQLError("datagen does not make ROW columns yet (`\(field.name)`)", at: table.location)
+            }
+            var column = RandomRows.Column(name: field.name, type: field.type)
+            func number(_ property: String) throws(SQLError) -> Double? {
+                let key = "fields.\(field.name).\(property)"
+                guard let text = options[key] else { return nil }
+                guard let value = Double(text), value.isFinite, abs(value) < 4e18 else {
+                    throw SQLError("option '\(key)' must be a number, got '\(text)'", at: options.location(of: key))
+                }
+                return value
+            }
+            let kind = try options.choice("fields.\(field.name).kind", ["random", "sequence"], default: "random")
+            if kind == "sequence" {
+                guard let start = try number("start"), let end = try number("end"), start <= end, start == start.rounded(), end == end.rounded() else {
+                    throw SQLError("a sequence needs whole 'fields.\(field.name).start' ≤ 'fields.\(field.name).end'", at: table.location)
+                }
+                guard field.type != .float64 else { throw SQLError("a sequence makes whole numbers; `\(field.name)` is DOUBLE", at: table.location) }
+                column.kind = .sequence(start: Int64(start), end: Int64(end))
+            }
+            column.min = try number("min") ?? column.min
+            column.max = try number("max") ?? column.max
+            guard column.min <= column.max, column.max - column.min < 4e18 else {
+                throw SQLError("'fields.\(field.name).min' must be at most its 'max', within ±4e18", at: table.location)
+            }
+            if let length = try number("length") {
+                guard length >= 0, length <= 1_048_576, length == length.rounded() else {
+                    throw SQLError("'fields.\(field.name).length' is a whole number up to 1048576", at: options.location(of: "fields.\(field.name).length"))
+                }
+                column.length = Int(length)
+            }
+            if let rate = try number("null-rate") {
+                guard (0...1).contains(rate) else { throw SQLError("'fields.\(field.name).null-rate' is from 0 to 1", at: table.location) }
+                column.nullRate = rate
+            }
+            column.maxPastMs = try options.duration("fields.\(field.name).max-past")?.milliseconds ?? 0
+            columns.append(column)
+        }
+        return columns
     }
 }
 
