@@ -6,7 +6,8 @@
 #     prints its progress live; malformed records land in a dead-letter topic;
 #  2. eddy broker on its own, fed and read by kcat: keyed, compressed records in, the same records
 #     out, after a restart too;
-#  3. real Kafka clients' requests (recorded by scripts/capture) decoded by Eddy's codecs.
+#  3. the use cases as streaming SQL files (`eddy run examples/*.sql`) over generated files;
+#  4. real Kafka clients' requests (recorded by scripts/capture) decoded by Eddy's codecs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eddy=.build/debug/eddy
@@ -81,9 +82,22 @@ echo
 echo "== on disk: Kafka's layout"
 (cd "$data" && ls -d shop.purchases-* && ls -l shop.purchases-2)
 
+echo
+echo "== 3. streaming SQL: eddy run examples/revenue.sql and examples/fraud.sql over generated files (bounded)"
+repo=$(pwd)
+mkdir -p "$data/sql"
+$eddy gen purchases --count 100000 --span-ms 1800000 --out "$data/sql/data/purchases" --files 2
+$eddy gen transactions --count 100000 --span-ms 1800000 --out "$data/sql/data/transactions" --files 2
+(cd "$data/sql" && "$repo/$eddy" run "$repo/examples/revenue.sql" --checkpoint ckpt --bounded \
+  && "$repo/$eddy" run "$repo/examples/fraud.sql" --checkpoint ckpt --bounded)
+for out in revenue busy_cards travelling_cards; do
+  echo "-- out/$out: $(cat "$data/sql/out/$out"/part-*.jsonl | wc -l) rows; the first 2:"
+  awk 'NR <= 2' "$data/sql/out/$out"/part-*.jsonl
+done
+
 captures=Tests/EddyWireTests/Fixtures/captures
 echo
-echo "== 3. eddy inspect: what kafka-python sent for a zstd produce, decoded"
+echo "== 4. eddy inspect: what kafka-python sent for a zstd produce, decoded"
 $eddy inspect "$captures"/kafka-python/zstd/*-Produce-*.bin
 echo
 echo "== every client and codec, decoded and CRC-checked"

@@ -36,3 +36,11 @@ struct FuzzConnector: TableConnector {
         MemorySink()
     }
 }
+
+/// SwiftPM links an executable's entry point as `FuzzSQL_main`; hand control to libFuzzer's driver.
+@_cdecl("FuzzSQL_main")
+public func fuzzSQLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzSQL(data!, size) }
+}
