@@ -7,6 +7,7 @@ The seed is printed; EDDY_SEED replays the kill times."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -149,9 +150,10 @@ def test_eddy_sql_prints_tables_and_positioned_errors(tmp_path):
 def test_kafka_tables_read_the_embedded_broker(tmp_path):
     """`eddy run --broker-data-dir`: a broker in the same process; librdkafka produces purchases to it
     (`eddy gen --topic`), a 'kafka' table reads them with partition, offset and timestamp metadata
-    columns, and the query writes them to files until SIGTERM stops it."""
+    columns, and the queries write them to files and, keyed, to a topic (read back by librdkafka)
+    until SIGTERM stops them."""
     from conftest import free_port
-    from interop_helpers import wait_until
+    from interop_helpers import read_all, wait_until
 
     port = free_port()
     sql = tmp_path / "kafka.sql"
@@ -162,7 +164,10 @@ def test_kafka_tables_read_the_embedded_broker(tmp_path):
         ) WITH ('connector' = 'kafka', 'topic' = 'shop', 'properties.bootstrap.servers' = '127.0.0.1:{port}',
                 'scan.startup.mode' = 'earliest-offset', 'format' = 'json');
         CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS
-        SELECT event_id, `partition`, `offset`, ts FROM purchases WHERE amount > 0;
+        SELECT event_id, amount, `partition`, `offset`, ts FROM purchases WHERE amount > 0;
+        CREATE TABLE big WITH ('connector' = 'kafka', 'topic' = 'big', 'format' = 'json', 'key.format' = 'json',
+                               'key.fields' = 'category', 'sink.partitions' = '2') AS
+        SELECT event_id, category, amount FROM purchases WHERE amount > 250;
         """)
     run = subprocess.Popen([eddy_bin(), "run", str(sql), "--checkpoint", "ckpt", "--broker-data-dir", "broker",
                             "--listen", f"127.0.0.1:{port}", "--interval-ms", "200"],
@@ -173,6 +178,20 @@ def test_kafka_tables_read_the_embedded_broker(tmp_path):
         assert produced.returncode == 0, produced.stderr
         out = tmp_path / "out" / "seen"
         wait_until(lambda: (out / "_eddy_manifest").exists() and len(committed_rows(str(out))) == 500, 30, "500 rows in out/seen")
+        # The kafka sink's topic, read by librdkafka: each big purchase once, keyed by its category.
+        expected = sorted(r["event_id"] for r in committed_rows(str(out)) if r["amount"] > 250)
+
+        def big():
+            try:
+                messages = read_all(f"127.0.0.1:{port}", "big", 0) + read_all(f"127.0.0.1:{port}", "big", 1)
+            except Exception:  # the topic is created by the query's first batch
+                return None
+            return messages if len(messages) >= len(expected) else None
+        records = wait_until(big, 30, f"{len(expected)} records in topic big")
+        values = [json.loads(m.value()) for m in records]
+        assert sorted(v["event_id"] for v in values) == expected, "each big purchase once"
+        for m in records:
+            assert json.loads(m.key()) == {"category": json.loads(m.value())["category"]}
     finally:
         run.send_signal(signal.SIGTERM)
         _, stderr = run.communicate(timeout=30)

@@ -245,6 +245,60 @@ final class LogSourceTests: XCTestCase {
         XCTAssertEqual(dead.first?.value.map { String(decoding: $0, as: UTF8.self) }, "oops")
     }
 
+    /// Rows into a topic of 3 partitions, keyed: each row once, a key always in one partition, also
+    /// when the query crashes at any point of the protocol and its replay writes the batch again.
+    func testTheLogSinkWritesEachRowOnceAcrossCrashes() throws {
+        let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+        defer { try? broker.close() }
+        let schema = Schema([Field("k", .utf8), Field("n", .int64)])
+        let input = MemoryStream(schema)
+        for n in 0..<200 { input.add([[.string("key-\(n % 17)"), .int64(Int64(n))]]) }
+        for point in MicroBatchProtocol.CrashPoint.allCases {
+            let topic = "out-\(point)"
+            let pipeline = Pipeline.read(input).write(LogSinkDescriptor(log: broker, topic: topic, partitions: 3, keyFields: ["k"]))
+            var options = QueryOptions()
+            options.readLimit = ReadLimit(maxRecords: 40)
+            options.crashInjector = CrashInjector(stopAt: .init(batchId: 2, point: point))
+            let checkpoint = directory + "/checkpoint-\(point)"
+            XCTAssertThrowsError(try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "first").runUntilIdle())
+            options.crashInjector = nil
+            try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "second").runUntilIdle()
+            var seen: [String: Int] = [:]
+            var partitionOfKey: [String: Int] = [:]
+            for partition in 0..<3 {
+                for record in try records(broker, topic, partition: partition) {
+                    seen[String(decoding: record.value ?? [], as: UTF8.self), default: 0] += 1
+                    let key = String(decoding: record.key ?? [], as: UTF8.self)
+                    XCTAssertEqual(partitionOfKey[key] ?? partition, partition, "a key stays in one partition")
+                    partitionOfKey[key] = partition
+                }
+            }
+            XCTAssertEqual(seen.count, 200, "\(point)")
+            XCTAssertEqual(Set(seen.values), [1], "each row once after a crash at \(point)")
+            XCTAssertEqual(partitionOfKey.count, 17)
+            XCTAssertNotNil(seen[#"{"k":"key-7","n":7}"#])
+            XCTAssertEqual(partitionOfKey.keys.first { $0.contains("key-7") }, #"{"k":"key-7"}"#)
+        }
+    }
+
+    func testAHalfWrittenBatchIsCompletedByItsReplay() throws {
+        let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+        defer { try? broker.close() }
+        let schema = Schema([Field("n", .int64)])
+        let context = SinkContext(schema: schema, mode: .append, upsertKeys: [], queryId: "q")
+        let batch = RecordBatch(schema: schema, rows: (0..<10).map { [.int64(Int64($0))] })
+        // The first writer dies at partition 1's append, after partition 0's.
+        let failing = AppendFailsOnPartition(broker, partition: 1)
+        XCTAssertThrowsError(try LogSinkDescriptor(log: failing, topic: "half", partitions: 2).makeSink(context).write(batchId: 0, batch))
+        XCTAssertEqual(try records(broker, "half", partition: 0).count, 5)
+        XCTAssertEqual(try records(broker, "half", partition: 1).count, 0)
+        let replay = try LogSinkDescriptor(log: broker, topic: "half", partitions: 2).makeSink(context)
+        XCTAssertEqual(try replay.lastCommittedBatch(), 0)
+        try replay.write(batchId: 0, batch)
+        let values = try (0..<2).flatMap { try records(broker, "half", partition: $0) }.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        XCTAssertEqual(values.sorted(), (0..<10).map { #"{"n":\#($0)}"# }.sorted(), "each row once")
+    }
+
     /// A batch replayed after a crash (its commit missing) dead-letters nothing twice, also when the
     /// crash came between two appends of its letters; batches that are not replays (a new checkpoint,
     /// even under a reused id) write all of theirs.
@@ -306,17 +360,40 @@ final class LogSourceTests: XCTestCase {
 }
 
 /// Partition 0 of `topic`, read uncommitted, as owned copies.
-private func records(_ log: any RecordLog, _ topic: String) throws -> [LogAppend] {
-    guard let range = try log.readableRanges(topic, isolation: .readUncommitted)?.first else { return [] }
+private func records(_ log: any RecordLog, _ topic: String, partition: Int = 0) throws -> [LogAppend] {
+    guard let ranges = try log.readableRanges(topic, isolation: .readUncommitted), partition < ranges.count else { return [] }
+    let range = ranges[partition]
     var records: [LogAppend] = []
     var from = range.start
     while from < range.end {
-        from = try log.read(topic, partition: PartitionID(0), from: from, to: range.end, maxBytes: 1 << 20,
+        from = try log.read(topic, partition: PartitionID(Int32(partition)), from: from, to: range.end, maxBytes: 1 << 20,
                             isolation: .readUncommitted) { record in
             records.append(LogAppend(key: record.key.map { Array($0) }, value: record.value.map { Array($0) }, headers: record.headers))
         }
     }
     return records
+}
+
+/// A log whose appends to one partition fail, as a crash between two partitions' appends.
+final class AppendFailsOnPartition: RecordLog, @unchecked Sendable {
+    let inner: any RecordLog
+    let partition: Int32
+    init(_ inner: any RecordLog, partition: Int32) {
+        self.inner = inner
+        self.partition = partition
+    }
+    struct Crash: Error {}
+    func partitionCount(_ topic: String) throws -> Int? { try inner.partitionCount(topic) }
+    func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { try inner.ensureTopic(topic, partitions: partitions) }
+    func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { try inner.readableRanges(topic, isolation: isolation) }
+    func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int, isolation: IsolationLevel,
+              _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        try inner.read(topic, partition: partition, from: from, to: to, maxBytes: maxBytes, isolation: isolation, visit)
+    }
+    func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset {
+        if partition.rawValue == self.partition { throw Crash() }
+        return try inner.append(topic, partition: partition, records)
+    }
 }
 
 final class Letters: DeadLetterSink, @unchecked Sendable {

@@ -26,11 +26,7 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     private var scanned: Set<String> = []
     private let lock = NSLock()
 
-    struct Position: Comparable {
-        var batchId: Int64
-        var index: Int
-        static func < (a: Position, b: Position) -> Bool { (a.batchId, a.index) < (b.batchId, b.index) }
-    }
+    typealias Position = QueryPosition
 
     public init(log: any RecordLog, topic: String, partitions: Int32 = 1) throws {
         self.log = log
@@ -77,30 +73,9 @@ public final class LogDeadLetterSink: DeadLetterSink, @unchecked Sendable {
     private func newestLetter(of queryId: String) throws(EngineError) -> Position? {
         if let known = newest[queryId] { return known }
         guard scanned.insert(queryId).inserted else { return nil }
-        var found: Position?
+        let found: Position?
         do {
-            guard let range = try log.readableRanges(topic, isolation: .readUncommitted)?.first else { return nil }
-            var from = max(range.start, Offset(range.end.rawValue - Self.scanRecordsMax))
-            while from < range.end {
-                let next = try log.read(topic, partition: PartitionID(0), from: from, to: range.end, maxBytes: 4 << 20,
-                                        isolation: .readUncommitted) { record in
-                    var query: String?, batch: Int64?, index: Int?
-                    for header in record.headers {
-                        let text = header.value.map { String(decoding: $0, as: UTF8.self) }
-                        switch header.key {
-                        case DeadLetter.queryIdHeader: query = text
-                        case DeadLetter.batchIdHeader: batch = text.flatMap { Int64($0) }
-                        case DeadLetter.indexHeader: index = text.flatMap { Int($0) }
-                        default: continue
-                        }
-                    }
-                    if query == queryId, let batch, let index {
-                        found = max(found ?? Position(batchId: batch, index: index), Position(batchId: batch, index: index))
-                    }
-                }
-                guard next > from else { break }
-                from = next
-            }
+            found = try QueryPosition.newest(of: queryId, in: log, topic: topic, partition: PartitionID(0), scanRecords: Self.scanRecordsMax)
         } catch {
             throw .execution("cannot read back the dead letters in \(topic): \(error)")
         }

@@ -17,10 +17,11 @@ public enum SQLConnectors {
     }
 }
 
-/// `'connector' = 'kafka'`: a topic of the broker embedded in this process, read in process through
-/// `RecordLog` (no consumer group: offsets live in the query's checkpoint, as Spark's Kafka source
-/// keeps them). Values in `'format'` (or `'value.format'`) json or csv; metadata columns
-/// `partition`, `offset` and `timestamp`.
+/// `'connector' = 'kafka'`: a topic of the broker embedded in this process, through `RecordLog`.
+/// As a source: no consumer group (offsets live in the query's checkpoint, as Spark's Kafka source
+/// keeps them); values in `'format'` (or `'value.format'`) json or csv; metadata columns
+/// `partition`, `offset` and `timestamp`. As a sink: JSON values (and JSON keys of `'key.fields'`),
+/// appended exactly once (`LogSinkDescriptor`); the topic is created with `'sink.partitions'`.
 struct KafkaConnector: TableConnector {
     let name = "kafka"
     let embedded: (log: any RecordLog, address: String)?
@@ -29,17 +30,17 @@ struct KafkaConnector: TableConnector {
     let optionKeys: Set<String> = [
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
+        "sink.partitions", "sink.delivery-guarantee",
     ]
     let metadataKeys: Set<String> = Set(LogSourceDescriptor.Metadata.allCases.map(\.rawValue))
 
     func validate(_ table: TableDefinition) throws(SQLError) {
         _ = try log(table)
         _ = try table.options.required("topic", "the topic the table reads")
-        if table.options["key.format"] != nil || table.options["key.fields"] != nil {
-            throw SQLError("Kafka record keys are not read into columns yet: drop 'key.format' and 'key.fields' (the value's fields are the columns)",
-                           at: table.options.location(of: table.options["key.format"] != nil ? "key.format" : "key.fields"))
-        }
         _ = try format(table)
+        _ = try keyFields(table)
+        // Every guarantee is met with exactly once: replays write only what the topic lacks.
+        _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
         _ = try startingOffsets(table)
         _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
         for (column, key) in table.metadata {
@@ -52,6 +53,10 @@ struct KafkaConnector: TableConnector {
 
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         try validate(table)
+        if table.options["key.format"] != nil || table.options["key.fields"] != nil {
+            throw SQLError("Kafka record keys are not read into columns yet: drop 'key.format' and 'key.fields' to read this table (the value's fields are the columns)",
+                           at: table.options.location(of: table.options["key.format"] != nil ? "key.format" : "key.fields"))
+        }
         let topic = try table.options.required("topic", "the topic the table reads")
         let log = try log(table)
         let physical = Schema(table.schema.fields.filter { table.metadata[$0.name] == nil })
@@ -66,6 +71,44 @@ struct KafkaConnector: TableConnector {
             throw SQLError("cannot open topic '\(topic)': \(error)", at: table.options.location(of: "topic"))
         }
         return descriptor
+    }
+
+    /// Appends each batch's rows as JSON values (keys: the JSON of 'key.fields'), exactly once.
+    func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
+        try validate(table)
+        guard mode == .append else {
+            throw SQLError("the kafka sink takes appends (window results, rows of a query without aggregation); upsert-kafka is not supported yet",
+                           at: table.location)
+        }
+        guard try format(table) == "json" else {
+            throw SQLError("the kafka sink writes 'format' = 'json' only (csv is read, not written, yet)", at: table.options.location(of: "format"))
+        }
+        if !table.metadata.isEmpty {
+            throw SQLError("metadata columns are read, not written: the kafka sink cannot set \(table.metadata.keys.sorted().joined(separator: ", "))",
+                           at: table.location)
+        }
+        let partitions = Int32(try table.options.integer("sink.partitions", in: 1...10_000) ?? 1)
+        return LogSinkDescriptor(log: try log(table), topic: try table.options.required("topic", "the topic the table writes"),
+                                 partitions: partitions, keyFields: try keyFields(table))
+    }
+
+    /// Flink's 'key.fields' ('a;b') with 'key.format' = 'json': the columns a record's key is made of.
+    func keyFields(_ table: TableDefinition) throws(SQLError) -> [String]? {
+        guard let text = table.options["key.fields"] else {
+            if table.options["key.format"] != nil {
+                throw SQLError("'key.format' needs 'key.fields' (the columns of the key, separated by ';')", at: table.options.location(of: "key.format"))
+            }
+            return nil
+        }
+        guard try table.options.choice("key.format", ["json"]) != nil else {
+            throw SQLError("'key.fields' needs 'key.format' = 'json'", at: table.options.location(of: "key.fields"))
+        }
+        let fields = text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        // (A CREATE TABLE … AS is checked again once its columns are known.)
+        for field in fields where !table.schema.fields.isEmpty && table.schema.field(named: field) == nil {
+            throw SQLError("'key.fields' names `\(field)`, which is not a column of `\(table.name)`", at: table.options.location(of: "key.fields"))
+        }
+        return fields
     }
 
     func log(_ table: TableDefinition) throws(SQLError) -> any RecordLog {

@@ -119,7 +119,10 @@ public struct StreamingPipeline: Sendable {
                               runId: String = newRunId()) throws(EngineError) -> MicroBatchExecution {
         let physical = try physicalPlan()
         let store = try directory.map { path throws(EngineError) in try CheckpointStore(directory: path) }
-        let queryPlan = try physical.instantiate(checkpoint: store, queryId: runId, stateBytesLimit: options.stateBytesLimit)
+        // Sinks hear the query's id, which a checkpoint keeps across restarts (Spark's `id`; a new
+        // query takes its first run's id), so a sink can recognise what it wrote before a crash.
+        let queryId = try store?.readMetadata()?.id ?? runId
+        let queryPlan = try physical.instantiate(checkpoint: store, queryId: queryId, stateBytesLimit: options.stateBytesLimit)
         return try MicroBatchExecution(plan: queryPlan, options: options, checkpoint: store, runId: runId)
     }
 }

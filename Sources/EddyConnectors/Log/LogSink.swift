@@ -1,0 +1,136 @@
+import EddyCore
+import EddyEngine
+import EddyFormats
+import Foundation
+
+/// Writes each micro-batch's rows to a topic of a `RecordLog` (the broker embedded in the same
+/// process), exactly once, as JSON values (and JSON keys of `keyFields`, when given).
+///
+/// Each record carries `eddy.query.id`, `eddy.batch.id` and `eddy.batch.index` headers. A row goes to
+/// the partition its key hashes to (FNV-1a of the key's bytes), else to `index mod partitions`, so a
+/// batch replayed after a crash puts the same records in the same order into the same partitions; the
+/// sink then writes in each partition only the records after the newest one of its query there (found
+/// once among the partition's last `scanRecordsMax` records, then kept). A crash between two
+/// partitions' appends, or in the middle of one, so leaves every record once. That holds when the
+/// pipeline did not change before the replay, and the query's newest record is among the last
+/// `scanRecordsMax` (else at least once); readers see records as they are appended (no transactions
+/// yet), so they may read a batch before its commit.
+public struct LogSinkDescriptor: SinkDescriptor {
+    public var log: any RecordLog
+    public var topic: String
+    /// Partitions of the topic when it is created.
+    public var partitions: Int32
+    /// Columns whose values form the record key (a JSON object); nil: no key.
+    public var keyFields: [String]?
+
+    public init(log: any RecordLog, topic: String, partitions: Int32 = 1, keyFields: [String]? = nil) {
+        self.log = log
+        self.topic = topic
+        self.partitions = partitions
+        self.keyFields = keyFields
+    }
+
+    public var description: String { "log[\(topic), json]" }
+
+    public func makeSink(_ context: SinkContext) throws(EngineError) -> any Sink {
+        try LogSink(self, context: context)
+    }
+}
+
+final class LogSink: Sink {
+    let descriptor: LogSinkDescriptor
+    let context: SinkContext
+    let partitionCount: Int
+    let keyColumns: [Int]?
+    /// Records per append.
+    static let batchRecordsMax = 1000
+    /// How far back, per partition, the sink looks for its query's newest record.
+    static let scanRecordsMax: Int64 = 100_000
+    /// Per partition: the newest (batch, index) of this query written there (nil: none found).
+    private var newest: [Int: QueryPosition?] = [:]
+
+    init(_ descriptor: LogSinkDescriptor, context: SinkContext) throws(EngineError) {
+        self.descriptor = descriptor
+        self.context = context
+        do {
+            partitionCount = try descriptor.log.ensureTopic(descriptor.topic, partitions: descriptor.partitions)
+        } catch {
+            throw .execution("cannot open topic \(descriptor.topic): \(error)")
+        }
+        keyColumns = try descriptor.keyFields.map { names throws(EngineError) in
+            try names.map { name throws(EngineError) in
+                guard let index = context.schema.index(of: name) else { throw .configuration("key field \(name) is not a column of the sink") }
+                return index
+            }
+        }
+    }
+
+    var description: String { descriptor.description }
+
+    func lastCommittedBatch() throws(EngineError) -> Int64? {
+        var last: Int64?
+        for partition in 0..<partitionCount {
+            if let position = try newestPosition(partition) { last = max(last ?? position.batchId, position.batchId) }
+        }
+        return last
+    }
+
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
+        guard !batch.isEmpty else { return }
+        var values: [UInt8] = []
+        JSONLinesEncoder().encode(batch, into: &values)
+        let lines = values.split(separator: 0x0A, omittingEmptySubsequences: false)
+        var keys: [ArraySlice<UInt8>]?
+        if let keyColumns {
+            var bytes: [UInt8] = []
+            JSONLinesEncoder().encode(batch.select(keyColumns), into: &bytes)
+            keys = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        }
+        var perPartition: [[LogAppend]] = Array(repeating: [], count: partitionCount)
+        for index in 0..<batch.count {
+            let key = keys?[index]
+            let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
+            if let newest = try newestPosition(partition), QueryPosition(batchId: batchId, index: index) <= newest { continue }
+            perPartition[partition].append(LogAppend(key: key.map(Array.init), value: Array(lines[index]), headers: [
+                LogHeader(key: DeadLetter.queryIdHeader, value: Array(context.queryId.utf8)),
+                LogHeader(key: DeadLetter.batchIdHeader, value: Array(String(batchId).utf8)),
+                LogHeader(key: DeadLetter.indexHeader, value: Array(String(index).utf8)),
+            ]))
+        }
+        for (partition, records) in perPartition.enumerated() where !records.isEmpty {
+            var start = 0
+            while start < records.count {
+                let slice = Array(records[start..<min(start + Self.batchRecordsMax, records.count)])
+                do {
+                    try descriptor.log.append(descriptor.topic, partition: PartitionID(Int32(partition)), slice)
+                } catch {
+                    throw .execution("cannot write to \(descriptor.topic)-\(partition): \(error)")
+                }
+                start += slice.count
+            }
+            let lastIndex = Int(String(decoding: records.last!.headers[2].value!, as: UTF8.self))!
+            newest[partition] = QueryPosition(batchId: batchId, index: lastIndex)
+        }
+    }
+
+    /// The newest record of this query in `partition`, looked up in the topic once.
+    private func newestPosition(_ partition: Int) throws(EngineError) -> QueryPosition? {
+        if let known = newest[partition] { return known }
+        let found: QueryPosition?
+        do {
+            found = try QueryPosition.newest(of: context.queryId, in: descriptor.log, topic: descriptor.topic,
+                                             partition: PartitionID(Int32(partition)), scanRecords: Self.scanRecordsMax)
+        } catch {
+            throw .execution("cannot read back \(descriptor.topic)-\(partition): \(error)")
+        }
+        newest[partition] = .some(found)
+        return found
+    }
+
+    /// FNV-1a of the key's bytes (a stable partitioner; Java's murmur2 is not needed in process).
+    static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
+    }
+}
