@@ -152,6 +152,16 @@ public struct CSVRowDecoder: Sendable {
         return appended
     }
 
+    /// Rows decoded since the last `finish`.
+    public var rowsDecoded: Int { rowCount }
+
+    /// Drops the rows decoded after the first `rows` (a caller taking a record whole or not at all).
+    public mutating func truncate(toRows rows: Int) {
+        precondition(rows <= rowCount, "cannot truncate \(rowCount) rows to \(rows)")
+        for index in builders.indices { builders[index].truncate(to: rows) }
+        rowCount = rows
+    }
+
     /// The decoded rows as a batch of the declared schema; the decoder starts over (the header, once
     /// read, is kept).
     public mutating func finish() -> RecordBatch {

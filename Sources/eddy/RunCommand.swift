@@ -115,11 +115,12 @@ struct RunCommand: AsyncParsableCommand {
         ))
         SecondSignal.exitsAtOnce()
         let failure = await services.runUntilStopped(logger: logger, "eddy run")
-        try await embedded?.close()
         if let failure {
             FileHandle.standardError.write(Data("eddy run: \(failure)\n".utf8))
+            try? await embedded?.close()
             throw ExitCode(2)
         }
+        try await embedded?.close()
         if report {
             let seconds = Date().timeIntervalSince(started)
             print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
@@ -222,7 +223,7 @@ enum SecondSignal {
                 let count = seen.increment()
                 if count >= 2 {
                     FileHandle.standardError.write(Data("eddy run: stopped at once\n".utf8))
-                    exit(130)
+                    exit(128 + number)  // 130 for SIGINT, 143 for SIGTERM, as a shell reports them
                 }
             }
             source.resume()

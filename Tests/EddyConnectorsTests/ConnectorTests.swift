@@ -2,6 +2,7 @@ import EddyBroker
 import EddyConnectors
 import EddyCore
 import EddyEngine
+import EddyFormats
 import Foundation
 import Logging
 import NIOPosix
@@ -279,6 +280,59 @@ final class LogSourceTests: XCTestCase {
             XCTAssertNotNil(seen[#"{"k":"key-7","n":7}"#])
             XCTAssertEqual(partitionOfKey.keys.first { $0.contains("key-7") }, #"{"k":"key-7"}"#)
         }
+    }
+
+    /// Rows near 1 KiB: the sink cuts its appends by size, under the broker's batch limit (a chunk
+    /// of 1000 such records was refused as too large, for good).
+    func testTheLogSinkWritesWideRows() throws {
+        let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+        defer { try? broker.close() }
+        let schema = Schema([Field("s", .utf8)])
+        let wide = String(repeating: "x", count: 1000)
+        let batch = RecordBatch(schema: schema, rows: (0..<3000).map { _ in [.string(wide)] })
+        let sink = try LogSinkDescriptor(log: broker, topic: "wide").makeSink(SinkContext(schema: schema, mode: .append, upsertKeys: [], queryId: "q"))
+        try sink.write(batchId: 0, batch)
+        XCTAssertEqual(try records(broker, "wide").count, 3000)
+    }
+
+    /// A CSV message value holding two lines is dead-lettered whole, with metadata columns read: its
+    /// rows are not kept (they crashed the batch's assembly, or were kept and dead-lettered both).
+    func testAMultiLineCSVValueIsDeadLetteredWhole() throws {
+        let broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+        defer { try? broker.close() }
+        try broker.ensureTopic("csv", partitions: 1)
+        try broker.append("csv", partition: PartitionID(0), ["1,a", "2,b\n3,c", "4,d"].map { LogAppend(key: nil, value: Array($0.utf8)) })
+        var source = LogSourceDescriptor.log(broker, topic: "csv", format: .csv(Schema([Field("n", .int64), Field("s", .utf8)]),
+                                                                                 CSVDecodeOptions(hasHeader: false)))
+        source.metadata = ["offset": .offset]
+        source.declaredSchema = Schema([Field("n", .int64), Field("s", .utf8), Field("offset", .int64)])
+        let output = MemorySink()
+        let letters = Letters()
+        var options = QueryOptions()
+        options.deadLetters = letters
+        try TestDriver(Pipeline.read(source).write(output), options: options).runUntilIdle()
+        XCTAssertEqual(output.rows, [[.int64(1), .string("a"), .int64(0)], [.int64(4), .string("d"), .int64(2)]])
+        XCTAssertEqual(letters.letters.map(\.offset), [1])
+    }
+
+    /// A paced generator resumes its rate where its checkpoint left off (it waited as long as the
+    /// first run had lasted, counting from zero).
+    func testAPacedGeneratorResumesWhereItsCheckpointLeftOff() throws {
+        let output = MemorySink()
+        let pipeline = Pipeline.read(GeneratorSourceDescriptor(generator: EventGenerator(.bids), eventsPerSecond: 1_000_000, partitions: 1))
+            .write(output)
+        let first = try TestDriver(pipeline, checkpoint: directory + "/paced")
+        Thread.sleep(forTimeInterval: 0.05)
+        try first.runBatch()
+        Thread.sleep(forTimeInterval: 0.05)
+        try first.runBatch()
+        let read = output.rows.count
+        XCTAssertGreaterThan(read, 0)
+        let second = try TestDriver(pipeline, checkpoint: directory + "/paced")
+        try second.runBatch()  // starts the rate on top of what was read
+        Thread.sleep(forTimeInterval: 0.02)
+        try second.runBatch()
+        XCTAssertGreaterThan(output.rows.count, read, "the restart makes new rows at once, not after the first run's length")
     }
 
     func testAHalfWrittenBatchIsCompletedByItsReplay() throws {

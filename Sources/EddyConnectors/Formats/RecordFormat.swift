@@ -63,14 +63,24 @@ struct RowDecoder {
     mutating func appendRecord(_ bytes: UnsafeRawBufferPointer) -> DecodeFailure? {
         if json != nil { return json!.appendRecord(bytes) }
         var failures: [DecodeFailure] = []
+        let before = csv!.rowsDecoded
         let rows: Int
         do {
             rows = try csv!.appendLines(bytes, firstLineNumber: 1, failures: &failures)
         } catch {
+            csv!.truncate(toRows: before)
             return DecodeFailure(code: .malformedCSV, reason: error.message)
         }
-        if let failure = failures.first { return failure }
-        return rows == 1 ? nil : DecodeFailure(code: .fieldCount, reason: "a CSV record must hold exactly one row, found \(rows)")
+        // A record is one row or none: the rows of a record that fails are not kept.
+        if let failure = failures.first {
+            csv!.truncate(toRows: before)
+            return failure
+        }
+        guard rows == 1 else {
+            csv!.truncate(toRows: before)
+            return DecodeFailure(code: .fieldCount, reason: "a CSV record must hold exactly one row, found \(rows)")
+        }
+        return nil
     }
 
     mutating func finish() -> RecordBatch {

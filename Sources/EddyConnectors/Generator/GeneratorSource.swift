@@ -76,14 +76,13 @@ final class GeneratorSource: Source {
         SourceOffsets(ordered: Array(repeating: 0, count: descriptor.partitions))
     }
 
-    /// Events available in all: `count`, or what the rate allows since the source was first asked.
+    /// Events available in all: `count`, or what the rate allows since the first batch was planned
+    /// (from where the checkpoint left off; before that, just what it holds).
     private func available() -> Int64 {
         let count = descriptor.generator.count
         guard let rate = descriptor.eventsPerSecond else { return count }
-        let now = wallClockMillis()
-        let started = startedAtMs ?? now
-        startedAtMs = started
-        return min(count, baseEvents + (now - started) * rate / 1000)
+        guard let started = startedAtMs else { return min(count, baseEvents) }
+        return min(count, baseEvents + (wallClockMillis() - started) * rate / 1000)
     }
 
     func latestOffsets() -> SourceOffsets {
@@ -93,7 +92,11 @@ final class GeneratorSource: Source {
     }
 
     func planEnd(from start: SourceOffsets, limit: ReadLimit) -> SourceOffsets {
-        if startedAtMs == nil { baseEvents = start.partitions.values.reduce(0, +) }
+        if startedAtMs == nil {
+            // The rate counts from here, on top of what the query read before (a restart resumes).
+            baseEvents = start.partitions.values.reduce(0, +)
+            startedAtMs = wallClockMillis()
+        }
         let latest = latestOffsets()
         guard let maxRecords = limit.maxRecords else {
             return SourceOffsets(latest.partitions.mapValues { $0 }.merging(start.partitions) { max($0, $1) })

@@ -6,7 +6,7 @@ import Foundation
 /// drawn from a generator seeded by the seed and i), so a query over it replays exactly.
 ///
 /// Timestamps are event times rather than Flink's "now minus a random age": row i is at
-/// `start + i × step` (step: 1000 / rows-per-second ms, or 1 ms), minus up to `max-past` of disorder,
+/// `start + i × 1000 / rows-per-second` ms (i ms without a rate), minus up to `max-past` of disorder,
 /// so windows and watermarks behave the same in every run.
 public struct RandomRows: RowGenerator {
     public enum Kind: Sendable, Hashable {
@@ -19,7 +19,8 @@ public struct RandomRows: RowGenerator {
         public var name: String
         public var type: DataType
         public var kind: Kind = .random
-        /// Numbers: the inclusive range (decimals in units of the column's scale).
+        /// Numbers: the range, inclusive for integers and decimals (in whole units), [min, max) for
+        /// doubles. A sequence counts whole units too.
         public var min: Double = 0
         public var max: Double = 1_000_000
         /// Strings: characters per value.
@@ -38,7 +39,8 @@ public struct RandomRows: RowGenerator {
     public var count: Int64
     public var seed: UInt64
     public var startMs: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
-    public var stepMs: Int64 = 1
+    /// Rows per second of event time (nil: one row per millisecond).
+    public var rowsPerSecond: Int64?
 
     public init(columns: [Column], count: Int64, seed: UInt64) {
         self.columns = columns
@@ -77,7 +79,7 @@ public struct RandomRows: RowGenerator {
                 appendInt(value, to: &out)
                 out.append(UInt8(ascii: "\""))
             case .timestamp: appendInt(startMs &+ value, to: &out)
-            case .decimal(let scale): appendDecimal(value, scale: scale, to: &out)
+            case .decimal(let scale): appendDecimal(value &* Int64(pow(10, Double(scale))), scale: scale, to: &out)
             case .bool: out.append(contentsOf: (value % 2 == 0 ? "false" : "true").utf8)
             default: appendInt(value, to: &out)
             }
@@ -101,7 +103,8 @@ public struct RandomRows: RowGenerator {
             out.append(UInt8(ascii: "\""))
         case .timestamp:
             let lag = column.maxPastMs > 0 ? Int64(random.below(UInt64(column.maxPastMs) + 1)) : 0
-            appendInt(startMs &+ index &* stepMs &- lag, to: &out)
+            let offset = rowsPerSecond.map { index &* 1000 / $0 } ?? index
+            appendInt(startMs &+ offset &- lag, to: &out)
         }
     }
 

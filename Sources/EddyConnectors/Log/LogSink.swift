@@ -13,8 +13,10 @@ import Foundation
 /// once among the partition's last `scanRecordsMax` records, then kept). A crash between two
 /// partitions' appends, or in the middle of one, so leaves every record once. That holds when the
 /// pipeline did not change before the replay, and the query's newest record is among the last
-/// `scanRecordsMax` (else at least once); readers see records as they are appended (no transactions
-/// yet), so they may read a batch before its commit.
+/// `scanRecordsMax` (else at least once), and the topic keeps its partition count (a row goes where
+/// the count sends it). Readers see records as they are appended (no transactions yet), so they may
+/// read a batch before its commit. Appends are durable as an acks=1 produce is: a crash of the process
+/// loses nothing, a power loss may lose the newest records of a committed batch.
 public struct LogSinkDescriptor: SinkDescriptor {
     public var log: any RecordLog
     public var topic: String
@@ -42,8 +44,10 @@ final class LogSink: Sink {
     let context: SinkContext
     let partitionCount: Int
     let keyColumns: [Int]?
-    /// Records per append.
+    /// Records and bytes (values, keys and headers) per append, well under the broker's 1 MiB
+    /// max.message.bytes for a batch.
     static let batchRecordsMax = 1000
+    static let batchBytesMax = 512 << 10
     /// How far back, per partition, the sink looks for its query's newest record.
     static let scanRecordsMax: Int64 = 100_000
     /// Per partition: the newest (batch, index) of this query written there (nil: none found).
@@ -52,11 +56,14 @@ final class LogSink: Sink {
     init(_ descriptor: LogSinkDescriptor, context: SinkContext) throws(EngineError) {
         self.descriptor = descriptor
         self.context = context
+        let partitions: Int
         do {
-            partitionCount = try descriptor.log.ensureTopic(descriptor.topic, partitions: descriptor.partitions)
+            partitions = try descriptor.log.ensureTopic(descriptor.topic, partitions: descriptor.partitions)
         } catch {
             throw .execution("cannot open topic \(descriptor.topic): \(error)")
         }
+        guard partitions > 0 else { throw .execution("topic \(descriptor.topic) has no partitions") }
+        partitionCount = partitions
         keyColumns = try descriptor.keyFields.map { names throws(EngineError) in
             try names.map { name throws(EngineError) in
                 guard let index = context.schema.index(of: name) else { throw .configuration("key field \(name) is not a column of the sink") }
@@ -100,7 +107,16 @@ final class LogSink: Sink {
         for (partition, records) in perPartition.enumerated() where !records.isEmpty {
             var start = 0
             while start < records.count {
-                let slice = Array(records[start..<min(start + Self.batchRecordsMax, records.count)])
+                var end = start
+                var bytes = 0
+                while end < records.count, end - start < Self.batchRecordsMax {
+                    let record = records[end]
+                    let size = (record.value?.count ?? 0) + (record.key?.count ?? 0) + 96
+                    if end > start && bytes + size > Self.batchBytesMax { break }
+                    bytes += size
+                    end += 1
+                }
+                let slice = Array(records[start..<end])
                 do {
                     try descriptor.log.append(descriptor.topic, partition: PartitionID(Int32(partition)), slice)
                 } catch {

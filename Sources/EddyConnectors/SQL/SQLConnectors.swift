@@ -266,7 +266,7 @@ struct DatagenConnector: TableConnector {
             }
             if count == nil && rate == nil { rate = 10_000 }
             rows.count = count ?? Int64.max / 2
-            if let rate { rows.stepMs = max(1, 1000 / rate) }
+            rows.rowsPerSecond = rate
             generator = rows
         }
         return GeneratorSourceDescriptor(generator: generator, eventsPerSecond: count == nil ? rate : nil, partitions: partitions)
@@ -308,8 +308,21 @@ struct DatagenConnector: TableConnector {
             }
             column.min = try number("min") ?? column.min
             column.max = try number("max") ?? column.max
-            guard column.min <= column.max, column.max - column.min < 4e18 else {
-                throw SQLError("'fields.\(field.name).min' must be at most its 'max', within ±4e18", at: table.location)
+            // Decimals are drawn in units of their scale: the scaled range must fit 64 bits too.
+            var factor = 1.0
+            if case .decimal(let scale) = field.type { factor = pow(10, Double(scale)) }
+            guard column.min <= column.max, (column.max - column.min) * factor < 4e18, abs(column.min) * factor < 4e18,
+                  abs(column.max) * factor < 4e18 else {
+                throw SQLError("""
+                    the range of `\(field.name)` ('fields.\(field.name).min' \(column.min) to 'max' \(column.max); 0 to 1000000 by \
+                    default) must run upwards and, in units of its scale, fit within ±4e18: set a smaller 'fields.\(field.name).max'
+                    """, at: table.location)
+            }
+            if field.type == .int64, column.min != column.min.rounded() || column.max != column.max.rounded() {
+                throw SQLError("'fields.\(field.name).min' and 'max' are whole numbers for a BIGINT column", at: table.location)
+            }
+            if case .sequence(let start, let end) = column.kind, abs(Double(start)) * factor >= 4e18 || abs(Double(end)) * factor >= 4e18 {
+                throw SQLError("the sequence of `\(field.name)` is out of range for its scale", at: table.location)
             }
             if let length = try number("length") {
                 guard length >= 0, length <= 1_048_576, length == length.rounded() else {

@@ -304,7 +304,7 @@ public struct MicroBatchProtocol: Sendable {
     public mutating func planned(ends: [SourceOffsets], latest: [SourceOffsets], nowMs: Int64) -> Action {
         precondition(phase == .planning, "planned follows a plan request")
         precondition(ends.count == sourceCount, "one end per source")
-        let ends = availableNowTarget.map { target in zip(ends, target).map { Self.clamp($0, to: $1) } } ?? ends
+        let ends = availableNowTarget.map { target in zip(zip(ends, target), startOffsets).map { Self.clamp($0.0, to: $0.1, from: $1) } } ?? ends
         let hasData = ends != startOffsets
         let watermark = tracker.watermark(nowMs: nowMs)
         let endOfInput = boundedInput && ends == latest
@@ -413,10 +413,13 @@ public struct MicroBatchProtocol: Sendable {
         return (entry, replaying)
     }
 
-    private static func clamp(_ end: SourceOffsets, to target: SourceOffsets) -> SourceOffsets {
+    /// `end` no further than `target`, and never before `start` (a batch does not go back).
+    private static func clamp(_ end: SourceOffsets, to target: SourceOffsets, from start: SourceOffsets) -> SourceOffsets {
         var result = end
         for (partition, offset) in end.partitions {
-            if let limit = target.partitions[partition] { result.partitions[partition] = min(offset, max(limit, 0)) }
+            if let limit = target.partitions[partition] {
+                result.partitions[partition] = max(start.partitions[partition] ?? 0, min(offset, max(limit, 0)))
+            }
         }
         return result
     }
