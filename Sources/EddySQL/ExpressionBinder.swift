@@ -58,6 +58,13 @@ struct ExpressionBinder {
             case "*": return .arithmetic(.multiply, l, r)
             case "/": return .arithmetic(.divide, l, r)
             case "%": return .arithmetic(.modulo, l, r)
+            case "IS DISTINCT FROM", "IS NOT DISTINCT FROM":
+                // Never NULL: two NULLs are not distinct, a NULL and a value are.
+                let distinct = Expr.caseWhen(operand: nil, branches: [
+                    CaseBranch(when: .and(.isNull(l, negated: false), .isNull(r, negated: false)), then: .literal(.bool(false))),
+                    CaseBranch(when: .or(.isNull(l, negated: false), .isNull(r, negated: false)), then: .literal(.bool(true))),
+                ], otherwise: .comparison(.notEqual, l, r))
+                return op == "IS DISTINCT FROM" ? distinct : .not(distinct)
             case "=": return .comparison(.equal, l, r)
             case "<>": return .comparison(.notEqual, l, r)
             case "<": return .comparison(.less, l, r)

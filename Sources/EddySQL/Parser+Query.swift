@@ -226,7 +226,8 @@ extension Parser {
                 } else if accept("FALSE") {
                     left = .isBoolean(left, value: false, negated: negated, location)
                 } else if accept("DISTINCT") {
-                    throw SQLError("IS [NOT] DISTINCT FROM is not supported yet", at: location)
+                    try expect("FROM")
+                    left = .binary(op: negated ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM", left, try concatenation(), location)
                 } else {
                     throw expected("NULL, TRUE or FALSE after IS")
                 }
@@ -443,11 +444,28 @@ extension Parser {
         var distinct = false
         var star = false
         var arguments: [Expression] = []
+        var function = name.parts[0]
+        let upper = function.name.uppercased()
         if accept(symbol: "*") {
             star = true
+        } else if upper == "TRIM", at("BOTH") || at("LEADING") || at("TRAILING") {
+            // TRIM(BOTH | LEADING | TRAILING [characters] FROM s)
+            let side = advance().description.uppercased()
+            let characters = at("FROM") ? nil : try expression()
+            try expect("FROM")
+            arguments = [try expression()] + (characters.map { [$0] } ?? [])
+            function = Identifier(side == "LEADING" ? "LTRIM" : side == "TRAILING" ? "RTRIM" : "TRIM", at: function.location)
         } else if !at(symbol: ")") {
             if accept("DISTINCT") { distinct = true } else { _ = accept("ALL") }
             arguments = try commaSeparated { (p: inout Parser) throws(SQLError) in try p.expression() }
+            if arguments.count == 1, upper == "SUBSTRING" || upper == "SUBSTR", accept("FROM") {
+                // SUBSTRING(s FROM start [FOR length])
+                arguments.append(try expression())
+                if accept("FOR") { arguments.append(try expression()) }
+            } else if arguments.count == 1, upper == "TRIM", accept("FROM") {
+                // TRIM(characters FROM s)
+                arguments = [try expression(), arguments[0]]
+            }
         }
         try expect(symbol: ")")
         var filter: Expression?
@@ -459,6 +477,6 @@ extension Parser {
         }
         if at("OVER") { throw SQLError("OVER windows are not supported yet; use a window table function (TUMBLE, HOP, SESSION)", at: current.location) }
         if at("WITHIN") { throw SQLError("WITHIN GROUP is not supported", at: current.location) }
-        return .call(name.parts[0], arguments: arguments, distinct: distinct, star: star, filter: filter)
+        return .call(function, arguments: arguments, distinct: distinct, star: star, filter: filter)
     }
 }
