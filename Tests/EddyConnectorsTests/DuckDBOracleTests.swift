@@ -65,17 +65,32 @@ final class DuckDBOracleTests: XCTestCase {
         try compare(.hop("t", size: .seconds(10), slide: .seconds(4)), windows: hopping(size: 10_000, slide: 4000))
     }
 
+    /// Gaps and islands: a row starts a new session when it comes more than 3 s after the key's
+    /// previous row (a row exactly 3 s after it touches the session and joins it, Flink's rule, as
+    /// `WindowSpec` says); the session ends 3 s after its last row.
+    static let sessions = """
+        SELECT * EXCLUDE (sid), min(t) OVER (PARTITION BY k, sid) AS ws, max(t) OVER (PARTITION BY k, sid) + 3000 AS we
+        FROM (SELECT *, sum(starts) OVER (PARTITION BY k ORDER BY t, seq ROWS UNBOUNDED PRECEDING) AS sid
+              FROM (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY k ORDER BY t, seq) <= 3000 THEN 0 ELSE 1 END AS starts
+                    FROM events))
+        """
+
     func testSession() throws {
-        // Gaps and islands: a row starts a new session when it comes more than `gap` after the key's
-        // previous row (a row exactly `gap` after it touches the session and joins it, Flink's rule,
-        // as `WindowSpec` says); the session ends `gap` after its last row.
-        let sessions = """
-            SELECT * EXCLUDE (sid), min(t) OVER (PARTITION BY k, sid) AS ws, max(t) OVER (PARTITION BY k, sid) + 3000 AS we
-            FROM (SELECT *, sum(starts) OVER (PARTITION BY k ORDER BY t, seq ROWS UNBOUNDED PRECEDING) AS sid
-                  FROM (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY k ORDER BY t, seq) <= 3000 THEN 0 ELSE 1 END AS starts
-                        FROM events))
-            """
-        try compare(.session("t", gap: .seconds(3)), windows: sessions)
+        try compare(.session("t", gap: .seconds(3)), windows: Self.sessions)
+    }
+
+    func testSQLSessionsWithExpressionsOverTheGroup() throws {
+        try compareSQL("""
+            SELECT window_start, window_end, k, COUNT(*) AS n, SUM(vd) AS total, MAX(vs) AS top,
+                   COUNT(*) FILTER (WHERE vs IS NULL) AS missing, window_end - window_start AS span
+            FROM TABLE(SESSION(TABLE events, DESCRIPTOR(t), INTERVAL '3' SECOND))
+            GROUP BY window_start, window_end, k
+            """, duck: """
+            SELECT ws, we, k, count(*) AS n, sum(vd) AS total, max(vs) AS top, count(*) FILTER (WHERE vs IS NULL) AS missing,
+                   we - ws AS span
+            FROM (\(Self.sessions))
+            GROUP BY ws, we, k ORDER BY we, ws, k
+            """)
     }
 
     // MARK: SQL: queries as users write them, against DuckDB's answer to the same question
