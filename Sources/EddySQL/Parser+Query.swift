@@ -475,7 +475,7 @@ extension Parser {
             filter = try expression()
             try expect(symbol: ")")
         }
-        if at("OVER") { throw SQLError("OVER windows are not supported yet; use a window table function (TUMBLE, HOP, SESSION)", at: current.location) }
+        if at("OVER") { throw SQLError("OVER windows are not supported yet; use a window table function (TUMBLE, HOP, CUMULATE, SESSION)", at: current.location) }
         if at("WITHIN") { throw SQLError("WITHIN GROUP is not supported", at: current.location) }
         return .call(function, arguments: arguments, distinct: distinct, star: star, filter: filter)
     }

@@ -129,7 +129,7 @@ struct QueryBinder {
         try checkDistinctNames(items)
         let plan = isIdentity(projections, relation.schema) ? relation.plan : .project(relation.plan, projections)
         if query.emitOnWindowClose {
-            throw SQLError("EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…) or SESSION(…) with GROUP BY window_start, window_end", at: query.location)
+            throw SQLError("EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…), CUMULATE(…) or SESSION(…) with GROUP BY window_start, window_end", at: query.location)
         }
         return BoundQuery(plan: plan, schema: try schema(of: plan, at: query.location), mode: .append, upsertKeys: [])
     }
@@ -194,7 +194,12 @@ struct QueryBinder {
                 try expect(1, "the table, the time column and the gap")
                 relation.window = .session(time, gap: intervals[0])
             case .cumulate:
-                throw SQLError("CUMULATE windows are not supported yet; use TUMBLE or HOP", at: function.location)
+                try expect(2, "the table, the time column, the step and the max size (in that order, as Flink)")
+                let (step, size) = (intervals[0].milliseconds, intervals[1].milliseconds)
+                guard size >= step, size % step == 0 else {
+                    throw SQLError("CUMULATE's max size (\(intervals[1])) must be a whole multiple of its step (\(intervals[0])): Flink's order is step, then max size", at: function.arguments[1].location)
+                }
+                relation.window = .cumulate(time, size: intervals[1], step: intervals[0])
             }
             relation.windowLocation = function.location
             if let alias = function.alias { relation.qualifiers = [alias.name] }

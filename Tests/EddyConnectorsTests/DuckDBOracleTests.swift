@@ -57,6 +57,10 @@ final class DuckDBOracleTests: XCTestCase {
         try compare(.tumble("t", .seconds(10)), windows: "SELECT *, (t // 10000) * 10000 AS ws, (t // 10000) * 10000 + 10000 AS we FROM events")
     }
 
+    func testCumulating() throws {
+        try compare(.cumulate("t", size: .seconds(20), step: .seconds(5)), windows: cumulating(size: 20_000, step: 5000))
+    }
+
     func testHoppingWithSizeAMultipleOfSlide() throws {
         try compare(.hop("t", size: .seconds(10), slide: .seconds(5)), windows: hopping(size: 10_000, slide: 5000))
     }
@@ -127,6 +131,21 @@ final class DuckDBOracleTests: XCTestCase {
             """)
     }
 
+    func testSQLCumulatingWindowsWithFilterAndHaving() throws {
+        try compareSQL("""
+            SELECT window_start, window_end, k, COUNT(*) AS n, SUM(vd) AS total, MAX(vi) FILTER (WHERE vf > 0) AS top
+            FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(t), INTERVAL '3' SECOND, INTERVAL '12' SECOND))
+            WHERE k <> 'c'
+            GROUP BY window_start, window_end, k
+            HAVING COUNT(*) > 1
+            """, duck: """
+            SELECT ws, we, k, count(*) AS n, sum(vd) AS total, max(vi) FILTER (WHERE vf > 0) AS top
+            FROM (\(cumulating(size: 12_000, step: 3000)))
+            WHERE k <> 'c'
+            GROUP BY ws, we, k HAVING count(*) > 1 ORDER BY we, ws, k
+            """)
+    }
+
     /// Runs `sql` (a SELECT over `events`) through EddySQL and compares its rows with DuckDB's `duck`
     /// over the same file.
     private func compareSQL(_ sql: String, duck: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -166,6 +185,14 @@ final class DuckDBOracleTests: XCTestCase {
         """
         SELECT * EXCLUDE (start_index), start_index * \(slide) AS ws, start_index * \(slide) + \(size) AS we
         FROM (SELECT *, unnest(range((t - \(size)) // \(slide) + 1, t // \(slide) + 1)) AS start_index FROM events)
+        """
+    }
+
+    /// Every cumulating window of a row: ends on the step grid after it, up to its period's end.
+    private func cumulating(size: Int64, step: Int64) -> String {
+        """
+        SELECT * EXCLUDE (end_index), (t // \(size)) * \(size) AS ws, end_index * \(step) AS we
+        FROM (SELECT *, unnest(range(t // \(step) + 1, ((t // \(size)) * \(size) + \(size)) // \(step) + 1)) AS end_index FROM events)
         """
     }
 

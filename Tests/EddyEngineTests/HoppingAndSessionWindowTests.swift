@@ -47,6 +47,35 @@ final class HoppingAndSessionWindowTests: XCTestCase {
             """)
     }
 
+    func testCumulatingWindowsGrowByStepAndCloseInTurn() throws {
+        // Periods of 30 s reported every 10 s: [0, 10), [0, 20), [0, 30), then [30, 40), …
+        var op = try totals(.cumulating(sizeMs: 30_000, stepMs: 10_000), keys: ["category"])
+        XCTAssertEqual(try op.run([
+            purchase("00:00:03", "x", "1.00"),
+            purchase("00:00:15", "x", "2.00"),
+            purchase("00:00:25", "y", "4.00"),
+            purchase("00:00:31", "x", "8.00"),
+        ], watermark: nil), "")
+        XCTAssertEqual(try op.run([
+            purchase("00:00:05", "x", "16.00"),  // [0, 10) and [0, 20) have closed: counted in [0, 30) only
+        ], watermark: "00:00:20"), """
+            00:00:00 | 00:00:10 | x | 1 | 1.00
+            00:00:00 | 00:00:20 | x | 2 | 3.00
+            """)
+        XCTAssertEqual(op.lateRows, [])
+        // Every window of the first period has closed: late.
+        XCTAssertEqual(try op.run([purchase("00:00:09", "y", "32.00")], watermark: "00:00:30"), """
+            00:00:00 | 00:00:30 | x | 3 | 19.00
+            00:00:00 | 00:00:30 | y | 1 | 4.00
+            """)
+        XCTAssertEqual(op.lateRows, [0])
+        XCTAssertEqual(render(op.flushAll()), """
+            00:00:30 | 00:00:40 | x | 1 | 8.00
+            00:00:30 | 00:00:50 | x | 1 | 8.00
+            00:00:30 | 00:01:00 | x | 1 | 8.00
+            """)
+    }
+
     func testHoppingWithKeysInUpdateMode() throws {
         var op = try totals(.hopping(sizeMs: 10_000, slideMs: 5_000), keys: ["category"], mode: .update)
         XCTAssertEqual(try op.run([purchase("00:00:07", "b", "1.00"), purchase("00:00:02", "a", "2.00")], watermark: nil), """

@@ -39,6 +39,7 @@ final class RandomizedAggregationTests: XCTestCase {
         let windows: [WindowSpec] = [
             .none, .tumbling(sizeMs: 10_000), .tumbling(sizeMs: 10_000, offsetMs: 3_000), .hopping(sizeMs: 10_000, slideMs: 5_000),
             .hopping(sizeMs: 10_000, slideMs: 3_000), .hopping(sizeMs: 7_000, slideMs: 7_000), .session(gapMs: 4_000),
+            .cumulating(sizeMs: 12_000, stepMs: 4_000), .cumulating(sizeMs: 5_000, stepMs: 5_000),
         ]
         let window = windows.randomElement(using: &random)!
         let modes: [OutputMode] = window.isWindowed ? [.append, .update, .complete] : [.update, .complete]

@@ -11,6 +11,7 @@ struct ReferenceAggregator {
     }
 
     struct GroupID: Hashable {
+        /// The window start; for cumulating windows (which share starts) the window end.
         var start: Int64
         var key: [Value]
     }
@@ -90,6 +91,19 @@ struct ReferenceAggregator {
                     start += slide
                 }
                 if !any { late.append(Int32(index)) }
+            case .cumulating(let size, let step):
+                // Every window [period start, e) with e on the step grid, t < e ≤ period end.
+                let periodStart = Self.floorDiv(time, size) * size
+                var any = false
+                var end = periodStart + step
+                while end <= periodStart + size {
+                    if end > time && end > lateBefore {
+                        add(row, start: end, key: key)
+                        any = true
+                    }
+                    end += step
+                }
+                if !any { late.append(Int32(index)) }
             case .session(let gap):
                 if time < lateBefore {
                     late.append(Int32(index))
@@ -119,10 +133,16 @@ struct ReferenceAggregator {
         groups[id]!.dirty = true
     }
 
+    private func start(_ group: Group) -> Int64 {
+        if case .cumulating(let size, _) = window { return Self.floorDiv(group.start - 1, size) * size }
+        return group.start
+    }
+
     private func end(_ group: Group) -> Int64 {
         switch window {
         case .none: .max
         case .tumbling(let size, _), .hopping(let size, _): group.start + size
+        case .cumulating: group.start
         case .session(let gap): group.last + gap
         }
     }
@@ -147,7 +167,7 @@ struct ReferenceAggregator {
         }
         output.sort { a, b in
             if end(a) != end(b) { return end(a) < end(b) }
-            if a.start != b.start { return a.start < b.start }
+            if start(a) != start(b) { return start(a) < start(b) }
             for (x, y) in zip(a.key, b.key) where Self.compare(x, y) != 0 { return Self.compare(x, y) < 0 }
             return false
         }
@@ -164,7 +184,7 @@ struct ReferenceAggregator {
     private func row(_ group: Group) -> [Value] {
         var values: [Value] = []
         if window.isWindowed {
-            values.append(.timestamp(group.start))
+            values.append(.timestamp(start(group)))
             values.append(.timestamp(end(group)))
         }
         values += group.key

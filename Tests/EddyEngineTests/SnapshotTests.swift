@@ -82,7 +82,7 @@ final class SnapshotTests: XCTestCase {
     }
 
     func testEveryTruncationIsACheckpointError() throws {
-        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000)] {
+        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000), .cumulating(sizeMs: 12_000, stepMs: 3_000)] {
             let bytes = try Self.populated(window).snapshot()
             XCTAssertGreaterThan(bytes.count, 500)
             for length in 0..<bytes.count {
@@ -109,7 +109,7 @@ final class SnapshotTests: XCTestCase {
     func testCorruptPayloadsBehindAValidChecksumNeverCrash() throws {
         var random = SeededRandom("testCorruptPayloadsBehindAValidChecksumNeverCrash")
         var refused = 0, accepted = 0
-        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000), .none] {
+        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000), .cumulating(sizeMs: 12_000, stepMs: 3_000), .none] {
             let bytes = try Self.populated(window).snapshot()
             for _ in 0..<1_500 {
                 var damaged = bytes
@@ -162,7 +162,7 @@ final class SnapshotTests: XCTestCase {
     }
 
     func testRestoredOperatorContinuesLikeTheOriginal() throws {
-        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000), .none] {
+        for window in [WindowSpec.tumbling(sizeMs: 10_000), .session(gapMs: 4_000), .hopping(sizeMs: 10_000, slideMs: 3_000), .cumulating(sizeMs: 12_000, stepMs: 3_000), .none] {
             var original = try Self.populated(window)
             var restored = try Self.makeOperator(window, restoring: original.snapshot())
             XCTAssertEqual(restored.stateRows, original.stateRows)

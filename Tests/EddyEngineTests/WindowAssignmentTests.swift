@@ -38,6 +38,19 @@ final class WindowAssignmentTests: XCTestCase {
             Assignment(pairs: ["0@5"], late: [1], nullTime: []))
     }
 
+    func testCumulatingPairsAreTaggedByTheirEndsAndPartialLateness() throws {
+        // Periods of 12 ms in steps of 4: a row at 5 is in [0, 8) and [0, 12); at -1 in [-12, 0) only.
+        XCTAssertEqual(try assign(.cumulating(sizeMs: 12, stepMs: 4), [5, -1, 0, 11]).pairs,
+            ["0@8", "0@12", "1@0", "2@4", "2@8", "2@12", "3@12"])
+        // Watermark 8: [0, 8) has closed, [0, 12) has not; a row whose windows all closed is late.
+        XCTAssertEqual(try assign(.cumulating(sizeMs: 12, stepMs: 4), [5, -1, nil], watermark: 8),
+            Assignment(pairs: ["0@12"], late: [1], nullTime: [2]))
+        XCTAssertEqual(WindowSpec.cumulating(sizeMs: 12, stepMs: 4).description, "cumulating 12 ms in steps of 4 ms")
+        XCTAssertEqual(engineError { try WindowSpec.cumulating(sizeMs: 10, stepMs: 4).validate() }?.kind, .plan)
+        XCTAssertEqual(engineError { try WindowSpec.cumulating(sizeMs: 4, stepMs: 8).validate() }?.kind, .plan)
+        XCTAssertEqual(engineError { try WindowSpec.cumulating(sizeMs: 100_000, stepMs: 1).validate() }?.kind, .plan)
+    }
+
     func testSessionsAreLateBeforeTheWatermark() throws {
         XCTAssertEqual(try assign(.session(gapMs: 5), [4, 5, nil, 6], watermark: 5),
             Assignment(pairs: ["1@5", "3@6"], late: [0], nullTime: [2]))

@@ -205,8 +205,8 @@ final class BinderTests: XCTestCase {
             ("SELECT category FROM purchases WHERE SUM(amount) > 1", "aggregates are not allowed in WHERE; filter groups with HAVING"),
             ("SELECT * FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))",
              "a window table function's rows must be aggregated: GROUP BY window_start, window_end, …"),
-            ("SELECT window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE, INTERVAL '1' HOUR)) GROUP BY window_start, window_end",
-             "CUMULATE windows are not supported yet; use TUMBLE or HOP"),
+            ("SELECT window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '7' MINUTE, INTERVAL '1' HOUR)) GROUP BY window_start, window_end",
+             "CUMULATE's max size (INTERVAL '1' HOUR) must be a whole multiple of its step (INTERVAL '7' MINUTE): Flink's order is step, then max size"),
             ("SELECT window_start, COUNT(*) FROM TABLE(HOP(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '5' MINUTE, INTERVAL '1' MINUTE)) GROUP BY window_start, window_end",
              "HOP's size (INTERVAL '1' MINUTE) is smaller than its slide (INTERVAL '5' MINUTE): Flink's order is slide, then size"),
             ("SELECT category, category FROM purchases", "the result has two columns named `category`; give one an alias with AS"),
@@ -287,7 +287,7 @@ final class BinderTests: XCTestCase {
         let negation = try job("CREATE TABLE n WITH ('connector' = 'memory') AS SELECT - -5 AS five, -(-5) AS again FROM purchases;")
         XCTAssertTrue(negation.pipeline.plan.tree.contains("AS five"), negation.pipeline.plan.tree)
         XCTAssertEqual(error("CREATE TABLE e WITH ('connector' = 'memory') AS SELECT event_id FROM purchases EMIT ON WINDOW CLOSE;")?.message,
-                       "EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…) or SESSION(…) with GROUP BY window_start, window_end")
+                       "EMIT ON WINDOW CLOSE needs a window: FROM TUMBLE(…), HOP(…), CUMULATE(…) or SESSION(…) with GROUP BY window_start, window_end")
         XCTAssertNoThrow(try session.run("CREATE TABLE r (payload ROW(device ROW(id STRING), n INT)) WITH ('connector' = 'memory');"))
         XCTAssertEqual(session.catalog.tables["r"]?.columns.names, ["payload.device.id", "payload.n"])
         // A type error points at its item, not at SELECT.

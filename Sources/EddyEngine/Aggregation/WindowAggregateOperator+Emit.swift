@@ -43,14 +43,14 @@ extension WindowAggregateOperator {
         }
     }
 
-    /// The groups of windows (sessions) whose end ≤ `watermark`, and for tumbling and hopping windows
-    /// how many windows that is (they are the first ones). Sessions leave the close heap here.
+    /// The groups of windows (sessions) whose end ≤ `watermark`, and for the other windows how many
+    /// windows that is (they are the first ones). Sessions leave the close heap here.
     private mutating func closedGroups(atOrBefore watermark: Int64) -> (slots: [Int32], windowCount: Int) {
         if window.isSession { return (sessions.popClosed(atOrBefore: watermark), 0) }
         var closed: [Int32] = []
         var windowCount = 0
         for partition in keys.partitions {
-            guard windowEnd(partition.tag) <= watermark else { break }
+            guard windowBounds(tag: partition.tag).end <= watermark else { break }
             closed += partition.members
             windowCount += 1
         }
@@ -109,8 +109,7 @@ extension WindowAggregateOperator {
             var prefixes = [UInt64](repeating: 0, count: count)
             for index in 0..<count {
                 let slot = slots[index]
-                let start = window.isSession ? sessions.start(slot) : keys.tag(slot)
-                let end = window.isSession ? sessions.end(slot) : windowEnd(start)
+                let (start, end) = window.isSession ? (sessions.start(slot), sessions.end(slot)) : windowBounds(tag: keys.tag(slot))
                 ends[index] = RadixPermutation.orderBits(end)
                 starts[index] = RadixPermutation.orderBits(start)
                 prefixes[index] = codec.sortPrefix(key(slot))
@@ -149,9 +148,8 @@ extension WindowAggregateOperator {
             var starts = [Int64](repeating: 0, count: slots.count), ends = [Int64](repeating: 0, count: slots.count)
             let entries = keys.entries.span
             for (index, slot) in slots.enumerated() {
-                let start = window.isSession ? sessions.start(slot) : entries[Int(slot)].tag
-                starts[index] = start
-                ends[index] = window.isSession ? sessions.end(slot) : windowEnd(start)
+                (starts[index], ends[index]) = window.isSession
+                    ? (sessions.start(slot), sessions.end(slot)) : windowBounds(tag: entries[Int(slot)].tag)
             }
             columns.append(.timestamp(starts))
             columns.append(.timestamp(ends))

@@ -17,8 +17,9 @@
 ///
 /// 1. Plan, which says what the state means (a restore with different parameters is refused; names of
 ///    columns and outputs are not part of it, so renaming is allowed):
-///    - u8 window kind (0 none, 1 tumbling, 2 hopping, 3 session), i64 size (gap for sessions, else 0),
-///      i64 offset (tumbling, normalised to [0, size)) or slide (hopping), else 0
+///    - u8 window kind (0 none, 1 tumbling, 2 hopping, 3 session, 4 cumulating), i64 size (gap for
+///      sessions, else 0), i64 offset (tumbling, normalised to [0, size)), slide (hopping) or step
+///      (cumulating), else 0
 ///    - u8 output mode (0 append, 1 update, 2 complete)
 ///    - u8 time column (0 none, 1 TIMESTAMP, 2 BIGINT)
 ///    - u16 key column count K; K × (u8 type code, u8 decimal scale)
@@ -29,7 +30,7 @@
 ///    i64 groups updated, i64 rows dropped by watermark, i64 rows with NULL time.
 /// 3. Groups: u64 count G, then G records in output order (window end, window start, key), so equal
 ///    states give equal bytes:
-///    - i64 window start (sessions: first event time; no window: 0)
+///    - i64 window tag: its start (sessions: first event time; cumulating: its end; no window: 0)
 ///    - i64 last event time (sessions only; the session ends at it + gap)
 ///    - u8 flags: bit 0 = changed since the last emit (update mode); other bits 0
 ///    - bytes: the group key (`GroupKeyCodec` encoding)
@@ -125,6 +126,10 @@ extension WindowAggregateOperator {
             writer.u8(3)
             writer.i64(gap)
             writer.i64(0)
+        case .cumulating(let size, let step):
+            writer.u8(4)
+            writer.i64(size)
+            writer.i64(step)
         }
         switch mode {
         case .append: writer.u8(0)
@@ -228,7 +233,7 @@ extension WindowAggregateOperator {
         var starts: [Int64] = [], lastTimes: [Int64] = [], changed: [Bool] = []
         let sequenceLimit = Int64(numRowsTotal)
         for group in 0..<groupCount {
-            let start = try reader.i64("window start")
+            let start = try reader.i64("window tag")
             let lastTime = isSession ? try reader.i64("session last time") : 0
             let groupFlags = try reader.u8("group flags")
             guard groupFlags <= (mode == .update ? 1 : 0) else {
@@ -277,7 +282,7 @@ extension WindowAggregateOperator {
         }
     }
 
-    /// Window starts must be on the window's grid; sessions must not end before they start; every time
+    /// Window tags must be on the window's grid; sessions must not end before they start; every time
     /// must be in the range where window arithmetic cannot overflow.
     private func checkWindow(start: Int64, lastTime: Int64) throws(EngineError) {
         let limit = WindowSpec.maxEventTimeMagnitudeMs
@@ -290,6 +295,9 @@ extension WindowAggregateOperator {
                 && WindowSpec.tumblingStart(start, size: size, offset: WindowSpec.normalizedOffset(offset, size: size)) == start
         case .hopping(let size, let slide):
             valid = start >= -limit - size && start <= limit && floorDivMod(start, slide).1 == 0
+        case .cumulating(_, let step):
+            // The tag is the window's end: after some event time, on the step grid.
+            valid = start > -limit && start <= limit + step && floorDivMod(start, step).1 == 0
         case .session:
             valid = start >= -limit && lastTime <= limit && start <= lastTime
         }

@@ -1,4 +1,4 @@
-/// A streaming group-by over event-time windows: tumbling, hopping, session, or none (a plain
+/// A streaming group-by over event-time windows: tumbling, hopping, cumulating, session, or none (a plain
 /// group-by), in append, update or complete mode, with watermark-driven late-row dropping and state
 /// eviction, a state-size limit, and snapshots for checkpoints. Spark Structured Streaming's
 /// aggregation semantics with Flink's window assigners.
@@ -8,8 +8,8 @@
 /// windows by (usually the one advanced past the batch), and `snapshot()` at checkpoints.
 ///
 /// **Late rows** (append and update; in complete mode nothing is late):
-/// - tumbling, hopping: a (row, window) pair is dropped when the window's end ≤ watermark; a row with no
-///   remaining window is late.
+/// - tumbling, hopping, cumulating: a (row, window) pair is dropped when the window's end ≤ watermark; a
+///   row with no remaining window is late.
 /// - session: a row is late when its event time < watermark.
 /// - no window: never late.
 /// Late rows are counted (`numRowsDroppedByWatermark`) and listed (`lateRows`, indices into the last
@@ -34,9 +34,9 @@
 /// output whatever the internal layout (also after a restore).
 ///
 /// **State layout**: group keys go through `GroupKeyTable` (vectorised hashing, open addressing, keys
-/// in an arena) to dense slots; accumulators are columnar by slot (`AggregateState`). Tumbling and
-/// hopping state is partitioned per window start (each window has its own index and member list), so
-/// closing a window drops its partition in O(its groups) without touching other windows; sessions
+/// in an arena) to dense slots; accumulators are columnar by slot (`AggregateState`). Tumbling,
+/// hopping and cumulating state is partitioned per window, tagged by its start (cumulating: its end);
+/// each window has its own index and member list, so closing a window drops its partition in O(its groups) without touching other windows; sessions
 /// close through a heap of ends (`SessionTable`). A single UTF-8 key is dictionary-encoded per batch
 /// (`BatchStringDictionary`).
 ///
@@ -60,7 +60,8 @@ public struct WindowAggregateOperator: Sendable {
     let keyIndices: [Int]
     let inputIndices: [Int?]
     let codec: GroupKeyCodec
-    /// Window size (tumbling, hopping); the distance between window starts (`windowStep`).
+    /// Window size (tumbling, hopping, cumulating); the distance between window tags (`windowStep`:
+    /// starts, or ends for cumulating windows).
     let windowSize: Int64
     let windowStep: Int64
     let sessionGap: Int64
@@ -187,6 +188,8 @@ public struct WindowAggregateOperator: Sendable {
             (windowSize, windowStep, sessionGap) = (size, slide, 0)
         case .session(let gap):
             (windowSize, windowStep, sessionGap) = (0, 1, gap)
+        case .cumulating(let size, let step):
+            (windowSize, windowStep, sessionGap) = (size, step, 0)
         }
         sessions = SessionTable(gap: sessionGap)
         keys = GroupKeyTable(tracksMembers: !window.isSession)
@@ -209,9 +212,8 @@ public struct WindowAggregateOperator: Sendable {
     /// The number of group slots addressable now (accumulator arrays are sized to it).
     var slotCapacity: Int { window.isSession ? sessions.capacity : keys.entryCapacity }
 
-    /// The end of the window starting at `start` (tumbling, hopping; a plain group-by's single window
-    /// never ends before the end of input).
-    func windowEnd(_ start: Int64) -> Int64 {
-        window.isWindowed ? start + windowSize : .max
+    /// The bounds of the window a group's tag names (see `WindowSpec.bounds(ofTag:)`).
+    func windowBounds(tag: Int64) -> (start: Int64, end: Int64) {
+        window.bounds(ofTag: tag)
     }
 }

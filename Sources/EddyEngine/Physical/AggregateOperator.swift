@@ -88,6 +88,7 @@ enum AggregatePlanning {
         case .tumbling(let size)?: .tumbling(sizeMs: size.milliseconds)
         case .hopping(let size, let slide)?: .hopping(sizeMs: size.milliseconds, slideMs: slide.milliseconds)
         case .session(let gap)?: .session(gapMs: gap.milliseconds)
+        case .cumulating(let size, let step)?: .cumulating(sizeMs: size.milliseconds, stepMs: step.milliseconds)
         }
     }
 

@@ -78,6 +78,8 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
                         StatefulSignature.Window(kind: "hopping", column: window.column, sizeMs: size.milliseconds, slideMs: slide.milliseconds)
                     case .session(let gap):
                         StatefulSignature.Window(kind: "session", column: window.column, gapMs: gap.milliseconds)
+                    case .cumulating(let size, let step):
+                        StatefulSignature.Window(kind: "cumulating", column: window.column, sizeMs: size.milliseconds, slideMs: step.milliseconds)
                     }
                 }
                 let keys = try step.keys.map { name throws(EngineError) in try column(name) }

@@ -18,7 +18,7 @@ public struct StatefulSignature: Sendable, Hashable, Codable {
     }
 
     public struct Window: Sendable, Hashable, Codable {
-        /// "tumbling", "hopping" or "session".
+        /// "tumbling", "hopping", "session" or "cumulating" (its step in `slideMs`).
         public var kind: String
         public var column: String
         public var sizeMs: Int64?
@@ -170,6 +170,7 @@ extension StatefulSignature.Aggregation {
         switch window.kind {
         case "tumbling": return "TUMBLE(\(window.column), \(window.sizeMs ?? 0) ms)"
         case "hopping": return "HOP(\(window.column), slide \(window.slideMs ?? 0) ms, size \(window.sizeMs ?? 0) ms)"
+        case "cumulating": return "CUMULATE(\(window.column), step \(window.slideMs ?? 0) ms, size \(window.sizeMs ?? 0) ms)"
         default: return "SESSION(\(window.column), gap \(window.gapMs ?? 0) ms)"
         }
     }

@@ -4,6 +4,8 @@ public struct WindowGrouping: Sendable, Hashable, CustomStringConvertible {
         case tumbling(size: Interval)
         case hopping(size: Interval, slide: Interval)
         case session(gap: Interval)
+        /// Flink's CUMULATE: windows that share a start and grow by `step` up to `size`.
+        case cumulating(size: Interval, step: Interval)
     }
 
     public var column: String
@@ -21,11 +23,18 @@ public struct WindowGrouping: Sendable, Hashable, CustomStringConvertible {
         WindowGrouping(column: column, kind: .session(gap: gap))
     }
 
+    /// Windows of `size` starting every `size`, reported early every `step`: [s, s + step),
+    /// [s, s + 2·step), … [s, s + size) (Flink's CUMULATE; `size` a multiple of `step`).
+    public static func cumulate(_ column: String, size: Interval, step: Interval) -> WindowGrouping {
+        WindowGrouping(column: column, kind: .cumulating(size: size, step: step))
+    }
+
     public var description: String {
         switch kind {
         case .tumbling(let size): "TUMBLE(\(column), \(size))"
         case .hopping(let size, let slide): "HOP(\(column), \(slide), \(size))"
         case .session(let gap): "SESSION(\(column), \(gap))"
+        case .cumulating(let size, let step): "CUMULATE(\(column), \(step), \(size))"
         }
     }
 }
