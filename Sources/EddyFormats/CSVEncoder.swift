@@ -65,6 +65,8 @@ public struct CSVEncoder: Sendable {
                     } else {
                         TextOutput.appendISOTimestamp(millis, to: &output)
                     }
+                case .date:
+                    TextOutput.appendISODate(cells.ints[column][row], to: &output)
                 case .utf8:
                     cells.withString(column, row) { appendText($0, to: &output) }
                 }

@@ -8,6 +8,7 @@ enum ColumnKind: Equatable, Sendable {
     case float64
     case utf8
     case timestamp
+    case date
     case decimal(scale: Int)
 
     init(_ type: DataType) {
@@ -17,6 +18,7 @@ enum ColumnKind: Equatable, Sendable {
         case .float64: self = .float64
         case .utf8: self = .utf8
         case .timestamp: self = .timestamp
+        case .date: self = .date
         case .decimal(let scale): self = .decimal(scale: scale)
         }
     }

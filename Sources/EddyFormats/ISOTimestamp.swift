@@ -27,27 +27,17 @@ enum ISOTimestamp {
         return pointer - digitsStart >= 4 && pointer < end && pointer.pointee == UInt8(ascii: "-")
     }
 
-    static func parse(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Result {
+    /// A whole `YYYY-MM-DD` (expanded years as in `parse`): days since 1970-01-01, or nil.
+    static func parseDate(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Int64? {
         var pointer = start
+        guard let days = day(&pointer, end), pointer == end else { return nil }
+        return days
+    }
 
-        @inline(__always) func digits(_ count: Int) -> Int64? {
-            guard end - pointer >= count else { return nil }
-            var value: Int64 = 0
-            for index in 0..<count {
-                let digit = pointer[index] &- 48
-                if digit > 9 { return nil }
-                value = value * 10 + Int64(digit)
-            }
-            pointer += count
-            return value
-        }
-        @inline(__always) func take(_ byte: UInt8) -> Bool {
-            guard pointer < end, pointer.pointee == byte else { return false }
-            pointer += 1
-            return true
-        }
-
-        // Date.
+    /// Reads the date part at `pointer` (advancing it): days since 1970-01-01, or nil.
+    private static func day(_ pointer: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Int64? {
+        func digits(_ count: Int) -> Int64? { Self.digits(count, &pointer, end) }
+        func take(_ byte: UInt8) -> Bool { Self.take(byte, &pointer, end) }
         var year: Int64
         if pointer < end && (pointer.pointee == UInt8(ascii: "+") || pointer.pointee == UInt8(ascii: "-")) {
             let negative = pointer.pointee == UInt8(ascii: "-")
@@ -58,16 +48,47 @@ enum ISOTimestamp {
                 year = year * 10 + Int64(pointer.pointee &- 48)
                 pointer += 1
             }
-            if pointer - digitsStart < 4 { return .invalid }
+            if pointer - digitsStart < 4 { return nil }
             if negative { year = -year }
         } else {
-            guard let fourDigits = digits(4) else { return .invalid }
+            guard let fourDigits = digits(4) else { return nil }
             year = fourDigits
         }
         guard take(UInt8(ascii: "-")), let month = digits(2), take(UInt8(ascii: "-")), let day = digits(2) else {
-            return .invalid
+            return nil
         }
-        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else { return .invalid }
+        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
+        return daysFromCivil(year, month, day)
+    }
+
+    /// `count` ASCII digits at `pointer` as a number (advancing past them), or nil.
+    @inline(__always)
+    private static func digits(_ count: Int, _ pointer: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Int64? {
+        guard end - pointer >= count else { return nil }
+        var value: Int64 = 0
+        for index in 0..<count {
+            let digit = pointer[index] &- 48
+            if digit > 9 { return nil }
+            value = value * 10 + Int64(digit)
+        }
+        pointer += count
+        return value
+    }
+
+    /// Whether `byte` is at `pointer` (advancing past it if so).
+    @inline(__always)
+    private static func take(_ byte: UInt8, _ pointer: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Bool {
+        guard pointer < end, pointer.pointee == byte else { return false }
+        pointer += 1
+        return true
+    }
+
+    static func parse(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Result {
+        var pointer = start
+        func digits(_ count: Int) -> Int64? { Self.digits(count, &pointer, end) }
+        func take(_ byte: UInt8) -> Bool { Self.take(byte, &pointer, end) }
+
+        guard let days = day(&pointer, end) else { return .invalid }
 
         // Time of day.
         var millisOfDay: Int64 = 0
@@ -124,7 +145,6 @@ enum ISOTimestamp {
 
         // Days × 86 400 000 can overflow before the time of day brings it back into range near
         // Int64.min, so split a negative day count as (days + 1) days minus one day.
-        let days = daysFromCivil(year, month, day)
         var dayPart = days
         var timePart = millisOfDay
         if days < 0 {

@@ -71,6 +71,10 @@ public struct JSONLinesEncoder: Sendable {
                 TextOutput.appendISOTimestamp(millis, to: &output)
                 output.append(UInt8(ascii: "\""))
             }
+        case .date:
+            output.append(UInt8(ascii: "\""))
+            TextOutput.appendISODate(cells.ints[column][row], to: &output)
+            output.append(UInt8(ascii: "\""))
         case .utf8:
             cells.withString(column, row) { TextOutput.appendJSONString($0, to: &output) }
         }

@@ -53,6 +53,13 @@ enum TextCoercion {
                 case .outOfRange: return .outOfRange
                 }
             }
+        case .date:
+            if ISOTimestamp.looksLikeDate(start, end) {
+                guard let days = ISOTimestamp.parseDate(start, end) else { return .invalid }
+                guard days.magnitude <= maxDateMagnitudeDays.magnitude else { return .outOfRange }
+                builder.append(days)
+                return nil
+            }
         case .int64, .decimal:
             break
         }
@@ -83,6 +90,10 @@ enum TextCoercion {
         case .decimal(let scale):
             return appendScaled(number, scale: scale, rounding: .halfAwayFromZero,
                                 positiveLimit: decimalLimit, negativeLimit: decimalLimit, to: &builder)
+        case .date:
+            // A number is days since 1970-01-01 (Avro's and Debezium's encoding).
+            return appendScaled(number, scale: 0, rounding: .exact, positiveLimit: maxDateMagnitudeDays.magnitude,
+                                negativeLimit: maxDateMagnitudeDays.magnitude, to: &builder)
         case .timestamp:
             if epochScale == 0 && number.isInteger && number.significantDigits <= 18 {
                 let magnitude = Int64(bitPattern: number.mantissa)

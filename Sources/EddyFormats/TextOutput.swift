@@ -59,6 +59,21 @@ enum TextOutput {
     /// with a sign and at least six digits (`+012026-…`, `-000001-…`), which `ISOTimestamp` reads back.
     static func appendISOTimestamp(_ millis: Int64, to output: inout [UInt8]) {
         let (days, millisOfDay) = floorDivMod(millis, 86_400_000)
+        appendISODate(days, to: &output)
+        output.append(UInt8(ascii: "T"))
+        let seconds = millisOfDay / 1000
+        appendUnsigned(UInt64(seconds / 3600), minimumDigits: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendUnsigned(UInt64(seconds / 60 % 60), minimumDigits: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendUnsigned(UInt64(seconds % 60), minimumDigits: 2, to: &output)
+        output.append(UInt8(ascii: "."))
+        appendUnsigned(UInt64(millisOfDay % 1000), minimumDigits: 3, to: &output)
+        output.append(UInt8(ascii: "Z"))
+    }
+
+    /// Days since the epoch as `YYYY-MM-DD`, expanded years as `appendISOTimestamp` writes them.
+    static func appendISODate(_ days: Int64, to output: inout [UInt8]) {
         let (year, month, day) = civilFromDays(days)
         if (0...9999).contains(year) {
             appendUnsigned(UInt64(year), minimumDigits: 4, to: &output)
@@ -70,16 +85,6 @@ enum TextOutput {
         appendUnsigned(UInt64(month), minimumDigits: 2, to: &output)
         output.append(UInt8(ascii: "-"))
         appendUnsigned(UInt64(day), minimumDigits: 2, to: &output)
-        output.append(UInt8(ascii: "T"))
-        let seconds = millisOfDay / 1000
-        appendUnsigned(UInt64(seconds / 3600), minimumDigits: 2, to: &output)
-        output.append(UInt8(ascii: ":"))
-        appendUnsigned(UInt64(seconds / 60 % 60), minimumDigits: 2, to: &output)
-        output.append(UInt8(ascii: ":"))
-        appendUnsigned(UInt64(seconds % 60), minimumDigits: 2, to: &output)
-        output.append(UInt8(ascii: "."))
-        appendUnsigned(UInt64(millisOfDay % 1000), minimumDigits: 3, to: &output)
-        output.append(UInt8(ascii: "Z"))
     }
 
     /// `bytes` (valid UTF-8) as a JSON string literal per RFC 8259: `"` and `\` escaped, control

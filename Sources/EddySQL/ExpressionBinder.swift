@@ -22,11 +22,11 @@ struct ExpressionBinder {
         "UPPER": .upper, "LOWER": .lower, "SUBSTRING": .substring, "SUBSTR": .substring, "CONCAT": .concat,
         "TRIM": .trim, "LTRIM": .ltrim, "RTRIM": .rtrim, "CHAR_LENGTH": .length, "CHARACTER_LENGTH": .length,
         "LENGTH": .length, "COALESCE": .coalesce, "IFNULL": .coalesce, "ABS": .abs, "ROUND": .round,
-        "TO_EPOCH_MILLIS": .toEpochMillis, "FROM_EPOCH_MILLIS": .fromEpochMillis,
+        "TO_EPOCH_MILLIS": .toEpochMillis, "FROM_EPOCH_MILLIS": .fromEpochMillis, "DATE_FORMAT": .dateFormat,
     ]
 
     /// Names the binder rewrites into other expressions.
-    static let rewrittenFunctions: Set<String> = ["NULLIF", "IF", "DATE_TRUNC", "TO_TIMESTAMP_LTZ"]
+    static let rewrittenFunctions: Set<String> = ["NULLIF", "IF", "DATE_TRUNC", "TO_TIMESTAMP_LTZ", "TO_DATE"]
 
     static var knownFunctionNames: [String] {
         Array(scalarFunctions.keys) + Array(aggregateNames) + Array(rewrittenFunctions) + ["CAST", "TRY_CAST", "EXTRACT"]
@@ -143,6 +143,12 @@ struct ExpressionBinder {
                 throw SQLError("DATE_TRUNC's first argument is a unit in quotes: 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter' or 'year'", at: arguments[0].location)
             }
             return .dateTrunc(unit, bound[1])
+        case "TO_DATE":
+            // Flink's TO_DATE(string): ISO-8601 `yyyy-MM-dd`; a format argument is not supported.
+            guard bound.count == 1 else {
+                throw SQLError("TO_DATE takes one argument (a `yyyy-MM-dd` string); other formats are not supported yet", at: name.location)
+            }
+            return .cast(bound[0], .date, isTry: false)
         case "TO_TIMESTAMP_LTZ":
             // Flink: TO_TIMESTAMP_LTZ(epoch, precision) with precision 0 (seconds) or 3 (milliseconds).
             try arity(1...2)
@@ -183,6 +189,7 @@ struct ExpressionBinder {
         case .typed(let text, let type):
             switch type {
             case "TIMESTAMP", "TIMESTAMP_LTZ": return .cast(.literal(.string(text)), .timestamp, isTry: false)
+            case "DATE": return .cast(.literal(.string(text)), .date, isTry: false)
             default: throw SQLError("\(type) literals are not supported yet; use TIMESTAMP '…'", at: location)
             }
         case .interval(let text, let unit, let toUnit):

@@ -209,9 +209,11 @@ public final class SQLSession: @unchecked Sendable {
     }
 
     /// Types an INSERT converts implicitly: the same type, any number into any number (as Flink
-    /// widens INT into BIGINT or DECIMAL into DOUBLE), and anything into a string column.
+    /// widens INT into BIGINT or DECIMAL into DOUBLE), DATE and TIMESTAMP into each other, and anything
+    /// into a string column.
     static func assignable(_ source: DataType, to target: DataType) -> Bool {
         source == target || (source.isNumeric && target.isNumeric) || target == .utf8
+            || (source == .date && target == .timestamp) || (source == .timestamp && target == .date)
     }
 
     func sinkMode(_ bound: BoundQuery, table: CatalogTable, keys: [String]?, location: SourceLocation) throws(SQLError) -> SinkMode {

@@ -11,6 +11,7 @@ import EddyEngine
 /// | DECIMAL(p, s), NUMERIC, DEC | DECIMAL(18, s): p at most 18 |
 /// | STRING, VARCHAR(n), CHAR(n) | TEXT (n not enforced) |
 /// | TIMESTAMP(p), TIMESTAMP_LTZ(p) | TIMESTAMP, milliseconds, UTC (p up to 3) |
+/// | DATE | DATE (days since 1970-01-01) |
 /// | ROW<…> | its fields flattened to `name.field` columns (nested JSON) |
 enum SQLTypes {
     static func engineType(_ type: TypeName) throws(SQLError) -> DataType {
@@ -35,7 +36,9 @@ enum SQLTypes {
                 throw SQLError("\(type) keeps more than milliseconds; Eddy's timestamps have millisecond precision: use \(type.name)(3)", at: type.location)
             }
             return .timestamp
-        case "DATE", "TIME", "TIME_LTZ":
+        case "DATE":
+            return .date
+        case "TIME", "TIME_LTZ":
             throw SQLError("\(type.name) is not supported yet; use TIMESTAMP(3)", at: type.location)
         case "ROW":
             throw SQLError("a ROW type is only supported as a table column (its fields become nested JSON fields)", at: type.location)
@@ -49,7 +52,7 @@ enum SQLTypes {
     }
 
     static let knownNames = ["BOOLEAN", "TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL",
-                             "NUMERIC", "STRING", "VARCHAR", "CHAR", "TIMESTAMP", "TIMESTAMP_LTZ", "ROW"]
+                             "NUMERIC", "STRING", "VARCHAR", "CHAR", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "ROW"]
 
     /// A column's fields: one for a plain type, one per leaf for a ROW (`payload.device.id`).
     static func fields(_ name: String, _ type: TypeName, nullable: Bool) throws(SQLError) -> [Field] {

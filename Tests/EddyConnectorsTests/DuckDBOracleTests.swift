@@ -233,6 +233,7 @@ final class DuckDBOracleTests: XCTestCase {
         switch value {
         case .null: "null"
         case .timestamp(let millis): String(millis)
+        case .date(let days): formatDate(days)
         case .decimal(let unscaled, let scale): formatDecimal(unscaled, scale: scale)
         case .float64(let double): String(double)
         case .string(let string): string

@@ -86,12 +86,13 @@ final class RoundTripTests: XCTestCase {
         let count = Int.random(in: 1...7, using: &random)
         return Schema((0..<count).map { index in
             let name = Int.random(in: 0..<4, using: &random) == 0 ? "g\(Int.random(in: 0..<2, using: &random)).f\(index)" : "c\(index)"
-            let type: DataType = switch Int.random(in: 0..<6, using: &random) {
+            let type: DataType = switch Int.random(in: 0..<7, using: &random) {
             case 0: .bool
             case 1: .int64
             case 2: .float64
             case 3: .utf8
             case 4: .timestamp
+            case 5: .date
             default: .decimal(scale: Int.random(in: 0...18, using: &random))
             }
             return Field(name, type, nullable: Bool.random(using: &random))
@@ -125,6 +126,12 @@ final class RoundTripTests: XCTestCase {
             case 0: return .timestamp(Int64(bitPattern: random.next()))
             case 1: return .timestamp(Int64.random(in: -62_167_219_200_000...253_402_300_799_999, using: &random))
             default: return .timestamp(1_795_321_107_123 + Int64.random(in: -1_000_000...1_000_000, using: &random))
+            }
+        case .date:
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: return .date(Int64.random(in: -maxDateMagnitudeDays...maxDateMagnitudeDays, using: &random))
+            case 1: return .date(Int64.random(in: -719_528...2_932_896, using: &random))  // years 0 to 9999
+            default: return .date(20_000 + Int64.random(in: -1000...1000, using: &random))
             }
         case .utf8:
             let pool: [Unicode.Scalar] = ["a", "Z", "0", " ", ",", ";", "|", "\t", "\"", "\\", "/", "\n", "\r", "\u{0}", "\u{1F}",

@@ -101,10 +101,12 @@ public struct RandomRows: RowGenerator {
             out.append(UInt8(ascii: "\""))
             for _ in 0..<column.length { out.append(Self.letters[random.below(UInt64(Self.letters.count))]) }
             out.append(UInt8(ascii: "\""))
-        case .timestamp:
+        case .timestamp, .date:
             let lag = column.maxPastMs > 0 ? Int64(random.below(UInt64(column.maxPastMs) + 1)) : 0
             let offset = rowsPerSecond.map { index &* 1000 / $0 } ?? index
-            appendInt(startMs &+ offset &- lag, to: &out)
+            let millis = startMs &+ offset &- lag
+            // A DATE is the day of the time a TIMESTAMP would get, as days since 1970-01-01.
+            appendInt(column.type == .date ? floorDivMod(millis, 86_400_000).0 : millis, to: &out)
         }
     }
 

@@ -9,7 +9,7 @@ enum ValueStorage: UInt8, Sendable, Hashable {
 
     init(_ type: DataType) {
         switch type {
-        case .int64, .timestamp, .decimal: self = .int64
+        case .int64, .timestamp, .date, .decimal: self = .int64
         case .float64: self = .float64
         case .bool: self = .bool
         case .utf8: self = .utf8

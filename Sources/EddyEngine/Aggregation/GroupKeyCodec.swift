@@ -178,7 +178,7 @@ struct GroupKeyCodec: Sendable, Hashable {
                 continue
             }
             switch type {
-            case .int64, .timestamp, .decimal:
+            case .int64, .timestamp, .date, .decimal:
                 builders[index].append(Int64(littleEndian: key.loadUnaligned(fromByteOffset: at, as: Int64.self)))
                 at += 8
             case .float64:
@@ -222,7 +222,7 @@ struct GroupKeyCodec: Sendable, Hashable {
             }
             let values: ColumnValues
             switch type {
-            case .int64, .timestamp, .decimal:
+            case .int64, .timestamp, .date, .decimal:
                 var ints = [Int64](repeating: 0, count: count)
                 for index in 0..<count where present(index) {
                     ints[index] = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursors[index], as: Int64.self))
@@ -282,7 +282,7 @@ struct GroupKeyCodec: Sendable, Hashable {
             if flagA != flagB { return flagA < flagB ? -1 : 1 }
             if flagA == 0 { continue }
             switch type {
-            case .int64, .timestamp, .decimal:
+            case .int64, .timestamp, .date, .decimal:
                 let x = Int64(littleEndian: a.loadUnaligned(fromByteOffset: atA, as: Int64.self))
                 let y = Int64(littleEndian: b.loadUnaligned(fromByteOffset: atB, as: Int64.self))
                 if x != y { return x < y ? -1 : 1 }
@@ -318,7 +318,7 @@ struct GroupKeyCodec: Sendable, Hashable {
     func sortPrefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
         guard let type = types.first, key[0] != 0 else { return 0 }
         switch type {
-        case .int64, .timestamp, .decimal:
+        case .int64, .timestamp, .date, .decimal:
             return UInt64(bitPattern: Int64(littleEndian: key.loadUnaligned(fromByteOffset: 1, as: Int64.self))) ^ (1 << 63)
         case .float64:
             let bits = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
@@ -350,7 +350,7 @@ struct GroupKeyCodec: Sendable, Hashable {
             if flag == 0 { continue }
             guard flag == 1 else { return false }
             switch type {
-            case .int64, .timestamp, .decimal:
+            case .int64, .timestamp, .date, .decimal:
                 guard key.count - at >= 8 else { return false }
                 at += 8
             case .float64:

@@ -24,7 +24,7 @@
 ///    - u8 time column (0 none, 1 TIMESTAMP, 2 BIGINT)
 ///    - u16 key column count K; K × (u8 type code, u8 decimal scale)
 ///    - u16 aggregate count A; A × (u8 function code, u8 input type code (0: count(*)), u8 decimal scale)
-///    Type codes: 1 BOOLEAN, 2 BIGINT, 3 DOUBLE, 4 TEXT, 5 TIMESTAMP, 6 DECIMAL. Function codes:
+///    Type codes: 1 BOOLEAN, 2 BIGINT, 3 DOUBLE, 4 TEXT, 5 TIMESTAMP, 6 DECIMAL, 7 DATE. Function codes:
 ///    1 count, 2 count distinct, 3 sum, 4 avg, 5 min, 6 max, 7 first, 8 last.
 /// 2. Counters: i64 watermark (Int64.min: none), i64 rows total (also the next arrival number),
 ///    i64 groups updated, i64 rows dropped by watermark, i64 rows with NULL time.
@@ -154,6 +154,7 @@ extension WindowAggregateOperator {
             case .utf8: writer.u8(4)
             case .timestamp: writer.u8(5)
             case .decimal: writer.u8(6)
+            case .date: writer.u8(7)
             }
             if case .decimal(let scale) = type { writer.u8(UInt8(scale)) } else { writer.u8(0) }
         }

@@ -44,7 +44,7 @@ public struct Column: Sendable, Hashable {
         if let validity { precondition(validity.count == count, "validity length differs from values") }
         switch (type, values) {
         case (.bool, .bool), (.float64, .float64), (.utf8, .utf8): break
-        case (.int64, .int64), (.timestamp, .int64), (.decimal, .int64): break
+        case (.int64, .int64), (.timestamp, .int64), (.date, .int64), (.decimal, .int64): break
         default: preconditionFailure("column of type \(type) cannot hold \(values)")
         }
     }
@@ -121,6 +121,7 @@ public struct Column: Sendable, Hashable {
         case (.bool, .bool(let v)): return .bool(v[index])
         case (.int64, .int64(let v)): return .int64(v[index])
         case (.timestamp, .int64(let v)): return .timestamp(v[index])
+        case (.date, .int64(let v)): return .date(v[index])
         case (.decimal(let scale), .int64(let v)): return .decimal(v[index], scale: scale)
         case (.float64, .float64(let v)): return .float64(v[index])
         case (.utf8, .utf8(let v)): return .string(v.string(index))

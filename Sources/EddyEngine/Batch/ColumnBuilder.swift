@@ -17,7 +17,7 @@ public struct ColumnBuilder: Sendable {
         self.type = type
         switch type {
         case .bool: bools.reserveCapacity(capacity)
-        case .int64, .timestamp, .decimal: ints.reserveCapacity(capacity)
+        case .int64, .timestamp, .date, .decimal: ints.reserveCapacity(capacity)
         case .float64: doubles.reserveCapacity(capacity)
         case .utf8:
             offsets.reserveCapacity(capacity + 1)
@@ -81,7 +81,7 @@ public struct ColumnBuilder: Sendable {
     public mutating func appendNull() {
         switch type {
         case .bool: bools.append(false)
-        case .int64, .timestamp, .decimal: ints.append(0)
+        case .int64, .timestamp, .date, .decimal: ints.append(0)
         case .float64: doubles.append(0)
         case .utf8: offsets.append(Int32(truncatingIfNeeded: bytes.count))
         }
@@ -96,7 +96,7 @@ public struct ColumnBuilder: Sendable {
         switch (type, value) {
         case (_, .null): appendNull()
         case (.bool, .bool(let v)): append(v)
-        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)), (.timestamp, .int64(let v)): append(v)
+        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)), (.timestamp, .int64(let v)), (.date, .date(let v)): append(v)
         case (.decimal(let scale), .decimal(let v, let valueScale)) where scale == valueScale: append(v)
         case (.float64, .float64(let v)): append(v)
         case (.float64, .int64(let v)): append(Double(v))
@@ -153,7 +153,7 @@ public struct ColumnBuilder: Sendable {
         let values: ColumnValues
         switch type {
         case .bool: values = .bool(bools)
-        case .int64, .timestamp, .decimal: values = .int64(ints)
+        case .int64, .timestamp, .date, .decimal: values = .int64(ints)
         case .float64: values = .float64(doubles)
         case .utf8: values = .utf8(Utf8Values(offsets: offsets, bytes: bytes))
         }
@@ -195,7 +195,7 @@ public struct ColumnBuilder: Sendable {
         }
         switch type {
         case .bool: bools.removeLast(count - length)
-        case .int64, .timestamp, .decimal: ints.removeLast(count - length)
+        case .int64, .timestamp, .date, .decimal: ints.removeLast(count - length)
         case .float64: doubles.removeLast(count - length)
         case .utf8:
             offsets.removeLast(count - length)

@@ -7,6 +7,7 @@
 /// | `float64`       | `[Double]`                                |
 /// | `utf8`          | `Utf8Values` (offsets + one byte buffer)  |
 /// | `timestamp`     | `[Int64]`, milliseconds since the epoch, UTC |
+/// | `date`          | `[Int64]`, days since 1970-01-01             |
 /// | `decimal(s)`    | `[Int64]`, the value times 10^s (exact cents with s = 2) |
 public enum DataType: Sendable, Hashable, CustomStringConvertible {
     case bool
@@ -14,13 +15,15 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
     case float64
     case utf8
     case timestamp
+    /// A calendar day (no time of day, no zone), as days since 1970-01-01.
+    case date
     /// Fixed-point with `scale` digits after the point (0...18), 18 significant digits.
     case decimal(scale: Int)
 
     /// Whether the values live in `[Int64]` storage.
     public var isInt64Backed: Bool {
         switch self {
-        case .int64, .timestamp, .decimal: true
+        case .int64, .timestamp, .date, .decimal: true
         default: false
         }
     }
@@ -39,6 +42,7 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         case .float64: "DOUBLE"
         case .utf8: "TEXT"
         case .timestamp: "TIMESTAMP"
+        case .date: "DATE"
         case .decimal(let scale): "DECIMAL(18,\(scale))"
         }
     }
@@ -52,6 +56,7 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         case .float64: "float64"
         case .utf8: "utf8"
         case .timestamp: "timestamp"
+        case .date: "date"
         case .decimal(let scale): "decimal(\(scale))"
         }
     }
@@ -62,6 +67,10 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         return 1
     }
 }
+
+/// The largest DATE magnitude in days (about 292 million years either way): every DATE is then a
+/// TIMESTAMP too. Readers refuse days beyond it as out of range.
+public let maxDateMagnitudeDays: Int64 = Int64.max / 86_400_000
 
 /// 10^0 ... 10^18.
 public let powersOfTen: [Int64] = (0...18).map { exponent in

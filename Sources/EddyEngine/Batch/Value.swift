@@ -8,6 +8,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     /// Milliseconds since the epoch, UTC.
     case timestamp(Int64)
+    /// Days since 1970-01-01.
+    case date(Int64)
     /// `unscaled / 10^scale`.
     case decimal(Int64, scale: Int)
 
@@ -20,6 +22,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .float64: .float64
         case .string: .utf8
         case .timestamp: .timestamp
+        case .date: .date
         case .decimal(_, let scale): .decimal(scale: scale)
         }
     }
@@ -42,6 +45,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .float64(let v): return String(v)
         case .string(let v): return v
         case .timestamp(let v): return formatTimestamp(v)
+        case .date(let v): return formatDate(v)
         case .decimal(let v, let scale): return formatDecimal(v, scale: scale)
         }
     }
@@ -67,6 +71,16 @@ public func formatTimestamp(_ millis: Int64) -> String {
         return String(repeating: "0", count: max(0, width - text.count)) + text
     }
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
+}
+
+/// Days since the epoch as ISO-8601, `2026-11-22` (proleptic Gregorian calendar).
+public func formatDate(_ days: Int64) -> String {
+    let (year, month, day) = civilFromDays(days)
+    func pad(_ v: Int64, _ width: Int) -> String {
+        let text = String(v)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
 }
 
 /// Floor division and the non-negative remainder.

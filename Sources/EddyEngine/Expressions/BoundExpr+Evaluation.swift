@@ -171,6 +171,9 @@ extension BoundExpr {
 
         case .extract(let field, let operand):
             return try onColumn(operand, input) { column in .column(TimeKernels.extract(field, column)) }
+
+        case .dateFormat(let operand, let pattern):
+            return try onColumn(operand, input) { column in .column(TimeKernels.format(column, pattern)) }
         }
     }
 

@@ -32,6 +32,7 @@ indirect enum BoundNode: Sendable {
     case substring(BoundExpr, start: BoundExpr, length: BoundExpr?)
     /// Each character as its UTF-8.
     case trim(BoundExpr, StringKernels.TrimSide, characters: [[UInt8]])
+    case dateFormat(BoundExpr, DateFormatPattern)
     /// `round(x, digits)` on DOUBLE.
     case roundDouble(BoundExpr, digits: Int)
     /// `round` on Int64 storage: `divide(x, by: divisor) * multiplier` (see the binder).

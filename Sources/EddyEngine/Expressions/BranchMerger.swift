@@ -21,7 +21,7 @@ struct BranchMerger {
         self.count = count
         validity = BitWords.zeros(count)
         switch type {
-        case .int64, .timestamp, .decimal: storage = .int64(Array(repeating: 0, count: count))
+        case .int64, .timestamp, .date, .decimal: storage = .int64(Array(repeating: 0, count: count))
         case .float64: storage = .double(Array(repeating: 0, count: count))
         case .bool: storage = .bits(BitWords.zeros(count))
         case .utf8: storage = .text(rowSource: Array(repeating: -1, count: count), rowIndex: Array(repeating: 0, count: count))

@@ -40,6 +40,11 @@ enum CastKernels {
                 if !column.isNull(row) { TextFormatting.appendTimestamp(values[row], to: &output.bytes) }
                 output.endValue()
             }
+        case (.date, .int64(let values)):
+            for row in 0..<count {
+                if !column.isNull(row) { TextFormatting.appendDate(values[row], to: &output.bytes) }
+                output.endValue()
+            }
         case (.float64, .float64(let values)):
             for row in 0..<count {
                 if !column.isNull(row) { TextFormatting.appendDouble(values[row], to: &output.bytes) }
@@ -84,7 +89,7 @@ enum CastKernels {
         let validity = column.validity?.words
         func text(_ row: Int) -> String { values.string(row) }
         switch target {
-        case .int64, .timestamp, .decimal:
+        case .int64, .timestamp, .date, .decimal:
             let (converted, newValidity) = try values.withUnsafeAccess { bytes, offsets in
                 convert(count, validity: validity, isTry: isTry, zero: Int64(0)) { row in
                     let start = Int(offsets[row])
@@ -92,6 +97,7 @@ enum CastKernels {
                     switch target {
                     case .int64: return parse { () throws(TextParsing.Failure) in try TextParsing.int64(buffer) }
                     case .timestamp: return parse { () throws(TextParsing.Failure) in try TextParsing.timestamp(buffer) }
+                    case .date: return parse { () throws(TextParsing.Failure) in try TextParsing.date(buffer) }
                     case .decimal(let scale): return parse { () throws(TextParsing.Failure) in try TextParsing.decimal(buffer, scale: scale) }
                     default: preconditionFailure("unreachable")
                     }
@@ -144,6 +150,18 @@ enum CastKernels {
             return .bits(BoolVector(values: values.withUnsafeBufferPointer { v in BitWords.pack(count) { v[$0] != 0 } }, validity: validity, count: count))
         case (.int64, .int64, .timestamp), (.timestamp, .int64, .int64):
             return .column(Column(type: target, values: column.values, validity: column.validity))
+        case (.date, .int64(let values), .timestamp):
+            // Midnight UTC of the day; days beyond ±106 million years do not fit milliseconds.
+            let (converted, newValidity) = try values.withUnsafeBufferPointer { values in
+                convert(count, validity: validity, isTry: isTry, zero: Int64(0)) { row in
+                    let (millis, overflow) = values[row].multipliedReportingOverflow(by: 86_400_000)
+                    return overflow ? .failure(.outOfRange) : .success(millis)
+                }
+            }.get(target: target, describe: describe)
+            return .column(Column(type: .timestamp, values: .int64(converted), validity: newValidity.map { Bitmap(words: $0, count: count) }))
+        case (.timestamp, .int64(let values), .date):
+            // The UTC day the instant falls on.
+            return .column(Column(type: .date, values: .int64(values.map { floorDivMod($0, 86_400_000).0 }), validity: column.validity))
         case (.int64, .int64(let values), .decimal(let scale)):
             return try rescaleInt64(values, column: column, from: 0, to: scale, target: target, isTry: isTry)
         case (.decimal(let scale), .int64(let values), .int64):

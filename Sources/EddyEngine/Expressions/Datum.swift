@@ -56,7 +56,7 @@ enum Datum: Sendable {
             let validity = Bitmap(count: count, value: false)
             switch type {
             case .bool: return .bool(Array(repeating: false, count: count), validity: validity)
-            case .int64, .timestamp, .decimal:
+            case .int64, .timestamp, .date, .decimal:
                 return Column(type: type, values: .int64(Array(repeating: 0, count: count)), validity: validity)
             case .float64: return .float64(Array(repeating: 0, count: count), validity: validity)
             case .utf8:
@@ -67,7 +67,7 @@ enum Datum: Sendable {
         }
         switch (type, value) {
         case (.bool, .bool(let v)): return .bool(Array(repeating: v, count: count))
-        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)):
+        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)), (.date, .date(let v)):
             return Column(type: type, values: .int64(Array(repeating: v, count: count)))
         case (.decimal(let scale), .decimal(let v, let valueScale)) where scale == valueScale:
             return Column(type: type, values: .int64(Array(repeating: v, count: count)))

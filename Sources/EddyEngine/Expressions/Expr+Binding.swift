@@ -46,15 +46,18 @@ extension Expr {
     /// **CAST(x AS type)** (TRY_CAST: NULL instead of an error):
     /// - anything → TEXT: BIGINT as digits, DECIMAL exactly with its scale (`12.50`), DOUBLE as the
     ///   shortest text that reads back the same (`0.1`, `100.0`, `1e-05`, `inf`, `nan`), TIMESTAMP as
-    ///   ISO-8601 UTC with milliseconds (`2026-11-22T04:18:27.123Z`), BOOLEAN as `true`/`false`.
+    ///   ISO-8601 UTC with milliseconds (`2026-11-22T04:18:27.123Z`), DATE as `2026-11-22`, BOOLEAN as
+    ///   `true`/`false`.
     /// - TEXT → BIGINT, DOUBLE, DECIMAL(s), BOOLEAN (`true/false/t/f/yes/no/y/n/on/off/1/0`) and TIMESTAMP
     ///   (ISO-8601: `2026-11-22`, `2026-11-22 04:18`, `2026-11-22T04:18:27.123+01:00`, …; extra fraction
-    ///   digits truncated), ignoring surrounding whitespace. Text that does not convert is an `.execution`
+    ///   digits truncated) and DATE (`2026-11-22` only), ignoring surrounding whitespace. Text that does not convert is an `.execution`
     ///   error quoting the value. Extra decimal digits round half away from zero.
     /// - DOUBLE → BIGINT rounds half to even (Postgres and DuckDB); DOUBLE → DECIMAL rounds half away from
     ///   zero after scaling; NaN, ±inf and out-of-range values are errors.
     /// - DECIMAL → BIGINT and DECIMAL → smaller scale round half away from zero; BIGINT → DECIMAL and
     ///   DECIMAL → larger scale are checked for overflow. BIGINT/DECIMAL → DOUBLE may round.
+    /// - DATE → TIMESTAMP is midnight UTC of the day; TIMESTAMP → DATE the UTC day the instant falls on.
+    ///   A DATE compared with a TIMESTAMP (or given to `date_trunc`/`extract`) is converted so too.
     /// - BIGINT ↔ TIMESTAMP reinterpret epoch milliseconds (no copy). BOOLEAN → BIGINT is 1/0 and
     ///   BIGINT → BOOLEAN is `≠ 0`. Other pairs (DOUBLE ↔ BOOLEAN, TIMESTAMP ↔ DOUBLE, …) are `.plan` errors.
     ///

@@ -124,6 +124,7 @@ extension Expr: CustomStringConvertible {
             return String(v)
         case .string(let v): return quoteString(v)
         case .timestamp(let v): return "TIMESTAMP '\(formatTimestamp(v))'"
+        case .date(let v): return "DATE '\(formatDate(v))'"
         case .decimal(let v, let scale):
             let text = formatDecimal(v, scale: scale)
             // Without a point the text would read back as BIGINT.

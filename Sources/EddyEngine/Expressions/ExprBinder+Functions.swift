@@ -88,6 +88,19 @@ extension ExprBinder {
         case .fromEpochMillis:
             let millis = try requireType(bound[0], .int64, context: name)
             return make(.retype(millis), type: .timestamp, nullable: millis.nullable, resolved: .function(function, [millis.resolved]), children: [millis])
+
+        case .dateFormat:
+            // Flink also formats a TEXT timestamp: it is read as ISO-8601 first.
+            let time = bound[0].type == .utf8 ? try coerce(bound[0], to: .timestamp) : try requireTime(bound[0], context: name)
+            let patternText = try requireType(bound[1], .utf8, context: "\(name) pattern")
+            guard let value = patternText.constantValue else {
+                throw .plan("the \(name) pattern must be a constant in \(Expr.function(function, bound.map(\.resolved)))")
+            }
+            guard case .string(let text) = value else { return literal(.null, type: .utf8) }
+            let pattern = try DateFormatPattern(text)
+            return make(
+                .dateFormat(time, pattern), type: .utf8, nullable: time.nullable,
+                resolved: .function(function, [time.resolved, patternText.resolved]), children: [time], canFail: time.canFail)
         }
     }
 

@@ -80,14 +80,19 @@ extension ExprBinder {
     func comparisonOperands(_ lhs: BoundExpr, _ rhs: BoundExpr, context: Expr) throws(EngineError) -> (BoundExpr, BoundExpr, ComparisonKernels.Domain) {
         var (lhs, rhs) = adoptNullTypes(lhs, rhs)
         if lhs.isUntypedNull { (lhs, rhs) = (literal(.null, type: .bool), literal(.null, type: .bool)) }
-        if lhs.type == .timestamp && rhs.type == .utf8 { rhs = try timestampConstant(rhs, context: context) }
-        if rhs.type == .timestamp && lhs.type == .utf8 { lhs = try timestampConstant(lhs, context: context) }
+        for time in [DataType.timestamp, .date] {
+            if lhs.type == time && rhs.type == .utf8 { rhs = try timeConstant(rhs, time, context: context) }
+            if rhs.type == time && lhs.type == .utf8 { lhs = try timeConstant(lhs, time, context: context) }
+        }
+        // A DATE against a TIMESTAMP compares as the TIMESTAMP of its midnight (UTC).
+        if lhs.type == .date && rhs.type == .timestamp { lhs = try coerce(lhs, to: .timestamp) }
+        if rhs.type == .date && lhs.type == .timestamp { rhs = try coerce(rhs, to: .timestamp) }
         switch (lhs.type, rhs.type) {
         case (.float64, _) where rhs.type.isNumeric, (_, .float64) where lhs.type.isNumeric:
             return (try coerce(lhs, to: .float64), try coerce(rhs, to: .float64), .double)
         case (.int64, .int64), (.int64, .decimal), (.decimal, .int64), (.decimal, .decimal):
             return (lhs, rhs, .int64(lhsScale: ExprBinder.scale(lhs.type), rhsScale: ExprBinder.scale(rhs.type)))
-        case (.timestamp, .timestamp):
+        case (.timestamp, .timestamp), (.date, .date):
             return (lhs, rhs, .int64(lhsScale: 0, rhsScale: 0))
         case (.utf8, .utf8):
             return (lhs, rhs, .bytes)
@@ -98,16 +103,18 @@ extension ExprBinder {
         }
     }
 
-    /// A TEXT constant compared with a TIMESTAMP, read as ISO-8601 now rather than once per row.
-    private func timestampConstant(_ text: BoundExpr, context: Expr) throws(EngineError) -> BoundExpr {
+    /// A TEXT constant compared with a TIMESTAMP or DATE, read as ISO-8601 now rather than once per row.
+    private func timeConstant(_ text: BoundExpr, _ type: DataType, context: Expr) throws(EngineError) -> BoundExpr {
         guard let value = text.constantValue else {
-            throw .plan("cannot compare TIMESTAMP with TEXT in \(context); CAST the text to TIMESTAMP")
+            throw .plan("cannot compare \(type) with TEXT in \(context); CAST the text to \(type)")
         }
-        guard case .string(let string) = value else { return literal(.null, type: .timestamp) }
+        guard case .string(let string) = value else { return literal(.null, type: type) }
         do {
+            if type == .date { return literal(.date(try TextParsing.parse(string, TextParsing.date)), type: .date) }
             return literal(.timestamp(try TextParsing.parse(string, TextParsing.timestamp)), type: .timestamp)
         } catch {
-            throw .plan("cannot read \(Expr.quoteString(string)) as a TIMESTAMP in \(context); expected ISO-8601 such as 2026-11-22T04:18:27.123Z")
+            let example = type == .date ? "2026-11-22" : "2026-11-22T04:18:27.123Z"
+            throw .plan("cannot read \(Expr.quoteString(string)) as a \(type) in \(context); expected ISO-8601 such as \(example)")
         }
     }
 
@@ -180,6 +187,8 @@ extension ExprBinder {
     static func canCast(from source: DataType, to target: DataType) -> Bool {
         switch (source, target) {
         case (_, .utf8), (.utf8, _): true
+        case (.date, .timestamp), (.timestamp, .date): true
+        case (.int64, .date): false
         case (.int64, _): true
         case (.float64, .int64), (.float64, .decimal): true
         case (.decimal, .int64), (.decimal, .float64), (.decimal, .decimal): true
@@ -194,6 +203,7 @@ extension ExprBinder {
         switch (source, target) {
         case (_, .utf8): false
         case (.utf8, _): true
+        case (.date, .timestamp): true
         case (.float64, .int64), (.float64, .decimal): true
         case (.int64, .decimal(let scale)): scale > 0
         case (.decimal(let from), .decimal(let to)): to > from
@@ -245,7 +255,7 @@ extension ExprBinder {
             return ConstantSet(bytes: constants.map(\.utf8Bytes))
         case .bool:
             return ConstantSet(bool: constants.compactMap(\.boolValue))
-        case .int64, .timestamp, .decimal:
+        case .int64, .timestamp, .date, .decimal:
             let probeScale = scale(probeType)
             let values: [Int64] = constants.compactMap { value in
                 let valueScale: Int

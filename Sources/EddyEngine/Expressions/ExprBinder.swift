@@ -43,12 +43,12 @@ struct ExprBinder {
         case .function(let function, let arguments):
             return try bindFunction(function, arguments)
         case .dateTrunc(let unit, let operand):
-            let operand = try requireType(try bind(operand), .timestamp, context: "date_trunc")
+            let operand = try requireTime(try bind(operand), context: "date_trunc")
             return make(
                 .dateTrunc(unit, operand), type: .timestamp, nullable: operand.nullable,
                 resolved: .dateTrunc(unit, operand.resolved), children: [operand], canFail: true)
         case .extract(let field, let operand):
-            let operand = try requireType(try bind(operand), .timestamp, context: "extract")
+            let operand = try requireTime(try bind(operand), context: "extract")
             return make(
                 .extract(field, operand), type: .int64, nullable: operand.nullable,
                 resolved: .extract(field, operand.resolved), children: [operand])
@@ -136,7 +136,8 @@ struct ExprBinder {
         }
     }
 
-    /// The type CASE branches, COALESCE arguments and IN lists are unified to (BIGINT < DECIMAL < DOUBLE).
+    /// The type CASE branches, COALESCE arguments and IN lists are unified to (BIGINT < DECIMAL < DOUBLE;
+    /// DATE < TIMESTAMP).
     static func commonType(_ a: DataType, _ b: DataType) -> DataType? {
         if a == b { return a }
         switch (a, b) {
@@ -146,6 +147,8 @@ struct ExprBinder {
             return .decimal(scale: max(s1, s2))
         case (.float64, _) where b.isNumeric, (_, .float64) where a.isNumeric:
             return .float64
+        case (.date, .timestamp), (.timestamp, .date):
+            return .timestamp
         default:
             return nil
         }
@@ -165,6 +168,12 @@ struct ExprBinder {
             result = common
         }
         return result ?? .bool
+    }
+
+    /// A TIMESTAMP, or a DATE as the TIMESTAMP of its midnight (UTC).
+    func requireTime(_ bound: BoundExpr, context: String) throws(EngineError) -> BoundExpr {
+        if bound.type == .date { return try coerce(bound, to: .timestamp) }
+        return try requireType(bound, .timestamp, context: context)
     }
 
     func requireBoolean(_ bound: BoundExpr, context: String) throws(EngineError) -> BoundExpr {

@@ -19,6 +19,8 @@ public enum ScalarFunction: String, Sendable, Hashable, CaseIterable, CustomStri
     case round
     case toEpochMillis = "to_epoch_millis"
     case fromEpochMillis = "from_epoch_millis"
+    /// `date_format(time, pattern)`: TEXT; the pattern is a constant (see `DateFormatPattern`).
+    case dateFormat = "date_format"
 
     /// The SQL name.
     public var name: String { rawValue }
@@ -29,6 +31,7 @@ public enum ScalarFunction: String, Sendable, Hashable, CaseIterable, CustomStri
         switch self {
         case .lower, .upper, .length, .abs, .toEpochMillis, .fromEpochMillis: 1...1
         case .substring: 2...3
+        case .dateFormat: 2...2
         case .trim, .ltrim, .rtrim, .round: 1...2
         case .concat, .coalesce: 1...Int.max
         }

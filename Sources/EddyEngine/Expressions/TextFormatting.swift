@@ -40,13 +40,7 @@ enum TextFormatting {
     /// ISO-8601 UTC with milliseconds, as `formatTimestamp`: `2026-11-22T04:18:27.123Z`.
     static func appendTimestamp(_ millis: Int64, to bytes: inout [UInt8]) {
         let (days, millisOfDay) = floorDivMod(millis, 86_400_000)
-        let (year, month, day) = civilFromDays(days)
-        if year < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(year.magnitude, minimumDigits: 4, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(month), minimumDigits: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(day), minimumDigits: 2, to: &bytes)
+        appendDate(days, to: &bytes)
         bytes.append(UInt8(ascii: "T"))
         appendDigits(UInt64(millisOfDay / 3_600_000), minimumDigits: 2, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -56,6 +50,17 @@ enum TextFormatting {
         bytes.append(UInt8(ascii: "."))
         appendDigits(UInt64(millisOfDay % 1000), minimumDigits: 3, to: &bytes)
         bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// ISO-8601, as `formatDate`: `2026-11-22`.
+    static func appendDate(_ days: Int64, to bytes: inout [UInt8]) {
+        let (year, month, day) = civilFromDays(days)
+        if year < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(year.magnitude, minimumDigits: 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(month), minimumDigits: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(day), minimumDigits: 2, to: &bytes)
     }
 
     /// Swift's shortest text that reads back as the same Double (`0.1`, `100.0`, `1e-05`, `inf`, `nan`).

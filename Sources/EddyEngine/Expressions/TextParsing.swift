@@ -207,6 +207,23 @@ enum TextParsing {
         return daysFromCivil(year, month, day) * 86_400_000 + millisOfDay - offsetMinutes * 60_000
     }
 
+    /// A calendar day, `2026-01-31` (ISO-8601), as days since 1970-01-01.
+    static func date(_ raw: UnsafeBufferPointer<UInt8>) throws(Failure) -> Int64 {
+        let bytes = trimmed(raw)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { throw .invalid }
+        func number(_ range: Range<Int>) throws(Failure) -> Int64 {
+            var value: Int64 = 0
+            for index in range {
+                guard isDigit(bytes[index]) else { throw .invalid }
+                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        let year = try number(0..<4), month = try number(5..<7), day = try number(8..<10)
+        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year, month) else { throw .outOfRange }
+        return daysFromCivil(year, month, day)
+    }
+
     static func daysInMonth(_ year: Int64, _ month: Int64) -> Int64 {
         switch month {
         case 2: isLeapYear(year) ? 29 : 28

@@ -5,6 +5,18 @@
 enum TimeKernels {
     static let millisPerDay: Int64 = 86_400_000
 
+    /// `date_format`: each TIMESTAMP as TEXT in `pattern`.
+    static func format(_ column: Column, _ pattern: DateFormatPattern) -> Column {
+        let count = column.count
+        var output = StringKernels.Output(count: count, byteCapacity: count * 20)
+        let millis = column.int64s
+        for row in 0..<count {
+            if !column.isNull(row) { pattern.append(millis[row], to: &output.bytes) }
+            output.endValue()
+        }
+        return output.column(validity: column.validity?.words, count: count)
+    }
+
     static func dateTrunc(_ unit: DateTruncUnit, _ column: Column, text: String) throws(EngineError) -> Column {
         let count = column.count
         var overflowed: UInt8 = 0

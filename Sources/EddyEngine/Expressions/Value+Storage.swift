@@ -6,6 +6,7 @@ extension Value {
         switch type {
         case .int64: self = .int64(storage)
         case .timestamp: self = .timestamp(storage)
+        case .date: self = .date(storage)
         case .decimal(let scale): self = .decimal(storage, scale: scale)
         default: preconditionFailure("\(type) has no Int64 storage")
         }
@@ -14,7 +15,7 @@ extension Value {
     /// The Int64 storage of a BIGINT, TIMESTAMP or DECIMAL value.
     var int64Storage: Int64 {
         switch self {
-        case .int64(let v), .timestamp(let v), .decimal(let v, _): v
+        case .int64(let v), .timestamp(let v), .date(let v), .decimal(let v, _): v
         default: preconditionFailure("\(self) has no Int64 storage")
         }
     }
