@@ -14,7 +14,9 @@ struct SQLCommand: ParsableCommand {
         abstract: "Run SQL statements over the data present now and print SELECT results as tables.",
         discussion: """
             Statements come from -e, from -f FILE, or from standard input (an `eddy>` prompt on a terminal; \
-            a statement ends with `;` and may span lines). Tables are declared as in `eddy run` (docs/sql.md); \
+            a statement ends with `;` and may span lines). The prompt edits lines (arrows, Home/End, Ctrl-A/E/U/K/W, \
+            Ctrl-C drops the statement, Ctrl-D quits) and keeps a history (Up/Down) in $EDDY_HISTORY, by default \
+            ~/.eddy_history (EDDY_HISTORY= keeps none). Tables are declared as in `eddy run` (docs/sql.md); \
             each SELECT or INSERT reads its sources up to where they end now (windows close at the end) and \
             stops, so nothing is checkpointed. For continuous queries use `eddy run FILE.sql`.
             """
@@ -72,20 +74,40 @@ final class SQLShell {
         return false
     }
 
-    /// The interactive prompt: lines are gathered until one ends a statement with `;`.
+    /// The interactive prompt: lines are gathered until one ends a statement with `;`. When standard
+    /// input and output are both terminals, lines are read with the `LineEditor` (line editing,
+    /// history in `HistoryFile.fromEnvironment()`, Ctrl-C drops the statement being typed); otherwise
+    /// with `readLine`.
     func prompt() {
         print("eddy sql \(EddyVersion.current): statements end with `;`; Ctrl-D quits.")
-        var buffer = ""
-        while true {
-            FileHandle.standardOutput.write(Data((buffer.isEmpty ? "eddy> " : "   -> ").utf8))
-            guard let line = readLine(strippingNewline: true) else { break }
-            buffer += (buffer.isEmpty ? "" : "\n") + line
+        let terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        let editor = terminal ? LineEditor(historyFile: HistoryFile.fromEnvironment()) : nil
+        var lines: [String] = []
+        input: while true {
+            let prompt = lines.isEmpty ? "eddy> " : "   -> "
+            let line: String
+            if let editor {
+                switch editor.readLine(prompt: prompt) {
+                case .line(let text): line = text
+                case .interrupted:
+                    lines = []
+                    continue input
+                case .endOfInput: break input
+                }
+            } else {
+                FileHandle.standardOutput.write(Data(prompt.utf8))
+                guard let text = readLine(strippingNewline: true) else { break input }
+                line = text
+            }
+            lines.append(line)
+            let buffer = lines.joined(separator: "\n")
             let trimmed = buffer.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { buffer = ""; continue }
+            if trimmed.isEmpty { lines = []; continue }
             if ["quit", "exit", "\\q"].contains(trimmed.lowercased()) { break }
             guard trimmed.hasSuffix(";") else { continue }
+            editor?.remember(lines)
             _ = run(buffer, source: "input")
-            buffer = ""
+            lines = []
         }
         print("")
     }
