@@ -26,6 +26,16 @@ extension Broker: RecordLog {
         }
     }
 
+    public func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? {
+        try topics.topic(topic)?.partitions.map { partition in
+            try partition.withLog { log in
+                let end = log.readableEnd(isolation)
+                guard let found = try log.offset(forTimestamp: millis) else { return end }
+                return min(found.offset, end)
+            }
+        }
+    }
+
     public func read(_ topic: String, partition index: PartitionID, from: Offset, to: Offset, maxBytes: Int,
                      isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
         let read = try partition(topic, index).withLog { log in

@@ -29,6 +29,11 @@ public protocol RecordLog: AnyObject, Sendable {
     /// when the topic does not exist.
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]?
 
+    /// Per partition, in partition order: the first offset whose record timestamp is at or after
+    /// `millis` (ListOffsets by timestamp), or the readable end when no record is. Nil when the topic
+    /// does not exist.
+    func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]?
+
     /// Visits the records of `partition` in [from, to), in offset order, without control records;
     /// at read_committed, without the records of aborted transactions, and never past the last
     /// stable offset. Reads at most about `maxBytes` of the log per call (at least one batch) and

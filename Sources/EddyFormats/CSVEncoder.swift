@@ -32,6 +32,14 @@ public struct CSVEncoder: Sendable {
     /// Appends one record per row of `batch` (or of its `rows`), preceded by the header when
     /// `includeHeader` is set, `output` is empty and the rows start at the batch's first.
     public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8]) {
+        var rowEnds: [Int] = []
+        encode(batch, rows: rows, into: &output, rowEnds: &rowEnds)
+    }
+
+    /// As `encode(_:rows:into:)`, appending to `rowEnds` where each row's record ends in `output`
+    /// (after its line end): a record per row, for messages (a quoted field may hold a line break, so
+    /// records cannot be found by splitting lines).
+    public func encode(_ batch: RecordBatch, rows: Range<Int>? = nil, into output: inout [UInt8], rowEnds: inout [Int]) {
         let rows = rows ?? 0..<batch.count
         precondition(rows.lowerBound >= 0 && rows.upperBound <= batch.count, "rows \(rows) outside the batch's \(batch.count)")
         if options.includeHeader && output.isEmpty && rows.lowerBound == 0 { encodeHeader(batch.schema, into: &output) }
@@ -72,6 +80,7 @@ public struct CSVEncoder: Sendable {
                 }
             }
             appendLineEnd(to: &output)
+            rowEnds.append(output.count)
         }
     }
 

@@ -93,6 +93,14 @@ public struct JSONRowDecoder: Sendable {
         scratch.reserveCapacity(256)
     }
 
+    /// Drops the rows decoded after the first `rows` (a caller taking a message whole or not at all,
+    /// such as a Kafka record whose key did not decode).
+    public mutating func truncate(toRows rows: Int) {
+        precondition(rows <= rowCount, "cannot truncate \(rowCount) rows to \(rows)")
+        for index in builders.indices { builders[index].truncate(to: rows) }
+        rowCount = rows
+    }
+
     /// Decodes one record (e.g. a Kafka message value). Appends exactly one row to every column and
     /// returns nil, or appends nothing and returns why. The failure's `byteRange` covers the record.
     public mutating func appendRecord(_ bytes: UnsafeRawBufferPointer) -> DecodeFailure? {

@@ -414,7 +414,7 @@ final class LogSourceTests: XCTestCase {
 }
 
 /// Partition 0 of `topic`, read uncommitted, as owned copies.
-private func records(_ log: any RecordLog, _ topic: String, partition: Int = 0) throws -> [LogAppend] {
+func records(_ log: any RecordLog, _ topic: String, partition: Int = 0) throws -> [LogAppend] {
     guard let ranges = try log.readableRanges(topic, isolation: .readUncommitted), partition < ranges.count else { return [] }
     let range = ranges[partition]
     var records: [LogAppend] = []
@@ -440,6 +440,9 @@ final class AppendFailsOnPartition: RecordLog, @unchecked Sendable {
     func partitionCount(_ topic: String) throws -> Int? { try inner.partitionCount(topic) }
     func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { try inner.ensureTopic(topic, partitions: partitions) }
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { try inner.readableRanges(topic, isolation: isolation) }
+    func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? {
+        try inner.offsets(topic, atOrAfter: millis, isolation: isolation)
+    }
     func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int, isolation: IsolationLevel,
               _ visit: (LogRecord) throws -> Void) throws -> Offset {
         try inner.read(topic, partition: partition, from: from, to: to, maxBytes: maxBytes, isolation: isolation, visit)

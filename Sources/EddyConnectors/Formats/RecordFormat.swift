@@ -83,6 +83,11 @@ struct RowDecoder {
         return nil
     }
 
+    /// Drops the last row decoded (a record taken back).
+    mutating func dropLastRow() {
+        if json != nil { json!.truncate(toRows: json!.rowCount - 1) } else { csv!.truncate(toRows: csv!.rowsDecoded - 1) }
+    }
+
     mutating func finish() -> RecordBatch {
         if json != nil { return json!.finish() }
         let batch = csv!.finish()

@@ -4,7 +4,8 @@ import EddyFormats
 import Foundation
 
 /// Writes each micro-batch's rows to a topic of a `RecordLog` (the broker embedded in the same
-/// process), exactly once, as JSON values (and JSON keys of `keyFields`, when given).
+/// process), exactly once, as JSON or CSV values (and keys of `keyFields`, when given: JSON objects, or
+/// with `raw` one STRING column's text).
 ///
 /// Each record carries `eddy.query.id`, `eddy.batch.id` and `eddy.batch.index` headers. A row goes to
 /// the partition its key hashes to (FNV-1a of the key's bytes), else to `index mod partitions`, so a
@@ -22,17 +23,25 @@ public struct LogSinkDescriptor: SinkDescriptor {
     public var topic: String
     /// Partitions of the topic when it is created.
     public var partitions: Int32
-    /// Columns whose values form the record key (a JSON object); nil: no key.
+    /// Columns whose values form the record key; nil: no key.
     public var keyFields: [String]?
+    public var valueFormat: MessageFormat
+    public var keyFormat: MessageFormat
+    /// Leave the key fields out of the value (Flink's 'value.fields-include' = 'EXCEPT_KEY').
+    public var valueExceptKey: Bool
 
-    public init(log: any RecordLog, topic: String, partitions: Int32 = 1, keyFields: [String]? = nil) {
+    public init(log: any RecordLog, topic: String, partitions: Int32 = 1, keyFields: [String]? = nil,
+                valueFormat: MessageFormat = .json, keyFormat: MessageFormat = .json, valueExceptKey: Bool = false) {
         self.log = log
         self.topic = topic
         self.partitions = partitions
         self.keyFields = keyFields
+        self.valueFormat = valueFormat
+        self.keyFormat = keyFormat
+        self.valueExceptKey = valueExceptKey
     }
 
-    public var description: String { "log[\(topic), json]" }
+    public var description: String { "log[\(topic), \(valueFormat)]" }
 
     public func makeSink(_ context: SinkContext) throws(EngineError) -> any Sink {
         try LogSink(self, context: context)
@@ -44,6 +53,8 @@ final class LogSink: Sink {
     let context: SinkContext
     let partitionCount: Int
     let keyColumns: [Int]?
+    /// The columns the value is made of.
+    let valueColumns: [Int]
     /// Records and bytes (values, keys and headers) per append, well under the broker's 1 MiB
     /// max.message.bytes for a batch.
     static let batchRecordsMax = 1000
@@ -70,6 +81,15 @@ final class LogSink: Sink {
                 return index
             }
         }
+        if descriptor.keyFormat == .raw {
+            guard let keyColumns, keyColumns.count == 1, context.schema.fields[keyColumns[0]].type == .utf8 else {
+                throw .configuration("a raw key is one STRING column; the key fields are \(descriptor.keyFields ?? [])")
+            }
+        }
+        guard descriptor.valueFormat != .raw else { throw .configuration("raw is a key format; values are json or csv") }
+        let keyed = Set(keyColumns ?? [])
+        valueColumns = context.schema.fields.indices.filter { !descriptor.valueExceptKey || !keyed.contains($0) }
+        guard !valueColumns.isEmpty else { throw .configuration("every column is in the key: the value would be empty") }
     }
 
     var description: String { descriptor.description }
@@ -84,21 +104,14 @@ final class LogSink: Sink {
 
     func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
         guard !batch.isEmpty else { return }
-        var values: [UInt8] = []
-        JSONLinesEncoder().encode(batch, into: &values)
-        let lines = values.split(separator: 0x0A, omittingEmptySubsequences: false)
-        var keys: [ArraySlice<UInt8>]?
-        if let keyColumns {
-            var bytes: [UInt8] = []
-            JSONLinesEncoder().encode(batch.select(keyColumns), into: &bytes)
-            keys = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-        }
+        let lines = descriptor.valueFormat.encode(valueColumns.count == batch.schema.count ? batch : batch.select(valueColumns))
+        let keys = keyColumns.map { descriptor.keyFormat.encode(batch.select($0)) }
         var perPartition: [[LogAppend]] = Array(repeating: [], count: partitionCount)
         for index in 0..<batch.count {
-            let key = keys?[index]
+            let key = keys?[index] ?? nil
             let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
             if let newest = try newestPosition(partition), QueryPosition(batchId: batchId, index: index) <= newest { continue }
-            perPartition[partition].append(LogAppend(key: key.map(Array.init), value: Array(lines[index]), headers: [
+            perPartition[partition].append(LogAppend(key: key.map(Array.init), value: lines[index].map(Array.init), headers: [
                 LogHeader(key: DeadLetter.queryIdHeader, value: Array(context.queryId.utf8)),
                 LogHeader(key: DeadLetter.batchIdHeader, value: Array(String(batchId).utf8)),
                 LogHeader(key: DeadLetter.indexHeader, value: Array(String(index).utf8)),
@@ -148,5 +161,41 @@ final class LogSink: Sink {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return hash
+    }
+}
+
+/// How rows become Kafka message bytes (a key or a value).
+public enum MessageFormat: String, Sendable, Hashable, CustomStringConvertible {
+    /// One JSON object per row (nested for dotted names).
+    case json
+    /// One CSV record per row, without a header or the line end.
+    case csv
+    /// One STRING column's UTF-8 bytes; NULL is a null message (Flink's 'raw').
+    case raw
+
+    public var description: String { rawValue }
+
+    /// Each row's message; nil for a raw NULL.
+    func encode(_ batch: RecordBatch) -> [ArraySlice<UInt8>?] {
+        var bytes: [UInt8] = []
+        switch self {
+        case .json:
+            JSONLinesEncoder().encode(batch, into: &bytes)
+            return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).prefix(batch.count).map { $0 }
+        case .csv:
+            var ends: [Int] = []
+            CSVEncoder(options: EncodeOptions(includeHeader: false)).encode(batch, into: &bytes, rowEnds: &ends)
+            var start = 0
+            return ends.map { end in
+                defer { start = end }
+                return bytes[start..<(end - 1)]  // without the LF
+            }
+        case .raw:
+            let column = batch.columns[0]
+            return (0..<batch.count).map { row in
+                guard case .string(let text) = column.value(at: row) else { return nil }
+                return ArraySlice(text.utf8)
+            }
+        }
     }
 }

@@ -4,13 +4,20 @@ import EddyFormats
 
 /// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
 /// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
-/// keeps them), so a restart resumes exactly. Record values are decoded with the format; a record's
-/// partition, offset and timestamp can be columns too (`metadata`, Flink's metadata columns). Keys
-/// and headers are not columns yet.
+/// keeps them), so a restart resumes exactly. Record values are decoded with the format; columns
+/// named by `key` come from the record key instead (Flink's 'key.fields'); a record's partition,
+/// offset and timestamp can be columns too (`metadata`, Flink's metadata columns). Headers are not
+/// columns yet. A record whose value or key does not decode is dead-lettered whole.
 public struct LogSourceDescriptor: SourceDescriptor {
-    public enum StartingOffsets: String, Sendable {
+    /// Where a query that has no checkpoint yet starts reading (a checkpoint's offsets win over it).
+    public indirect enum StartingOffsets: Sendable, Hashable {
         case earliest
         case latest
+        /// Per partition, the first record whose timestamp is at or after these epoch milliseconds.
+        case timestamp(Int64)
+        /// The listed partitions at these offsets (kept within what the partition holds: below its
+        /// start is its start, past its end its end); the others as `otherwise`.
+        case specific([Int32: Int64], otherwise: StartingOffsets)
     }
 
     /// What a metadata column holds (Flink's kafka connector keys).
@@ -25,9 +32,22 @@ public struct LogSourceDescriptor: SourceDescriptor {
         public var type: DataType { self == .timestamp ? .timestamp : .int64 }
     }
 
+    /// The columns a record's key holds, and how it is written (json, csv or raw: one STRING column
+    /// holding the key's text). A NULL key makes them NULL.
+    public struct KeyColumns: Sendable {
+        public var format: MessageFormat
+        public var fields: [String]
+
+        public init(format: MessageFormat, fields: [String]) {
+            self.format = format
+            self.fields = fields
+        }
+    }
+
     public var log: any RecordLog
     public var topic: String
     public var format: RecordFormat
+    public var key: KeyColumns?
     public var startingOffsets: StartingOffsets
     /// Only committed transactional records (read_committed); true by default, as Eddy's own
     /// transactional sinks need.
@@ -61,17 +81,42 @@ final class LogSource: Source {
     /// Bytes of batches fetched from the log per call.
     static let readBytesMax = 8 << 20
 
-    /// The value columns to decode (nil: all of the format's), and the metadata columns wanted.
+    /// The value columns to decode (nil: all of the format's), the key columns and the metadata
+    /// columns wanted.
     let valueColumns: [String]?
+    let keyColumns: [String]
     let metadataColumns: [(name: String, key: LogSourceDescriptor.Metadata)]
+    /// The key's columns in key order (json, csv), when any is wanted.
+    let keyFormat: RecordFormat?
 
     init(_ descriptor: LogSourceDescriptor, columns: [String]?) throws(EngineError) {
         self.descriptor = descriptor
         self.columns = columns
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
         metadataColumns = schema.names.compactMap { name in descriptor.metadata[name].map { (name, $0) } }
-        valueColumns = descriptor.metadata.isEmpty ? columns : schema.names.filter { descriptor.metadata[$0] == nil }
+        let keyFields = descriptor.key?.fields ?? []
+        keyColumns = schema.names.filter { keyFields.contains($0) }
+        valueColumns = descriptor.metadata.isEmpty && keyFields.isEmpty
+            ? columns : schema.names.filter { descriptor.metadata[$0] == nil && !keyFields.contains($0) }
+        if let key = descriptor.key, !keyColumns.isEmpty {
+            let keySchema = Schema(try key.fields.map { name throws(EngineError) in
+                guard let field = descriptor.schema.field(named: name) else { throw .configuration("key field \(name) is not a column of \(descriptor.topic)") }
+                return field
+            })
+            switch key.format {
+            case .json: keyFormat = .json(keySchema)
+            case .csv: keyFormat = .csv(keySchema, CSVDecodeOptions(hasHeader: false))
+            case .raw:
+                guard keySchema.count == 1, keySchema.fields[0].type == .utf8 else {
+                    throw .configuration("a raw key is one STRING column; the key fields are \(key.fields)")
+                }
+                keyFormat = nil
+            }
+        } else {
+            keyFormat = nil
+        }
         _ = try descriptor.format.makeDecoder(columns: valueColumns)
+        _ = try keyFormat?.makeDecoder(columns: keyColumns)
     }
 
     var description: String { descriptor.description }
@@ -88,8 +133,29 @@ final class LogSource: Source {
     }
 
     func initialOffsets() throws(EngineError) -> SourceOffsets {
-        let ranges = try ranges()
-        return SourceOffsets(ordered: ranges.map { range in descriptor.startingOffsets == .earliest ? range.start : range.end })
+        SourceOffsets(ordered: try startingOffsets(descriptor.startingOffsets, ranges()))
+    }
+
+    private func startingOffsets(_ mode: LogSourceDescriptor.StartingOffsets, _ ranges: [(start: Int64, end: Int64)]) throws(EngineError) -> [Int64] {
+        switch mode {
+        case .earliest:
+            return ranges.map(\.start)
+        case .latest:
+            return ranges.map(\.end)
+        case .timestamp(let millis):
+            let found: [Offset]?
+            do { found = try descriptor.log.offsets(descriptor.topic, atOrAfter: millis, isolation: isolation) } catch {
+                throw .execution("cannot look up the offsets of \(descriptor.topic) at timestamp \(millis): \(error)")
+            }
+            guard let found else { throw .execution("topic \(descriptor.topic) does not exist in the embedded broker") }
+            // A partition added between the two calls starts at its start.
+            return ranges.indices.map { index in index < found.count ? max(ranges[index].start, found[index].rawValue) : ranges[index].start }
+        case .specific(let offsets, let otherwise):
+            let fallback = try startingOffsets(otherwise, ranges)
+            return ranges.indices.map { index in
+                offsets[Int32(index)].map { min(max($0, ranges[index].start), ranges[index].end) } ?? fallback[index]
+            }
+        }
     }
 
     func latestOffsets() throws(EngineError) -> SourceOffsets {
@@ -128,6 +194,7 @@ final class LogSource: Source {
             var from = start[partition] ?? 0
             guard to > from else { continue }
             var decoder = try descriptor.format.makeDecoder(columns: valueColumns)
+            var keys = try KeyReader(format: keyFormat, raw: descriptor.key?.format == .raw && !keyColumns.isEmpty, columns: keyColumns)
             var letters: [DeadLetter] = []
             // The metadata of each decoded row, when the plan reads any.
             var offsets: [Int64] = [], timestamps: [Int64] = []
@@ -142,6 +209,9 @@ final class LogSource: Source {
                         }
                         if let failure = decoder.appendRecord(value) {
                             letters.append(letter(record, partition: partition, reason: failure.reason))
+                        } else if let failure = keys.append(record.key) {
+                            decoder.dropLastRow()
+                            letters.append(letter(record, partition: partition, reason: "key: " + failure))
                         } else if !metadataColumns.isEmpty {
                             offsets.append(record.offset.rawValue)
                             timestamps.append(record.timestamp.millis)
@@ -156,20 +226,23 @@ final class LogSource: Source {
                 from = next.rawValue
             }
             var batch = decoder.finish()
-            if !metadataColumns.isEmpty { batch = withMetadata(batch, partition: partition, offsets: offsets, timestamps: timestamps) }
+            if !metadataColumns.isEmpty || !keyColumns.isEmpty {
+                batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps)
+            }
             chunks.append(SourceChunk(partition: partition, batch: batch, deadLetters: letters))
         }
         return chunks
     }
 
-    /// The decoded value columns and the metadata columns, in the source's column order.
-    private func withMetadata(_ values: RecordBatch, partition: PartitionID, offsets: [Int64], timestamps: [Int64]) -> RecordBatch {
+    /// The decoded value, key and metadata columns, in the source's column order.
+    private func assemble(_ values: RecordBatch, keys: RecordBatch?, partition: PartitionID, offsets: [Int64], timestamps: [Int64]) -> RecordBatch {
         let columns = schema.names.map { name -> Column in
             switch descriptor.metadata[name] {
-            case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: offsets.count))
+            case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: values.count))
             case .offset: .int64(offsets)
             case .timestamp: .timestamp(timestamps)
-            case nil: values.columns[values.schema.index(of: name)!]
+            case nil:
+                if let keys, let index = keys.schema.index(of: name) { keys.columns[index] } else { values.columns[values.schema.index(of: name)!] }
             }
         }
         return RecordBatch(schema: schema, columns: columns)
@@ -178,5 +251,52 @@ final class LogSource: Source {
     private func letter(_ record: LogRecord, partition: PartitionID, reason: String) -> DeadLetter {
         DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset.rawValue,
                    key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
+    }
+}
+
+/// Decodes record keys into the key columns: with a format (json, csv), or raw (the key's UTF-8 text
+/// as one STRING column). A NULL key gives NULL columns.
+struct KeyReader {
+    private var decoder: RowDecoder?
+    private var raw: ColumnBuilder?
+    private let columns: [String]
+    private let nullKey: [UInt8]
+
+    init(format: RecordFormat?, raw: Bool, columns: [String]) throws(EngineError) {
+        self.columns = columns
+        decoder = try format?.makeDecoder(columns: columns)
+        self.raw = raw ? ColumnBuilder(.utf8) : nil
+        // A NULL key as the format writes all-NULL columns: `{}`, or a CSV record of empty fields.
+        if case .csv(let schema, _)? = format {
+            nullKey = Array(repeating: UInt8(ascii: ","), count: schema.count - 1) + [0x0A]
+        } else {
+            nullKey = Array("{}".utf8)
+        }
+    }
+
+    /// Appends the key's row; the reason when the key does not decode (nothing is appended then).
+    mutating func append(_ key: UnsafeRawBufferPointer?) -> String? {
+        if raw != nil {
+            guard let key else {
+                raw!.appendNull()
+                return nil
+            }
+            guard let text = String(validating: key, as: UTF8.self) else { return "a raw key must be UTF-8 text" }
+            raw!.append(text)
+            return nil
+        }
+        guard decoder != nil else { return nil }
+        if let key { return decoder!.appendRecord(key)?.reason }
+        return nullKey.withUnsafeBytes { decoder!.appendRecord($0)?.reason }
+    }
+
+    /// The key columns decoded since the last call; nil when no key column is read.
+    mutating func finish() -> RecordBatch? {
+        if raw != nil {
+            let column = raw!.finish()
+            raw = ColumnBuilder(.utf8)
+            return RecordBatch(schema: Schema([Field(columns[0], .utf8)]), columns: [column])
+        }
+        return decoder?.finish()
     }
 }

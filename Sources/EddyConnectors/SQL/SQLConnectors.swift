@@ -19,9 +19,11 @@ public enum SQLConnectors {
 
 /// `'connector' = 'kafka'`: a topic of the broker embedded in this process, through `RecordLog`.
 /// As a source: no consumer group (offsets live in the query's checkpoint, as Spark's Kafka source
-/// keeps them); values in `'format'` (or `'value.format'`) json or csv; metadata columns
-/// `partition`, `offset` and `timestamp`. As a sink: JSON values (and JSON keys of `'key.fields'`),
-/// appended exactly once (`LogSinkDescriptor`); the topic is created with `'sink.partitions'`.
+/// keeps them); values in `'format'` (or `'value.format'`) json or csv; the `'key.fields'` columns
+/// from the record key in `'key.format'` (json, csv or raw); metadata columns `partition`, `offset`
+/// and `timestamp`. As a sink: the same formats (`'value.fields-include'` = 'EXCEPT_KEY' leaves the
+/// key's columns out of the value), appended exactly once (`LogSinkDescriptor`); the topic is
+/// created with `'sink.partitions'`.
 struct KafkaConnector: TableConnector {
     let name = "kafka"
     let embedded: (log: any RecordLog, address: String)?
@@ -29,6 +31,7 @@ struct KafkaConnector: TableConnector {
     var planningOnly = false
     let optionKeys: Set<String> = [
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
+        "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
         "sink.partitions", "sink.delivery-guarantee",
     ]
@@ -39,6 +42,7 @@ struct KafkaConnector: TableConnector {
         _ = try table.options.required("topic", "the topic the table reads")
         _ = try format(table)
         _ = try keyFields(table)
+        _ = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"])
         // Every guarantee is met with exactly once: replays write only what the topic lacks.
         _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
         _ = try startingOffsets(table)
@@ -53,17 +57,16 @@ struct KafkaConnector: TableConnector {
 
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         try validate(table)
-        if table.options["key.format"] != nil || table.options["key.fields"] != nil {
-            throw SQLError("Kafka record keys are not read into columns yet: drop 'key.format' and 'key.fields' to read this table (the value's fields are the columns)",
-                           at: table.options.location(of: table.options["key.format"] != nil ? "key.format" : "key.fields"))
-        }
         let topic = try table.options.required("topic", "the topic the table reads")
         let log = try log(table)
-        let physical = Schema(table.schema.fields.filter { table.metadata[$0.name] == nil })
+        let key = try keyFields(table)
+        // Key columns come from the key (Flink's rule, whether or not the value holds them too).
+        let physical = Schema(table.schema.fields.filter { table.metadata[$0.name] == nil && !(key?.fields.contains($0.name) ?? false) })
         let format: RecordFormat = try format(table) == "csv" ? .csv(physical, CSVDecodeOptions(hasHeader: false)) : .json(physical)
         var descriptor = LogSourceDescriptor.log(log, topic: topic, format: format, startingOffsets: try startingOffsets(table),
                                                  readCommitted: table.options["properties.isolation.level"] != "read_uncommitted")
         descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
+        descriptor.key = key.map { LogSourceDescriptor.KeyColumns(format: $0.format, fields: $0.fields) }
         descriptor.declaredSchema = table.schema
         do {
             if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
@@ -73,42 +76,53 @@ struct KafkaConnector: TableConnector {
         return descriptor
     }
 
-    /// Appends each batch's rows as JSON values (keys: the JSON of 'key.fields'), exactly once.
+    /// Appends each batch's rows as values (and keys of 'key.fields'), exactly once.
     func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
         try validate(table)
         guard mode == .append else {
             throw SQLError("the kafka sink takes appends (window results, rows of a query without aggregation); upsert-kafka is not supported yet",
                            at: table.location)
         }
-        guard try format(table) == "json" else {
-            throw SQLError("the kafka sink writes 'format' = 'json' only (csv is read, not written, yet)", at: table.options.location(of: "format"))
-        }
         if !table.metadata.isEmpty {
             throw SQLError("metadata columns are read, not written: the kafka sink cannot set \(table.metadata.keys.sorted().joined(separator: ", "))",
                            at: table.location)
         }
         let partitions = Int32(try table.options.integer("sink.partitions", in: 1...10_000) ?? 1)
+        let key = try keyFields(table)
+        let exceptKey = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"], default: "ALL") == "EXCEPT_KEY"
+        if exceptKey && key == nil {
+            throw SQLError("'value.fields-include' = 'EXCEPT_KEY' needs 'key.fields'", at: table.options.location(of: "value.fields-include"))
+        }
         return LogSinkDescriptor(log: try log(table), topic: try table.options.required("topic", "the topic the table writes"),
-                                 partitions: partitions, keyFields: try keyFields(table))
+                                 partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
+                                 keyFormat: key?.format ?? .json, valueExceptKey: exceptKey)
     }
 
-    /// Flink's 'key.fields' ('a;b') with 'key.format' = 'json': the columns a record's key is made of.
-    func keyFields(_ table: TableDefinition) throws(SQLError) -> [String]? {
+    /// Flink's 'key.fields' ('a;b') with 'key.format' (json, csv, or raw for one STRING column): the
+    /// columns a record's key is made of.
+    func keyFields(_ table: TableDefinition) throws(SQLError) -> (format: MessageFormat, fields: [String])? {
         guard let text = table.options["key.fields"] else {
             if table.options["key.format"] != nil {
                 throw SQLError("'key.format' needs 'key.fields' (the columns of the key, separated by ';')", at: table.options.location(of: "key.format"))
             }
             return nil
         }
-        guard try table.options.choice("key.format", ["json"]) != nil else {
-            throw SQLError("'key.fields' needs 'key.format' = 'json'", at: table.options.location(of: "key.fields"))
+        guard let formatName = try table.options.choice("key.format", ["json", "csv", "raw"]), let format = MessageFormat(rawValue: formatName) else {
+            throw SQLError("'key.fields' needs 'key.format': 'json', 'csv' or 'raw'", at: table.options.location(of: "key.fields"))
         }
         let fields = text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         // (A CREATE TABLE … AS is checked again once its columns are known.)
         for field in fields where !table.schema.fields.isEmpty && table.schema.field(named: field) == nil {
             throw SQLError("'key.fields' names `\(field)`, which is not a column of `\(table.name)`", at: table.options.location(of: "key.fields"))
         }
-        return fields
+        for field in fields where table.metadata[field] != nil {
+            throw SQLError("'key.fields' names `\(field)`, a metadata column", at: table.options.location(of: "key.fields"))
+        }
+        if format == .raw, fields.count != 1 || (table.schema.field(named: fields[0]).map { $0.type != .utf8 } ?? false) {
+            throw SQLError("'key.format' = 'raw' holds one STRING column: 'key.fields' names \(fields.count == 1 ? "a column of another type" : "\(fields.count) columns")",
+                           at: table.options.location(of: "key.format"))
+        }
+        return (format, fields)
     }
 
     func log(_ table: TableDefinition) throws(SQLError) -> any RecordLog {
@@ -135,20 +149,55 @@ struct KafkaConnector: TableConnector {
         return format
     }
 
+    /// Flink's startup modes. A query keeps its offsets in its checkpoint, not in a group: the group
+    /// never has any, so 'group-offsets' (and a partition 'specific-offsets' does not list) starts
+    /// where 'properties.auto.offset.reset' says (Kafka's default, latest).
     func startingOffsets(_ table: TableDefinition) throws(SQLError) -> LogSourceDescriptor.StartingOffsets {
         let modes = ["earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets"]
-        switch try table.options.choice("scan.startup.mode", modes, default: "group-offsets") {
+        let mode = try table.options.choice("scan.startup.mode", modes, default: "group-offsets")
+        for (key, wanted) in [("scan.startup.timestamp-millis", "timestamp"), ("scan.startup.specific-offsets", "specific-offsets")]
+        where table.options[key] != nil && mode != wanted {
+            throw SQLError("'\(key)' is used only with 'scan.startup.mode' = '\(wanted)'", at: table.options.location(of: key))
+        }
+        let reset: LogSourceDescriptor.StartingOffsets =
+            try table.options.choice("properties.auto.offset.reset", ["earliest", "latest"], default: "latest") == "earliest" ? .earliest : .latest
+        switch mode {
         case "earliest-offset": return .earliest
         case "latest-offset": return .latest
-        case "group-offsets":
-            // A query keeps its offsets in its checkpoint, not in a group: the group never has any,
-            // so it starts where 'properties.auto.offset.reset' says (Kafka's default, latest).
-            return try table.options.choice("properties.auto.offset.reset", ["earliest", "latest"], default: "latest") == "earliest"
-                ? .earliest : .latest
+        case "timestamp":
+            guard let millis = try table.options.integer("scan.startup.timestamp-millis", in: Int64.min...Int64.max) else {
+                throw SQLError("'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis' (epoch milliseconds)",
+                               at: table.options.location(of: "scan.startup.mode"))
+            }
+            return .timestamp(millis)
+        case "specific-offsets":
+            return .specific(try specificOffsets(table), otherwise: reset)
         default:
-            throw SQLError("'scan.startup.mode' = '\(table.options["scan.startup.mode"]!)' is not supported yet; use 'earliest-offset' or 'latest-offset'",
+            return reset
+        }
+    }
+
+    /// 'partition:0,offset:42;partition:1,offset:300' (Flink's form).
+    private func specificOffsets(_ table: TableDefinition) throws(SQLError) -> [Int32: Int64] {
+        let key = "scan.startup.specific-offsets"
+        guard let text = table.options[key] else {
+            throw SQLError("'scan.startup.mode' = 'specific-offsets' needs '\(key)' = 'partition:0,offset:42;partition:1,offset:300'",
                            at: table.options.location(of: "scan.startup.mode"))
         }
+        var offsets: [Int32: Int64] = [:]
+        for entry in text.split(separator: ";") {
+            let fields = entry.split(separator: ",").map { $0.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) } }
+            guard fields.count == 2, fields.allSatisfy({ $0.count == 2 }), fields[0][0] == "partition", fields[1][0] == "offset",
+                  let partition = Int32(fields[0][1]), partition >= 0, let offset = Int64(fields[1][1]), offset >= 0
+            else {
+                throw SQLError("cannot read '\(entry)' in '\(key)': write 'partition:0,offset:42' entries separated by ';'",
+                               at: table.options.location(of: key))
+            }
+            guard offsets.updateValue(offset, forKey: partition) == nil else {
+                throw SQLError("'\(key)' lists partition \(partition) twice", at: table.options.location(of: key))
+            }
+        }
+        return offsets
     }
 }
 
@@ -350,6 +399,7 @@ final class UnconnectedLog: RecordLog {
     func partitionCount(_ topic: String) throws -> Int? { throw NotConnected() }
     func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { throw NotConnected() }
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { throw NotConnected() }
+    func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? { throw NotConnected() }
     func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int, isolation: IsolationLevel,
               _ visit: (LogRecord) throws -> Void) throws -> Offset { throw NotConnected() }
     func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset { throw NotConnected() }

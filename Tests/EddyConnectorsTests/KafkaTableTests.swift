@@ -1,0 +1,170 @@
+import EddyBroker
+import EddyConnectors
+import EddyCore
+import EddyEngine
+import EddySQL
+import Foundation
+import Logging
+import NIOPosix
+import XCTest
+
+/// Kafka tables on the embedded broker through SQL: record keys as columns (json, csv, raw), values
+/// without the key's columns, CSV values written, and Flink's startup modes.
+final class KafkaTableTests: XCTestCase {
+    var directory = ""
+    var pool: NIOThreadPool!
+    var broker: Broker!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "eddy-kafka-table-\(UUID().uuidString)"
+        pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        broker = try Broker(config: BrokerConfig(dataDirectory: directory + "/broker"), pool: pool, logger: Logger(label: "test"))
+    }
+
+    override func tearDown() {
+        try? broker.close()
+        try? pool.syncShutdownGracefully()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func append(_ topic: String, partition: Int32 = 0, _ records: [(key: String?, value: String?)]) throws {
+        try broker.append(topic, partition: PartitionID(partition), records.map { LogAppend(key: $0.key.map { Array($0.utf8) }, value: $0.value.map { Array($0.utf8) }) })
+    }
+
+    /// Runs `ddl`, then `query` (a SELECT) over the data present now; the printed rows.
+    func select(_ ddl: String, _ query: String) throws -> [String] {
+        let printed = Printed()
+        let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { printed.append($0) }), bounded: true)
+        try session.run(ddl)
+        guard case .query(let parsed) = try Parser.parseStatement(query) else { return [] }
+        try TestDriver(try session.printJob(parsed).pipeline).runUntilIdle()
+        return printed.lines
+    }
+
+    /// Runs the statements (INSERTs) to the end of their bounded inputs.
+    func run(_ script: String) throws {
+        let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { _ in }), bounded: true)
+        for statement in try Parser.parseScript(script) {
+            if case .job(let job) = try session.execute(statement) { try TestDriver(job.pipeline).runUntilIdle() }
+        }
+    }
+
+    func error(_ ddl: String, _ query: String) -> String? {
+        do {
+            _ = try select(ddl, query)
+            return nil
+        } catch let error as SQLError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testKeyColumnsComeFromTheKeyInEachFormat() throws {
+        try broker.ensureTopic("j", partitions: 1)
+        try append("j", [(#"{"id":"a","region":"eu"}"#, #"{"n":1}"#), (nil, #"{"n":2}"#), ("not json", #"{"n":3}"#), (#"{"id":"d"}"#, #"{"n":4,"id":"ignored"}"#)])
+        XCTAssertEqual(try select("""
+            CREATE TABLE j (id STRING, region STRING, n BIGINT, `offset` BIGINT METADATA VIRTUAL)
+            WITH ('connector' = 'kafka', 'topic' = 'j', 'format' = 'json', 'key.format' = 'json', 'key.fields' = 'id;region',
+                  'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT `offset`, id, region, n FROM j"), [
+            "+I[0, a, eu, 1]", "+I[1, NULL, NULL, 2]", "+I[3, d, NULL, 4]",
+        ], "a key that does not decode takes its record to the dead letters, value and all")
+
+        try broker.ensureTopic("r", partitions: 1)
+        try append("r", [("user-1", "1,10.5"), (nil, "2,3"), ("user-3", "3,x")])
+        XCTAssertEqual(try select("""
+            CREATE TABLE r (u STRING, n BIGINT, amount DOUBLE)
+            WITH ('connector' = 'kafka', 'topic' = 'r', 'format' = 'csv', 'key.format' = 'raw', 'key.fields' = 'u',
+                  'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT u, n, amount FROM r"), ["+I[user-1, 1, 10.5]", "+I[NULL, 2, 3.0]"])
+
+        try broker.ensureTopic("c", partitions: 1)
+        try append("c", [("7,x", #"{"v":true}"#), (nil, #"{"v":false}"#)])
+        XCTAssertEqual(try select("""
+            CREATE TABLE c (a BIGINT, b STRING, v BOOLEAN)
+            WITH ('connector' = 'kafka', 'topic' = 'c', 'format' = 'json', 'key.format' = 'csv', 'key.fields' = 'a;b',
+                  'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT v, b, a FROM c"), ["+I[true, x, 7]", "+I[false, NULL, NULL]"])
+    }
+
+    func testTheSinkWritesKeysAndCSVValuesThatTheSourceReadsBack() throws {
+        try FileManager.default.createDirectory(atPath: directory + "/in", withIntermediateDirectories: true)
+        try Data(#"""
+            {"user":"u1","amount":1.5,"note":"plain"}
+            {"user":"u2","amount":2,"note":"has, comma and \"quotes\"\nand a line"}
+            {"user":null,"amount":3,"note":null}
+
+            """#.utf8).write(to: URL(fileURLWithPath: directory + "/in/1.jsonl"))
+        try run("""
+            CREATE TABLE input (`user` STRING, amount DECIMAL(10, 2), note STRING)
+              WITH ('connector' = 'filesystem', 'path' = '\(directory)/in', 'format' = 'json');
+            CREATE TABLE output (`user` STRING, amount DECIMAL(10, 2), note STRING)
+              WITH ('connector' = 'kafka', 'topic' = 'out', 'format' = 'csv', 'key.format' = 'raw', 'key.fields' = 'user',
+                    'value.fields-include' = 'EXCEPT_KEY');
+            INSERT INTO output SELECT * FROM input;
+            """)
+        let written = try records(broker, "out")
+        XCTAssertEqual(written.map { $0.key.map { String(decoding: $0, as: UTF8.self) } }, ["u1", "u2", nil])
+        XCTAssertEqual(written.map { String(decoding: $0.value ?? [], as: UTF8.self) },
+                       ["1.50,plain", "2.00,\"has, comma and \"\"quotes\"\"\nand a line\"", "3.00,"])
+        XCTAssertEqual(try select("""
+            CREATE TABLE back (`user` STRING, amount DECIMAL(10, 2), note STRING)
+              WITH ('connector' = 'kafka', 'topic' = 'out', 'format' = 'csv', 'key.format' = 'raw', 'key.fields' = 'user',
+                    'value.fields-include' = 'EXCEPT_KEY', 'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT `user`, amount, CHAR_LENGTH(note) AS length FROM back"),
+            ["+I[u1, 1.50, 5]", "+I[u2, 2.00, 34]", "+I[NULL, 3.00, NULL]"])
+    }
+
+    func testStartupModesTimestampAndSpecificOffsets() throws {
+        try broker.ensureTopic("t", partitions: 2)
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        try append("t", partition: 0, [(nil, #"{"n":1}"#), (nil, #"{"n":2}"#)])
+        try append("t", partition: 1, [(nil, #"{"n":10}"#)])
+        Thread.sleep(forTimeInterval: 0.02)
+        let middle = Int64(Date().timeIntervalSince1970 * 1000)
+        Thread.sleep(forTimeInterval: 0.02)
+        try append("t", partition: 0, [(nil, #"{"n":3}"#)])
+        try append("t", partition: 1, [(nil, #"{"n":11}"#), (nil, #"{"n":12}"#)])
+        func rows(_ options: String) throws -> [String] {
+            try select("""
+                CREATE TABLE t (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', \(options));
+                """, "SELECT n FROM t").sorted()
+        }
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'timestamp', 'scan.startup.timestamp-millis' = '\(middle)'"),
+                       ["+I[11]", "+I[12]", "+I[3]"])
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'timestamp', 'scan.startup.timestamp-millis' = '\(before - 60_000)'").count, 6)
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'timestamp', 'scan.startup.timestamp-millis' = '\(middle + 3_600_000)'"), [])
+        // Partition 1 from offset 2; partition 0 is not listed: 'properties.auto.offset.reset' (earliest).
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'specific-offsets', 'scan.startup.specific-offsets' = 'partition:1,offset:2', 'properties.auto.offset.reset' = 'earliest'"),
+                       ["+I[12]", "+I[1]", "+I[2]", "+I[3]"])
+        // Offsets past the end start at the end; the unlisted partition at the latest offset (the default).
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'specific-offsets', 'scan.startup.specific-offsets' = 'partition:1,offset:99'"), [])
+
+        let ddl = "CREATE TABLE t (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', "
+        XCTAssertEqual(error(ddl + "'scan.startup.mode' = 'timestamp');", "SELECT n FROM t"),
+                       "'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis' (epoch milliseconds)")
+        XCTAssertEqual(error(ddl + "'scan.startup.mode' = 'specific-offsets', 'scan.startup.specific-offsets' = 'partition:0;offset:1');", "SELECT n FROM t"),
+                       "cannot read 'partition:0' in 'scan.startup.specific-offsets': write 'partition:0,offset:42' entries separated by ';'")
+        XCTAssertEqual(error(ddl + "'scan.startup.timestamp-millis' = '5');", "SELECT n FROM t"),
+                       "'scan.startup.timestamp-millis' is used only with 'scan.startup.mode' = 'timestamp'")
+    }
+
+    func testKeyOptionsAreChecked() {
+        let ddl = "CREATE TABLE k (a STRING, b BIGINT) WITH ('connector' = 'kafka', 'topic' = 'k', 'format' = 'json', "
+        XCTAssertEqual(error(ddl + "'key.format' = 'raw', 'key.fields' = 'b');", "SELECT a FROM k"),
+                       "'key.format' = 'raw' holds one STRING column: 'key.fields' names a column of another type")
+        XCTAssertEqual(error(ddl + "'key.format' = 'avro', 'key.fields' = 'a');", "SELECT a FROM k")?.hasPrefix("option 'key.format'"), true)
+        XCTAssertEqual(error(ddl + "'key.fields' = 'c', 'key.format' = 'json');", "SELECT a FROM k"),
+                       "'key.fields' names `c`, which is not a column of `k`")
+    }
+}
+
+/// Lines printed by the print sink, from any thread.
+final class Printed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
+}
