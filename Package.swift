@@ -91,6 +91,15 @@ let package = Package(
             ],
             path: "Benchmarks/EddyBench"
         ),
+        // The Swift API side of make bench-engine (the use-case pipelines built in Swift, next to SQL).
+        .executableTarget(
+            name: "EddyPipelineBench",
+            dependencies: [
+                "EddyEngine", "EddyFormats", "EddyConnectors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/EddyPipelineBench"
+        ),
 
         // Helpers shared by the test targets (seeded randomness).
         .target(name: "EddyTestSupport", path: "Tests/EddyTestSupport"),

@@ -137,27 +137,37 @@ def test_gen_out_under_a_file_fails(a_file):
     assert_fails(eddy("gen", "purchases", "--count", "10", "--out", a_file / "out"), str(a_file / "out"))
 
 
-# eddy example
+# eddy run
+
+def sql_file(tmp_path, input_path) -> str:
+    path = tmp_path / "q.sql"
+    path.write_text(
+        "CREATE TABLE p (category STRING, amount DECIMAL(10, 2), event_time TIMESTAMP(3),\n"
+        "  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND)\n"
+        f"  WITH ('connector' = 'filesystem', 'path' = '{input_path}', 'format' = 'json');\n"
+        f"CREATE TABLE o WITH ('connector' = 'filesystem', 'path' = '{tmp_path / 'out'}', 'format' = 'json') AS\n"
+        "SELECT window_start, category, COUNT(*) AS n FROM TUMBLE(p, event_time, INTERVAL '1' MINUTE)\n"
+        "GROUP BY window_start, window_end, category;\n")
+    return str(path)
+
 
 @pytest.mark.parametrize("args, cause", [
-    (["nope"], "unknown pipeline nope"),
-    (["revenue", "--trigger", "sometimes"], "--trigger must be"),
-    (["revenue", "--mode", "sideways"], "--mode must be"),
+    (["--max-bytes-per-trigger", "0"], "--max-bytes-per-trigger must be positive"),
+    (["--interval-ms=-1"], "--interval-ms must not be negative"),
+    (["--listen", "nowhere"], "--listen must be host:port"),
 ])
-def test_example_refuses_bad_flags(tmp_path, args, cause):
-    result = eddy("example", *args, "--input", tmp_path, "--output", tmp_path / "out", "--checkpoint", tmp_path / "cp")
+def test_run_refuses_bad_flags(tmp_path, args, cause):
+    result = eddy("run", sql_file(tmp_path, tmp_path), *args)
     assert_fails(result, cause, code=USAGE_ERROR)
 
 
-def test_example_missing_input_fails(tmp_path):
-    result = eddy("example", "revenue", "--input", tmp_path / "missing", "--output", tmp_path / "out",
-                  "--checkpoint", tmp_path / "cp", "--bounded", "--trigger", "available-now")
+def test_run_missing_input_fails(tmp_path):
+    result = eddy("run", sql_file(tmp_path, tmp_path / "missing"), "--checkpoint", tmp_path / "cp", "--bounded")
     assert_fails(result, str(tmp_path / "missing"))
 
 
-def test_example_checkpoint_under_a_file_fails(tmp_path, a_file):
-    result = eddy("example", "revenue", "--input", tmp_path, "--output", tmp_path / "out",
-                  "--checkpoint", a_file / "cp", "--bounded", "--trigger", "available-now")
+def test_run_checkpoint_under_a_file_fails(tmp_path, a_file):
+    result = eddy("run", sql_file(tmp_path, tmp_path), "--checkpoint", a_file / "cp", "--bounded")
     assert_fails(result, str(a_file / "cp"))
 
 

@@ -207,3 +207,25 @@ def test_kafka_tables_without_an_embedded_broker_are_refused(tmp_path):
     result = eddy("run", sql)
     assert result.returncode == 2, result.stderr
     assert "connector 'kafka' reads the broker embedded in this process, and none is: run with --broker-data-dir DIR" in result.stderr, result.stderr
+
+
+def test_a_checkpoint_of_another_query_is_refused(tmp_path):
+    """A query restarted on a checkpoint whose state means something else (here the window size
+    changed) is refused, saying what differs, and leaves the checkpoint as it was."""
+    subprocess.run([eddy_bin(), "gen", "purchases", "--count", "2000", "--out", str(tmp_path / "input" / "purchases")],
+                   check=True, timeout=60)
+    directory = workspace(tmp_path, "run", ["purchases"])
+    first = subprocess.run(run_command("revenue.sql"), cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert first.returncode == 0, first.stderr[-3000:]
+    with open(os.path.join(EXAMPLES, "revenue.sql")) as f:
+        text = f.read()
+    assert "INTERVAL '1' MINUTE))" in text
+    changed = tmp_path / "revenue-5-minutes.sql"
+    changed.write_text(text.replace("INTERVAL '1' MINUTE))", "INTERVAL '5' MINUTE))"))
+    refused = subprocess.run([eddy_bin(), "run", str(changed), "--checkpoint", "ckpt", "--bounded"], cwd=directory,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert refused.returncode != 0
+    assert "written by a different pipeline" in refused.stderr, refused.stderr
+    assert "TUMBLE(event_time, 60000 ms)" in refused.stderr and "TUMBLE(event_time, 300000 ms)" in refused.stderr, refused.stderr
+    again = subprocess.run(run_command("revenue.sql"), cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert again.returncode == 0, again.stderr[-3000:]

@@ -2,8 +2,9 @@
 # make bench-engine: the streaming engine against DuckDB on the same input, same machine, same run.
 #
 # Generates EDDY_BENCH_EVENTS (default 10 M) purchases and bids as JSON lines, warms the page cache,
-# then for each workload runs DuckDB (2 threads) over the files as batch SQL and Eddy's pipeline
-# (`eddy example`, release build, checkpoints on, files sink, bounded input so every window closes),
+# then for each workload runs DuckDB (2 threads) over the files as batch SQL and Eddy's pipeline built
+# with the Swift API (EddyPipelineBench, release build, checkpoints on, files sink, bounded input so
+# every window closes),
 # checks both computed the same windows, then runs the same query from SQL text (`eddy run
 # examples/revenue.sql`, examples/bids.sql) and checks it too, and prints:
 #   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=… sql_events_per_s=… sql_ratio=…
@@ -15,7 +16,9 @@ work=${EDDY_BENCH_DIR:-$(mktemp -d)}
 trap '[ -z "${EDDY_BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
 
 swift build -c release --product eddy 2>&1 | tail -1
+swift build -c release --product EddyPipelineBench 2>&1 | tail -1
 eddy=.build/release/eddy
+bench=.build/release/EddyPipelineBench
 repo=$(pwd)
 python=.venv/bin/python
 
@@ -37,7 +40,7 @@ run_case() {  # name pipeline input sql-file kind
   local duck eddy_line sql_line
   duck=$($python scripts/duckdb_queries.py "$name" "$input" --events "$events" --threads 2 --out "$work/duckdb-$name.jsonl")
   echo "$duck"
-  eddy_line=$($eddy example "$pipeline" --input "$input" --output "$work/out-$name" --checkpoint "$work/ckpt-$name" \
+  eddy_line=$($bench "$pipeline" --input "$input" --output "$work/out-$name" --checkpoint "$work/ckpt-$name" \
     --bounded --trigger available-now --report | grep '^REPORT')
   echo "eddy: $eddy_line"
   $python scripts/compare_results.py "$work/out-$name" "$work/duckdb-$name.jsonl"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo of what exists today:
-#  1. the end-to-end slice: `eddy demo` runs the broker and the revenue-by-category pipeline in one
+#  1. the end-to-end slice: `eddy demo` runs the broker and the revenue-by-category SQL pipeline in one
 #     process; `eddy gen` publishes purchases through the Kafka protocol (librdkafka, EddyKafka); the
 #     pipeline reads the log, closes 1-minute windows by watermark, writes results to files and
 #     prints its progress live; malformed records land in a dead-letter topic;
@@ -31,7 +31,7 @@ echo "== 1. eddy demo: broker + revenue pipeline on 127.0.0.1:$port, data in $da
 $eddy demo --data-dir "$data/pipeline" --listen "127.0.0.1:$port" --interval-ms 500 > "$data/demo.log" 2>&1 &
 demo_pid=$!
 wait_for_port "$data/demo.log"
-tail -n +1 -f "$data/demo.log" --pid "$demo_pid" | grep --line-buffered -E '^(batch|eddy demo|== |  )' &
+tail -n +1 -f "$data/demo.log" --pid "$demo_pid" | grep --line-buffered -E '^(batch|eddy demo|== |  |CREATE|SELECT|FROM|GROUP|\))' &
 echo "== eddy gen: 120000 purchases over 10 minutes of event time, 0.1 % malformed, to the topic (librdkafka, lz4)"
 timeout 60 $eddy gen purchases --count 120000 --rate 40000 --span-ms 600000 --malformed 0.001 \
   --bootstrap-server "127.0.0.1:$port" --topic shop.purchases.v1 --producer-property compression.type=lz4

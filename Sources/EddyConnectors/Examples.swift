@@ -1,7 +1,7 @@
 import EddyEngine
 
-/// The pipelines of Eddy's use cases, written with the Swift API. `eddy example <name>` runs them
-/// over files or the embedded log; the benchmark, the demo and the recovery test use them too.
+/// The pipelines of Eddy's use cases, written with the Swift API: the same queries as
+/// `examples/*.sql` (tests compare their plans); `make bench-engine` runs them next to the SQL files.
 public enum ExamplePipeline: String, Sendable, CaseIterable {
     /// Q_A: e-commerce revenue per category in 1-minute tumbling windows.
     case revenue

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EddyBroker
+import EddyEngine
 import EddyLog
 import Logging
 import NIOCore

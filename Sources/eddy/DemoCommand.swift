@@ -3,15 +3,16 @@ import EddyBroker
 import EddyConnectors
 import EddyEngine
 import EddyFormats
+import EddySQL
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// `eddy demo`: the first end-to-end slice in one process — the embedded broker (any Kafka client
-/// can produce to it), the revenue-by-category pipeline reading its log in-process, results in
-/// files, progress printed live, malformed records in a dead-letter topic.
+/// `eddy demo`: the end-to-end slice in one process: the embedded broker (any Kafka client can
+/// produce to it), the revenue-by-category SQL pipeline reading its log in-process, results in files,
+/// progress printed live, malformed records in a dead-letter topic.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -56,13 +57,21 @@ struct DemoCommand: AsyncParsableCommand {
         try broker.ensureTopic(topic, partitions: partitions)
 
         let results = dataDir + "/results/revenue"
-        let schema = EventGenerator(.purchases).schema
-        let pipeline = ExamplePipeline.revenue.build(source: .log(broker, topic: topic, format: .json(schema)), sink: .files(results))
+        let sql = Self.sql(topic: topic, results: results)
+        let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, listen)))
+        do {
+            _ = try session.run(sql)
+        } catch {
+            try await embedded.close()
+            throw CommandFailure(description: "the demo's SQL does not run: \(error.rendered(in: sql))")
+        }
+        let pipeline = session.jobs[0].pipeline
         var options = QueryOptions()
         options.name = "revenue"
         options.trigger = .processingTime(intervalMs: intervalMs)
         options.deadLetters = try LogDeadLetterSink(log: broker, topic: topic + ".dlq")
         print("eddy demo: broker on \(listen), topic \(topic) (\(partitions) partitions); results in \(results)")
+        print(sql)
         print(try pipeline.explain())
         let query = try pipeline.start(checkpoint: dataDir + "/checkpoints/revenue", options: options) { progress in
             print(DemoCommand.summary(progress))
@@ -80,6 +89,21 @@ struct DemoCommand: AsyncParsableCommand {
         try await embedded.close()
         if let failure { throw failure }
         print("eddy demo: stopped; \(try FileSinkReader.committedFiles(results).count) result files in \(results)")
+    }
+
+    /// The demo's pipeline: revenue by category per minute (examples/revenue.sql) over the topic.
+    static func sql(topic: String, results: String) -> String {
+        func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+        return """
+            CREATE TABLE purchases (
+              event_id STRING, user_id BIGINT, category STRING, amount DECIMAL(10, 2), country STRING, event_time TIMESTAMP(3),
+              WATERMARK FOR event_time AS event_time - INTERVAL '10' SECOND
+            ) WITH ('connector' = 'kafka', 'topic' = \(literal(topic)), 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+            CREATE TABLE revenue WITH ('connector' = 'filesystem', 'path' = \(literal(results)), 'format' = 'json') AS
+            SELECT window_start, window_end, category, COUNT(*) AS `count`, SUM(amount) AS revenue, AVG(amount) AS avg_amount
+            FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+            GROUP BY window_start, window_end, category;
+            """
     }
 
     /// One line per batch: the fields people watch.

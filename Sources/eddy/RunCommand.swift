@@ -123,9 +123,7 @@ struct RunCommand: AsyncParsableCommand {
         try await embedded?.close()
         if report {
             let seconds = Date().timeIntervalSince(started)
-            print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
-                  + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
-                  + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+            print(totals.report(seconds: seconds))
         }
     }
 

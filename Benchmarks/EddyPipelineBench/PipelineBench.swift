@@ -4,12 +4,15 @@ import EddyEngine
 import EddyFormats
 import Foundation
 
-/// `eddy example`: runs one of the use-case pipelines (written with the Swift API) over JSON-lines
-/// files, with a checkpoint, into a files sink. Streaming SQL (`eddy run pipeline.sql`) comes later.
-struct ExampleCommand: AsyncParsableCommand {
+/// `EddyPipelineBench`: runs one of the use-case pipelines written with the Swift API (`ExamplePipeline`)
+/// over JSON-lines files, with a checkpoint, into a files sink: the Swift API side of `make
+/// bench-engine`, which runs the same queries from SQL with `eddy run examples/*.sql` and compares the
+/// two. Not a user command: users run SQL files.
+@main
+struct PipelineBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "example",
-        abstract: "Run a built-in pipeline over JSON-lines files, exactly once, into a directory.",
+        commandName: "EddyPipelineBench",
+        abstract: "Run a use-case pipeline built with the Swift API over JSON-lines files, exactly once, into a directory (benchmarks).",
         discussion: """
             Pipelines: \(ExamplePipeline.allCases.map { "\n  \($0.rawValue): \($0.summary)" }.joined())
             Generate input with `eddy gen <kind> --out DIR`. Output files are listed by <output>/_eddy_manifest; \
@@ -45,9 +48,6 @@ struct ExampleCommand: AsyncParsableCommand {
     @Option(help: "Output mode: append, update or complete.")
     var mode = "append"
 
-    @Option(help: "Directory for dead letters (malformed and late rows), as JSON lines.")
-    var deadLetters: String?
-
     @Option(help: "Most bytes of aggregation state (state.bytes.max).")
     var stateBytesMax: Int?
 
@@ -79,7 +79,6 @@ struct ExampleCommand: AsyncParsableCommand {
         options.trigger = trigger == "once" ? .once : trigger == "available-now" ? .availableNow : .processingTime(intervalMs: intervalMs)
         options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
         options.stateBytesLimit = stateBytesMax
-        if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
         let started = Date()
         let totals = Totals()
         let printProgress = progress
@@ -90,40 +89,12 @@ struct ExampleCommand: AsyncParsableCommand {
         do {
             try await query.run()
         } catch let error as EngineError {
-            FileHandle.standardError.write(Data("eddy example: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("EddyPipelineBench: \(error)\n".utf8))
             throw ExitCode(2)
         }
         if report {
             let seconds = Date().timeIntervalSince(started)
-            print("REPORT rows=\(totals.rows) batches=\(totals.batches) seconds=\(String(format: "%.3f", seconds)) "
-                  + "rows_per_s=\(Int(Double(totals.rows) / max(seconds, 1e-9))) output_rows=\(totals.outputRows) "
-                  + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+            print(totals.report(seconds: seconds))
         }
     }
-}
-
-/// Totals over a query's batches (the progress callback runs on the query's task).
-final class Totals: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var rows: Int64 = 0
-    private(set) var outputRows: Int64 = 0
-    private(set) var batches = 0
-
-    func add(_ progress: StreamingQueryProgress) {
-        lock.withLock {
-            rows += progress.numInputRows
-            outputRows += progress.sink.numOutputRows
-            batches += 1
-        }
-    }
-}
-
-/// Peak resident memory of this process (VmHWM), in MiB.
-func peakResidentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-        return kilobytes / 1024
-    }
-    return 0
 }
