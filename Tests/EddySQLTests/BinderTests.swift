@@ -120,6 +120,41 @@ final class BinderTests: XCTestCase {
         XCTAssertEqual(sql.pipeline.plan.tree, swift.plan.tree)
     }
 
+    func testSessionCumulateAndPlainGroupByAreTheSwiftAPIsPlans() throws {
+        _ = try session.run(purchasesDDL)
+        let sessions = try job("""
+            CREATE TABLE sessions WITH ('connector' = 'memory') AS
+            SELECT window_start, window_end, user_id, COUNT(*) AS clicks, LAST_VALUE(category) AS last_category
+            FROM TABLE(SESSION(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '30' SECOND))
+            GROUP BY window_start, window_end, user_id;
+            """)
+        XCTAssertEqual(sessions.pipeline.plan.tree, Pipeline.read(purchases).withWatermark("event_time", delay: .seconds(10))
+            .groupBy(.session("event_time", gap: .seconds(30)), "user_id")
+            .aggregate(.count(as: "clicks"), .last("category", as: "last_category"))
+            .write(memory.sinks["sessions"]!).plan.tree)
+
+        let cumulative = try job("""
+            CREATE TABLE cumulative WITH ('connector' = 'memory') AS
+            SELECT window_start, window_end, category, SUM(amount) AS so_far
+            FROM CUMULATE(purchases, event_time, INTERVAL '1' MINUTE, INTERVAL '1' HOUR)
+            GROUP BY window_start, window_end, category;
+            """)
+        XCTAssertEqual(cumulative.pipeline.plan.tree, Pipeline.read(purchases).withWatermark("event_time", delay: .seconds(10))
+            .groupBy(.cumulate("event_time", size: .hours(1), step: .minutes(1)), "category")
+            .aggregate(.sum("amount", as: "so_far"))
+            .write(memory.sinks["cumulative"]!).plan.tree)
+
+        let totals = try job("""
+            CREATE TABLE totals (country STRING, orders BIGINT, biggest DECIMAL(10, 2), PRIMARY KEY (country) NOT ENFORCED)
+              WITH ('connector' = 'memory');
+            INSERT INTO totals SELECT country, COUNT(*) AS orders, MAX(amount) AS biggest FROM purchases GROUP BY country;
+            """)
+        XCTAssertEqual(totals.pipeline.plan.tree, Pipeline.read(purchases).withWatermark("event_time", delay: .seconds(10))
+            .groupBy("country")
+            .aggregate(.count(as: "orders"), .max("amount", as: "biggest"))
+            .write(memory.sinks["totals"]!, mode: .update).plan.tree)
+    }
+
     // MARK: results
 
     func testWindowedRevenueWithFilterAndHaving() throws {

@@ -194,9 +194,12 @@ public enum PhysicalPlanner {
             } else if mode == .append {
                 throw .plan("append mode with an aggregation needs an event-time window and a watermark; use update or complete mode for a plain group-by")
             }
-            let timeColumn = window?.column ?? watermark?.column
+            // A plain group-by keeps event time (for first/last) only while the watermark's column is
+            // still a column: a projection before it may have dropped it (Flink's rowtime rule).
+            var timeColumn = window?.column
+            if timeColumn == nil, let column = watermark?.column, try input.schema().index(of: column) != nil { timeColumn = column }
             if aggregates.contains(where: { $0.function == .first || $0.function == .last }) && timeColumn == nil {
-                throw .plan("first/last pick by event time: declare withWatermark on the event-time column")
+                throw .plan("first/last pick by event time: declare withWatermark on the event-time column (and keep it in the aggregation's input)")
             }
             steps.append(.aggregate(.init(window: window, keys: keys, aggregates: aggregates, timeColumn: timeColumn, mode: mode,
                                           stateBytesLimit: nil)))
