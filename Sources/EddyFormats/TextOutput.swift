@@ -136,3 +136,23 @@ enum TextOutput {
         output.append(UInt8(ascii: "\""))
     }
 }
+
+/// A flat JSON object of string members, for text that is not a batch (Kafka record headers as a
+/// column). Values that are not UTF-8 have their bad bytes replaced by U+FFFD; nil values are `null`.
+public func jsonObject(_ members: [(key: String, value: [UInt8]?)]) -> String {
+    var output: [UInt8] = [UInt8(ascii: "{")]
+    for (index, member) in members.enumerated() {
+        if index > 0 { output.append(UInt8(ascii: ",")) }
+        var key = member.key
+        key.withUTF8 { TextOutput.appendJSONString($0, to: &output) }
+        output.append(UInt8(ascii: ":"))
+        if let value = member.value {
+            var text = String(decoding: value, as: UTF8.self)
+            text.withUTF8 { TextOutput.appendJSONString($0, to: &output) }
+        } else {
+            output.append(contentsOf: TextOutput.nullLiteral)
+        }
+    }
+    output.append(UInt8(ascii: "}"))
+    return String(decoding: output, as: UTF8.self)
+}

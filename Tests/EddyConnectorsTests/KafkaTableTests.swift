@@ -151,6 +151,25 @@ final class KafkaTableTests: XCTestCase {
                        "'scan.startup.timestamp-millis' is used only with 'scan.startup.mode' = 'timestamp'")
     }
 
+    func testHeadersAreAJSONObjectColumn() throws {
+        try broker.ensureTopic("h", partitions: 1)
+        try broker.append("h", partition: PartitionID(0), [
+            LogAppend(key: nil, value: Array(#"{"n":1}"#.utf8), headers: [
+                LogHeader(key: "trace", value: Array("abc".utf8)), LogHeader(key: "empty", value: nil),
+                LogHeader(key: "quote\"", value: [0x61, 0xFF]), LogHeader(key: "trace", value: Array("again".utf8)),
+            ]),
+            LogAppend(key: nil, value: Array(#"{"n":2}"#.utf8)),
+        ])
+        XCTAssertEqual(try select("""
+            CREATE TABLE h (n BIGINT, hs STRING METADATA FROM 'headers' VIRTUAL)
+            WITH ('connector' = 'kafka', 'topic' = 'h', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT n, hs FROM h"), [
+            #"+I[1, {"trace":"again","empty":null,"quote\"":"a\#u{FFFD}"}]"#, "+I[2, {}]",
+        ])
+        XCTAssertEqual(error("CREATE TABLE h2 (n BIGINT, hs BIGINT METADATA FROM 'headers') WITH ('connector' = 'kafka', 'topic' = 'h', 'format' = 'json');",
+                             "SELECT n FROM h2"), "metadata 'headers' is STRING (a JSON object of the headers): declare `hs` so")
+    }
+
     func testKeyOptionsAreChecked() {
         let ddl = "CREATE TABLE k (a STRING, b BIGINT) WITH ('connector' = 'kafka', 'topic' = 'k', 'format' = 'json', "
         XCTAssertEqual(error(ddl + "'key.format' = 'raw', 'key.fields' = 'b');", "SELECT a FROM k"),

@@ -28,8 +28,17 @@ public struct LogSourceDescriptor: SourceDescriptor {
         case offset
         /// The record's Kafka timestamp, as TIMESTAMP.
         case timestamp
+        /// The record's headers as a JSON object of strings, `{"trace":"abc","empty":null}` (Flink's
+        /// is a MAP<STRING, BYTES>, which Eddy does not have); a repeated key keeps its last value.
+        case headers
 
-        public var type: DataType { self == .timestamp ? .timestamp : .int64 }
+        public var type: DataType {
+            switch self {
+            case .partition, .offset: .int64
+            case .timestamp: .timestamp
+            case .headers: .utf8
+            }
+        }
     }
 
     /// The columns a record's key holds, and how it is written (json, csv or raw: one STRING column
@@ -197,7 +206,8 @@ final class LogSource: Source {
             var keys = try KeyReader(format: keyFormat, raw: descriptor.key?.format == .raw && !keyColumns.isEmpty, columns: keyColumns)
             var letters: [DeadLetter] = []
             // The metadata of each decoded row, when the plan reads any.
-            var offsets: [Int64] = [], timestamps: [Int64] = []
+            var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
+            let wantsHeaders = metadataColumns.contains { $0.key == .headers }
             while from < to {
                 let next: Offset
                 do {
@@ -215,6 +225,7 @@ final class LogSource: Source {
                         } else if !metadataColumns.isEmpty {
                             offsets.append(record.offset.rawValue)
                             timestamps.append(record.timestamp.millis)
+                            if wantsHeaders { headers.append(Self.headersText(record.headers)) }
                         }
                     }
                 } catch {
@@ -227,7 +238,7 @@ final class LogSource: Source {
             }
             var batch = decoder.finish()
             if !metadataColumns.isEmpty || !keyColumns.isEmpty {
-                batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps)
+                batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)
             }
             chunks.append(SourceChunk(partition: partition, batch: batch, deadLetters: letters))
         }
@@ -235,17 +246,34 @@ final class LogSource: Source {
     }
 
     /// The decoded value, key and metadata columns, in the source's column order.
-    private func assemble(_ values: RecordBatch, keys: RecordBatch?, partition: PartitionID, offsets: [Int64], timestamps: [Int64]) -> RecordBatch {
+    private func assemble(_ values: RecordBatch, keys: RecordBatch?, partition: PartitionID, offsets: [Int64], timestamps: [Int64],
+                          headers: [String]) -> RecordBatch {
         let columns = schema.names.map { name -> Column in
             switch descriptor.metadata[name] {
             case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: values.count))
             case .offset: .int64(offsets)
             case .timestamp: .timestamp(timestamps)
+            case .headers: .utf8(headers)
             case nil:
                 if let keys, let index = keys.schema.index(of: name) { keys.columns[index] } else { values.columns[values.schema.index(of: name)!] }
             }
         }
         return RecordBatch(schema: schema, columns: columns)
+    }
+
+    /// Headers as a JSON object; a repeated key keeps its last value, in the place of its first.
+    static func headersText(_ headers: [LogHeader]) -> String {
+        var members: [(key: String, value: [UInt8]?)] = []
+        var positions: [String: Int] = [:]
+        for header in headers {
+            if let position = positions[header.key] {
+                members[position].value = header.value
+            } else {
+                positions[header.key] = members.count
+                members.append((header.key, header.value))
+            }
+        }
+        return jsonObject(members)
     }
 
     private func letter(_ record: LogRecord, partition: PartitionID, reason: String) -> DeadLetter {

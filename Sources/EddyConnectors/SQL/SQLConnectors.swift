@@ -50,7 +50,8 @@ struct KafkaConnector: TableConnector {
         for (column, key) in table.metadata {
             let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
             guard let field = table.schema.field(named: column), field.type == wanted else {
-                throw SQLError("metadata '\(key)' is \(wanted == .timestamp ? "TIMESTAMP(3)" : "BIGINT (or INT)"): declare `\(column)` so", at: table.location)
+                let typeName = wanted == .timestamp ? "TIMESTAMP(3)" : wanted == .utf8 ? "STRING (a JSON object of the headers)" : "BIGINT (or INT)"
+                throw SQLError("metadata '\(key)' is \(typeName): declare `\(column)` so", at: table.location)
             }
         }
     }
