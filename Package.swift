@@ -62,6 +62,9 @@ let package = Package(
         .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
         // Streaming SQL in Flink's dialect: lexer, parser, binder to the engine's logical plans.
         .target(name: "EddySQL", dependencies: ["EddyEngine"], exclude: ["README.md"]),
+        // Parquet files, written and read by hand (no Swift Parquet library on the mirror).
+        .target(name: "EddyParquet", dependencies: ["EddyCore", "EddyEngine", "EddyWire", .product(name: "NIOCore", package: "swift-nio")],
+                exclude: ["README.md"]),
         // Sources and sinks: files, a log through EddyCore's `RecordLog` (the embedded broker passes
         // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
@@ -117,6 +120,7 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
         .testTarget(name: "EddySQLTests", dependencies: ["EddySQL", "EddyEngine", "EddyTestSupport"]),
         .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
+        .testTarget(name: "EddyParquetTests", dependencies: ["EddyParquet", "EddyEngine", "EddyTestSupport"]),
         .testTarget(
             name: "EddyConnectorsTests",
             dependencies: [

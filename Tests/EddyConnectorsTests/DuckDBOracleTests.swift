@@ -298,11 +298,6 @@ final class DuckDBOracleTests: XCTestCase {
 
     /// Rows of a DuckDB query, each value as text (NULL as "null"), through the project's venv.
     func duckDB(_ sql: String) throws -> [[String]] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = root.appendingPathComponent(".venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw XCTSkip("no .venv with duckdb: run scripts/setup.sh (make test does)")
-        }
         let script = """
             import duckdb, json, sys
             rows = duckdb.sql(sys.stdin.read()).fetchall()
@@ -313,21 +308,9 @@ final class DuckDBOracleTests: XCTestCase {
             for row in rows:
                 print(json.dumps([text(v) for v in row]))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(sql.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw EngineError.execution("DuckDB failed: \(errorText)") }
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
+        let data: String
+        do { data = try runPython(script, input: sql) } catch is PythonUnavailable { throw XCTSkip("no .venv with duckdb: run scripts/setup.sh (make test does)") }
+        return try data.split(separator: "\n").map { line in
             try JSONDecoder().decode([String].self, from: Data(line.utf8))
         }
     }
