@@ -69,7 +69,7 @@ let package = Package(
         // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
             name: "EddyConnectors",
-            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL"],
+            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet"],
             exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "EddyConnectorsTests",
             dependencies: [
-                "EddyConnectors", "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyTestSupport",
+                "EddyConnectors", "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyParquet", "EddyTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

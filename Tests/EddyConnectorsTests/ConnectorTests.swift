@@ -3,6 +3,7 @@ import EddyConnectors
 import EddyCore
 import EddyEngine
 import EddyFormats
+import EddyParquet
 import Foundation
 import Logging
 import NIOPosix
@@ -41,6 +42,45 @@ final class FileSourceTests: XCTestCase {
         try write(".hidden.tmp", ["not read"])
         try driver.runUntilIdle()
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<60).map { Value.int64(Int64($0)) }, "every line once, in order")
+    }
+
+    /// Parquet files in batches of whole files; a sink's directory is read through its manifest
+    /// (a part file whose batch never committed is not read); a file that does not fit the table
+    /// goes to the dead letters by name.
+    func testParquetFilesAreReadWholeAndThroughTheManifest() throws {
+        let sink = try FileSinkDescriptor.files(directory + "/lake", format: .parquet)
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        for batch in 0..<5 {
+            try sink.write(batchId: Int64(batch), RecordBatch(schema: Self.schema, rows: (0..<10).map { n in
+                [.timestamp(Int64(batch * 10 + n) * 1000), .string("k\(n % 3)"), .int64(Int64(batch * 10 + n))]
+            }))
+        }
+        // A crash after writing part 5 but before its manifest entry: the part file is there.
+        try FileManager.default.copyItem(atPath: directory + "/lake/part-0000000004.parquet", toPath: directory + "/lake/part-0000000005.parquet")
+        let output = MemorySink()
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxBytes: 1)  // one file per batch
+        let driver = try TestDriver(Pipeline.read(.files(directory + "/lake", format: .parquet(Self.schema))).write(output),
+                                    checkpoint: directory + "/checkpoint", options: options)
+        try driver.runUntilIdle()
+        XCTAssertEqual(output.rows.map { $0[2] }, (0..<50).map { Value.int64(Int64($0)) })
+        XCTAssertEqual(driver.progress.filter { $0.numInputRows > 0 }.count, 5)
+
+        // A file whose column has another type: dead-lettered by name, the others read.
+        let other = Schema([Field("t", .timestamp), Field("k", .int64), Field("n", .int64)])
+        var writer = try ParquetWriter(schema: other)
+        try writer.write(RecordBatch(schema: other, rows: [[.timestamp(0), .int64(1), .int64(2)]]))
+        try Data(try writer.finish()).write(to: URL(fileURLWithPath: directory + "/in/a.parquet"))
+        try Data("not parquet".utf8).write(to: URL(fileURLWithPath: directory + "/in/b.parquet"))
+        let letters = Letters()
+        options.deadLetters = letters
+        let second = MemorySink()
+        try TestDriver(Pipeline.read(.files(directory + "/in", format: .parquet(Self.schema))).write(second), options: options).runUntilIdle()
+        XCTAssertEqual(second.rows.count, 0)
+        XCTAssertEqual(letters.letters.map(\.detail), [
+            "a.parquet: column k is BIGINT in the file, TEXT in the table",
+            "b.parquet: not a Parquet file (no PAR1 magic at both ends)",
+        ])
     }
 
     /// The file source's list of taken files is its offsets' meaning: one that cannot be read must

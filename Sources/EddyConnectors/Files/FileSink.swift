@@ -1,9 +1,10 @@
 import EddyCore
 import EddyEngine
 import EddyFormats
+import EddyParquet
 import Foundation
 
-/// Writes each micro-batch's rows to a directory as JSON lines or CSV, exactly once:
+/// Writes each micro-batch's rows to a directory as JSON lines, CSV or Parquet, exactly once:
 ///
 /// - batch N's rows go to `part-<N, 10 digits>.<ext>`, written to a temporary name, fsynced and
 ///   renamed, so a file is either whole or absent;
@@ -18,11 +19,14 @@ public struct FileSinkDescriptor: SinkDescriptor {
     public enum Format: String, Sendable {
         case jsonLines = "jsonl"
         case csv
+        case parquet
     }
 
     public var directory: String
     public var format: Format
     public var options: EncodeOptions
+    /// Parquet: codec, row group and page sizes.
+    public var parquet = ParquetWriter.Options()
 
     public var description: String { "files[\(directory), \(format.rawValue)]" }
 
@@ -33,8 +37,8 @@ public struct FileSinkDescriptor: SinkDescriptor {
 
 extension SinkDescriptor where Self == FileSinkDescriptor {
     public static func files(_ directory: String, format: FileSinkDescriptor.Format = .jsonLines,
-                             options: EncodeOptions = EncodeOptions()) -> FileSinkDescriptor {
-        FileSinkDescriptor(directory: directory, format: format, options: options)
+                             options: EncodeOptions = EncodeOptions(), parquet: ParquetWriter.Options = ParquetWriter.Options()) -> FileSinkDescriptor {
+        FileSinkDescriptor(directory: directory, format: format, options: options, parquet: parquet)
     }
 }
 
@@ -51,7 +55,8 @@ final class FileSink: Sink {
 
     let descriptor: FileSinkDescriptor
     let context: SinkContext
-    private var manifestDirectory: String { descriptor.directory + "/_eddy_manifest" }
+    static let manifestDirectoryName = "_eddy_manifest"
+    private var manifestDirectory: String { descriptor.directory + "/" + Self.manifestDirectoryName }
 
     init(_ descriptor: FileSinkDescriptor, context: SinkContext) throws(EngineError) {
         self.descriptor = descriptor
@@ -79,7 +84,7 @@ final class FileSink: Sink {
             let digits = String(batchId)
             let name = "part-" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits + "." + descriptor.format.rawValue
             let path = descriptor.directory + "/" + name
-            byteCount = try EngineError.io(.execution) { () throws(FileError) in try writePart(batch, to: path) }
+            byteCount = try writePart(batch, to: path)
             files.append(name)
         }
         let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: byteCount)
@@ -93,7 +98,27 @@ final class FileSink: Sink {
 extension FileSink {
     /// Writes a part file, encoded and written a slice of rows at a time so a large batch never
     /// sits in memory as text; returns its size.
-    private func writePart(_ batch: RecordBatch, to path: String) throws(FileError) -> Int {
+    private func writePart(_ batch: RecordBatch, to path: String) throws(EngineError) -> Int {
+        if descriptor.format == .parquet {
+            let bytes: [UInt8]
+            do {
+                var writer = try ParquetWriter(schema: batch.schema, options: descriptor.parquet)
+                try writer.write(batch)
+                bytes = try writer.finish()
+            } catch {
+                throw .execution("cannot write \(path) as Parquet: \(error)")
+            }
+            try EngineError.io(.execution) { () throws(FileError) in
+                var file = try DurableFileWriter(path)
+                try file.write(bytes)
+                try file.commit()
+            }
+            return bytes.count
+        }
+        return try EngineError.io(.execution) { () throws(FileError) in try writeText(batch, to: path) }
+    }
+
+    private func writeText(_ batch: RecordBatch, to path: String) throws(FileError) -> Int {
         var file = try DurableFileWriter(path)
         var text: [UInt8] = []
         var byteCount = 0
@@ -103,6 +128,7 @@ extension FileSink {
             switch descriptor.format {
             case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
             case .csv: CSVEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
+            case .parquet: preconditionFailure("Parquet parts are written whole")
             }
             try file.write(text)
             byteCount += text.count

@@ -1,14 +1,17 @@
 import EddyCore
 import EddyEngine
 import EddyFormats
+import EddyParquet
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reads JSON-lines or CSV files from a directory (Spark's file source): files are taken in name
-/// order as they appear; hidden files and names starting with `_` or ending in `.tmp` are ignored.
+/// Reads JSON-lines, CSV or Parquet files from a directory (Spark's file source): files are taken in
+/// name order as they appear; hidden files and names starting with `_` or ending in `.tmp` are ignored.
+/// A directory an Eddy files sink writes (it has `_eddy_manifest/`) is read through the manifest: only
+/// committed part files.
 /// With `bounded`, only the files present when the query first starts are read, and their end ends
 /// event time (open windows are emitted), as Flink does for a bounded input.
 public struct FileSourceDescriptor: SourceDescriptor {
@@ -67,7 +70,7 @@ public final class FileSource: Source {
         columns = context.requiredColumns
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
         log = try FileLog(path: context.metadataDirectory.map { $0 + "/files" })
-        _ = try descriptor.format.makeDecoder(columns: columns)  // schema problems surface at start
+        if !descriptor.format.isWholeFile { _ = try descriptor.format.makeDecoder(columns: columns) }  // schema problems surface at start
     }
 
     deinit { readAhead?.wait() }
@@ -90,9 +93,15 @@ public final class FileSource: Source {
     private func discover() throws(EngineError) {
         if descriptor.bounded && (listedOnce || !log.entries.isEmpty) { return }
         listedOnce = true
-        let names: [String]
+        var names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: descriptor.directory)
+            // The output of an Eddy files sink: only the files its manifest lists are committed (a
+            // part file of a batch that crashed before its manifest entry is not), as Spark reads
+            // a directory with _spark_metadata.
+            if names.contains(FileSink.manifestDirectoryName) {
+                names = try FileSinkReader.committedFiles(descriptor.directory).map { ($0 as NSString).lastPathComponent }
+            }
         } catch {
             throw .execution("cannot list \(descriptor.directory): \(error.localizedDescription)")
         }
@@ -198,6 +207,16 @@ struct FileRangeReader: Sendable {
     func planEnd(from: Int64, limit: ReadLimit) throws(EngineError) -> Int64 {
         let total = log.totalBytes
         guard let maxBytes = limit.maxBytes, total - from > maxBytes else { return total }
+        if descriptor.format.isWholeFile {
+            // Whole files: as many as fit the limit, at least one.
+            guard var index = log.entryIndex(containing: from) else { return total }
+            var end = log.entries[index].start + log.entries[index].size
+            while index + 1 < log.entries.count, log.entries[index + 1].start + log.entries[index + 1].size - from <= maxBytes {
+                index += 1
+                end = log.entries[index].start + log.entries[index].size
+            }
+            return end
+        }
         return try lineBoundary(near: from + maxBytes, after: from)
     }
 
@@ -231,12 +250,54 @@ struct FileRangeReader: Sendable {
             let entry = log.entries[index]
             let upTo = min(to, entry.start + entry.size)
             if upTo > position {
-                let bytes = try readBytes(entry, from: position - entry.start, count: Int(upTo - position))
-                chunks += try decode(bytes, entry: entry, offsetInFile: position - entry.start)
+                if descriptor.format.isWholeFile {
+                    guard position == entry.start, upTo == entry.start + entry.size else {
+                        throw .checkpoint("the offsets cut \(entry.name) at byte \(position - entry.start) or \(upTo - entry.start); a \(descriptor.format) file is read whole")
+                    }
+                    chunks.append(try readWhole(entry))
+                } else {
+                    let bytes = try readBytes(entry, from: position - entry.start, count: Int(upTo - position))
+                    chunks += try decode(bytes, entry: entry, offsetInFile: position - entry.start)
+                }
             }
             position = entry.start + entry.size
         }
         return chunks
+    }
+
+    /// A whole Parquet file as the source's columns: columns the file lacks are NULL; a file that
+    /// cannot be read, or whose column has another type, goes to the dead letters whole (by name).
+    private func readWhole(_ entry: FileLog.Entry) throws(EngineError) -> SourceChunk {
+        let wanted = columns.map { names in descriptor.schema.fields.filter { names.contains($0.name) } } ?? descriptor.schema.fields
+        let schema = Schema(wanted)
+        let bytes = try readBytes(entry, from: 0, count: Int(entry.size))
+        func letter(_ reason: String) -> SourceChunk {
+            SourceChunk(partition: 0, batch: .empty(schema), deadLetters: [
+                DeadLetter(reason: .malformed, detail: "\(entry.name): \(reason)", source: sourceName, partition: 0, offset: entry.start, value: []),
+            ])
+        }
+        do {
+            let reader = try ParquetReader(bytes)
+            let present = wanted.filter { reader.schema.field(named: $0.name) != nil }.map(\.name)
+            let read = try reader.readAll(columns: present)
+            var columns: [Column] = []
+            for field in wanted {
+                guard let index = read.schema.index(of: field.name) else {
+                    var nulls = ColumnBuilder(field.type)
+                    for _ in 0..<read.count { nulls.appendNull() }
+                    columns.append(nulls.finish())
+                    continue
+                }
+                let found = read.schema.fields[index].type
+                guard found == field.type else {
+                    return letter("column \(field.name) is \(found) in the file, \(field.type) in the table")
+                }
+                columns.append(read.columns[index])
+            }
+            return SourceChunk(partition: 0, batch: RecordBatch(schema: schema, columns: columns), deadLetters: [])
+        } catch {
+            return letter(error.description)
+        }
     }
 
     /// Decodes whole lines, split across `decodeThreads` at line boundaries when the buffer is large.

@@ -6,20 +6,29 @@ import EddyFormats
 public enum RecordFormat: Sendable, CustomStringConvertible {
     case jsonLines(Schema, JSONDecodeOptions = JSONDecodeOptions())
     case csv(Schema, CSVDecodeOptions = CSVDecodeOptions())
+    /// Parquet files, read whole (a file source's batches end on file boundaries).
+    case parquet(Schema)
 
     /// JSON records (Kafka message values, one object each): the same decoder as JSON lines.
     public static func json(_ schema: Schema) -> RecordFormat { .jsonLines(schema) }
 
     public var schema: Schema {
         switch self {
-        case .jsonLines(let schema, _), .csv(let schema, _): schema
+        case .jsonLines(let schema, _), .csv(let schema, _), .parquet(let schema): schema
         }
+    }
+
+    /// Whether a file is decoded whole rather than line by line.
+    public var isWholeFile: Bool {
+        if case .parquet = self { return true }
+        return false
     }
 
     public var description: String {
         switch self {
         case .jsonLines: "json"
         case .csv: "csv"
+        case .parquet: "parquet"
         }
     }
 
@@ -34,6 +43,8 @@ public enum RecordFormat: Sendable, CustomStringConvertible {
             // CSV fields are found by position or header anyway: decode all, then keep the wanted ones.
             let keep = columns.map { names in schema.fields.indices.filter { names.contains(schema.fields[$0].name) } }
             return .csv(try CSVRowDecoder(schema: schema, options: options), keep: keep)
+        case .parquet:
+            throw .configuration("parquet is read a file at a time, not as records or lines")
         }
     }
 }

@@ -1,6 +1,7 @@
 import EddyCore
 import EddyEngine
 import EddyFormats
+import EddyParquet
 import EddySQL
 import Foundation
 
@@ -209,12 +210,13 @@ struct FilesystemConnector: TableConnector {
     let name = "filesystem"
     let optionKeys: Set<String> = [
         "path", "format", "source.monitor-interval", "sink.output-mode",
-        "csv.field-delimiter", "csv.ignore-first-line",
+        "csv.field-delimiter", "csv.ignore-first-line", "parquet.compression", "parquet.row-group.rows", "parquet.page.size",
     ]
 
     func validate(_ table: TableDefinition) throws(SQLError) {
         _ = try table.options.required("path", "the directory of the table's files")
         if try format(table) == "csv" { _ = try recordFormat(table) }
+        _ = try parquetOptions(table)
         _ = try table.options.choice("sink.output-mode", ["append", "complete"])
         _ = try table.options.duration("source.monitor-interval")
     }
@@ -228,19 +230,38 @@ struct FilesystemConnector: TableConnector {
         let path = try table.options.required("path", "the directory the files go to")
         switch try format(table) {
         case "csv": return .files(path, format: .csv)
+        case "parquet": return .files(path, format: .parquet, parquet: try parquetOptions(table))
         default: return .files(path, format: .jsonLines)
         }
     }
 
     func format(_ table: TableDefinition) throws(SQLError) -> String {
-        guard let format = try table.options.choice("format", ["json", "csv"]) else {
-            throw SQLError("option 'format' is required: 'json' (one object per line) or 'csv'", at: table.location)
+        guard let format = try table.options.choice("format", ["json", "csv", "parquet"]) else {
+            throw SQLError("option 'format' is required: 'json' (one object per line), 'csv' or 'parquet'", at: table.location)
         }
         return format
     }
 
+    /// Flink's 'parquet.compression' (SNAPPY, the default, GZIP, ZSTD or UNCOMPRESSED, any case), and
+    /// Eddy's row group rows and page bytes.
+    func parquetOptions(_ table: TableDefinition) throws(SQLError) -> ParquetWriter.Options {
+        var options = ParquetWriter.Options()
+        if let text = table.options["parquet.compression"] {
+            guard let codec = ParquetWriter.Options.Codec(rawValue: text.lowercased()) else {
+                throw SQLError("option 'parquet.compression' is SNAPPY, GZIP, ZSTD or UNCOMPRESSED, not '\(text)'",
+                               at: table.options.location(of: "parquet.compression"))
+            }
+            options.codec = codec
+        }
+        if let rows = try table.options.integer("parquet.row-group.rows", in: 1...Int64(Int32.max)) { options.rowGroupRows = Int(rows) }
+        if let bytes = try table.options.integer("parquet.page.size", in: 1024...(256 << 20)) { options.pageBytes = Int(bytes) }
+        return options
+    }
+
     func recordFormat(_ table: TableDefinition) throws(SQLError) -> RecordFormat {
         switch try format(table) {
+        case "parquet":
+            return .parquet(table.schema)
         case "csv":
             var options = CSVDecodeOptions()
             if let delimiter = table.options["csv.field-delimiter"] {
