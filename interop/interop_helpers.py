@@ -157,6 +157,30 @@ def committed_rows(directory: str) -> list[dict]:
         with open(os.path.join(manifest, str(batch))) as f:
             entry = json.load(f)
         for name in entry["files"]:
-            with open(os.path.join(directory, name)) as f:
+            path = os.path.join(directory, name)
+            if name.endswith(".parquet"):
+                rows += parquet_rows(path)
+                continue
+            with open(path) as f:
                 rows += [json.loads(line) for line in f if line.strip()]
+    return rows
+
+
+def parquet_rows(path: str) -> list[dict]:
+    """A Parquet file's rows through DuckDB, values as JSON would hold them (timestamps as ISO text)."""
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    relation = con.sql(f"SELECT * FROM read_parquet('{path}')")
+    names = relation.columns
+    rows = []
+    for values in relation.fetchall():
+        row = {}
+        for name, value in zip(names, values):
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif value is not None and type(value).__name__ == "Decimal":
+                value = str(value)
+            row[name] = value
+        rows.append(row)
     return rows
