@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -69,7 +70,8 @@ let package = Package(
         // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
             name: "EddyConnectors",
-            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet"],
+            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet",
+                           .product(name: "SQLiteNIO", package: "sqlite-nio")],
             exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
@@ -126,6 +128,7 @@ let package = Package(
             dependencies: [
                 "EddyConnectors", "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyParquet", "EddyTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
         ),
         .testTarget(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -60,16 +61,42 @@ def as_parquet(tmp_path, example: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql"])
+def as_sqlite(tmp_path, example: str) -> str:
+    """The example with its sinks writing tables of one SQLite database: only their WITH clauses change."""
+    with open(os.path.join(EXAMPLES, example)) as f:
+        lines = f.read().splitlines()
+    changed = [re.sub(r"WITH \('connector' = 'filesystem', 'path' = 'out/[a-z_]+', 'format' = 'json'\)",
+                      "WITH ('connector' = 'sqlite', 'path' = 'out/results.db')", line) for line in lines]
+    assert changed != lines
+    path = tmp_path / ("sqlite-" + example)
+    path.write_text("\n".join(changed) + "\n")
+    return str(path)
+
+
+def sqlite_rows(directory: str, table: str) -> list:
+    """A table's rows, sorted (SQLite has no order of its own)."""
+    import sqlite3
+    with sqlite3.connect(os.path.join(directory, "out", "results.db")) as db:
+        return sorted(db.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+
+
+@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql", "sqlite:revenue.sql", "sqlite:iot.sql"])
 def test_killed_and_restarted_equals_straight_through(tmp_path, example):
     seed = int(os.environ.get("EDDY_SEED", random.randrange(1 << 30)))
     print(f"EDDY_SEED={seed}")
     rng = random.Random(seed)
-    parquet = example.startswith("parquet:")
-    example = example.removeprefix("parquet:")
+    target, _, example = example.rpartition(":")
     kinds, outputs = CASES[example]
-    if parquet:
+    if target == "parquet":
         example = as_parquet(tmp_path, example)
+    elif target == "sqlite":
+        example = as_sqlite(tmp_path, example)
+    if target == "sqlite":
+        def rows(directory: str, out: str) -> list:
+            return sqlite_rows(directory, out.removeprefix("out/"))
+    else:
+        def rows(directory: str, out: str) -> list:
+            return committed_rows(os.path.join(directory, out))
     for kind in kinds:
         subprocess.run([eddy_bin(), "gen", kind, "--count", str(EVENTS), "--span-ms", "3600000", "--malformed", "0.001",
                         "--out", str(tmp_path / "input" / kind), "--files", "3"], check=True, timeout=60)
@@ -79,7 +106,7 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example):
     straight = subprocess.run(run_command(example), cwd=straight_dir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     straight_s = time.monotonic() - started
     assert straight.returncode == 0, straight.stderr[-3000:]
-    expected = {out: committed_rows(os.path.join(straight_dir, out)) for out in outputs}
+    expected = {out: rows(straight_dir, out) for out in outputs}
     assert any(expected.values()), f"{example} produced no rows"
 
     killed_dir = workspace(tmp_path, "killed", kinds)
@@ -103,7 +130,7 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example):
           + ", ".join(f"{out} {len(rows)} rows" for out, rows in expected.items()))
     assert kills >= 1, "no kill landed inside a run"
     for out in outputs:
-        assert committed_rows(os.path.join(killed_dir, out)) == expected[out], out
+        assert rows(killed_dir, out) == expected[out], out
 
 
 def eddy(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -7,14 +7,14 @@ import Foundation
 
 /// The connectors `CREATE TABLE … WITH ('connector' = …)` can name today, with Flink's option names.
 public enum SQLConnectors {
-    /// filesystem, datagen, print, blackhole, and kafka over `embedded`: the broker running in this
+    /// filesystem, datagen, print, blackhole, sqlite, and kafka over `embedded`: the broker running in this
     /// process, if any (`eddy run --broker-data-dir`), named by the address it listens on.
     /// With `planningOnly` (`eddy explain`), kafka tables plan against a log that is never read.
     public static func standard(embedded: (log: any RecordLog, address: String)? = nil, planningOnly: Bool = false,
                                 output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
         let kafka = embedded ?? (planningOnly ? (UnconnectedLog(), "the embedded broker") : nil)
         return ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
-                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly)])
+                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly), SQLiteConnector()])
     }
 }
 
@@ -512,4 +512,23 @@ final class BlackholeSink: Sink {
     var description: String { "blackhole" }
     func lastCommittedBatch() -> Int64? { nil }
     func write(batchId: Int64, _ batch: RecordBatch) {}
+}
+
+/// `'connector' = 'sqlite'`: a table of an SQLite database file, written exactly once (see
+/// `SQLiteSinkDescriptor`); updating results upsert on the SQL table's PRIMARY KEY.
+struct SQLiteConnector: TableConnector {
+    let name = "sqlite"
+    let optionKeys: Set<String> = ["path", "table-name"]
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try table.options.required("path", "the SQLite database file")
+    }
+
+    func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
+        let path = try table.options.required("path", "the SQLite database file")
+        if mode == .update && (table.primaryKey ?? []).isEmpty {
+            throw SQLError("an updating result goes into an SQLite table by its PRIMARY KEY: declare PRIMARY KEY (…) NOT ENFORCED", at: table.location)
+        }
+        return SQLiteSinkDescriptor(path: path, table: table.options["table-name"] ?? table.name, primaryKey: table.primaryKey)
+    }
 }

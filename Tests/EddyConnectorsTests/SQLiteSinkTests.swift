@@ -1,0 +1,170 @@
+import EddyConnectors
+import EddyEngine
+import EddySQL
+import Foundation
+import SQLiteNIO
+import XCTest
+
+/// The SQLite sink: created tables, appends, upserts and complete results, each batch once across
+/// replays and crashes at every point of the protocol, and clear errors for a table that does not fit.
+final class SQLiteSinkTests: XCTestCase {
+    var directory = ""
+    var database: String { directory + "/results.db" }
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "eddy-sqlite-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/in", withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Rows of `sql` as text, each row's columns joined by `|` (NULL as `NULL`).
+    func query(_ sql: String) throws -> [String] {
+        let connection = try SQLiteConnection.open(storage: .file(path: database)).wait()
+        defer { try? connection.close().wait() }
+        return try connection.query(sql).wait().map { row in
+            row.columns.map { column -> String in
+                switch column.data {
+                case .null: "NULL"
+                case .text(let text): text
+                case .integer(let value): String(value)
+                case .float(let value): String(value)
+                case .blob: "blob"
+                }
+            }.joined(separator: "|")
+        }
+    }
+
+    static let schema = Schema([Field("k", .utf8), Field("n", .int64), Field("amount", .decimal(scale: 2)), Field("at", .timestamp),
+                                Field("ok", .bool), Field("x", .float64), Field("day", .date)])
+
+    func batch(_ rows: [(String?, Int64)]) -> RecordBatch {
+        RecordBatch(schema: Self.schema, rows: rows.map { key, n in
+            [key.map(Value.string) ?? .null, .int64(n), .decimal(n * 125, scale: 2), .timestamp(n * 1000), .bool(n % 2 == 0), .float64(Double(n) / 4),
+             .date(20_000 + n)]
+        })
+    }
+
+    func testAppendsEachBatchOnceWithItsTypes() throws {
+        let sink = try SQLiteSinkDescriptor(path: database, table: "out")
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q1"))
+        try sink.write(batchId: 0, batch([("a", 1), (nil, 2)]))
+        try sink.write(batchId: 0, batch([("a", 1), (nil, 2)]))  // a replay
+        try sink.write(batchId: 1, batch([("b", 3)]))
+        XCTAssertEqual(try sink.lastCommittedBatch(), 1)
+        try sink.close()
+        XCTAssertEqual(try query("SELECT * FROM out ORDER BY n"), [
+            "a|1|1.25|1970-01-01T00:00:01.000Z|0|0.25|2024-10-05",
+            "NULL|2|2.5|1970-01-01T00:00:02.000Z|1|0.5|2024-10-06",
+            "b|3|3.75|1970-01-01T00:00:03.000Z|0|0.75|2024-10-07",
+        ])
+        XCTAssertEqual(try query("SELECT typeof(n), typeof(amount), typeof(x), typeof(at) FROM out LIMIT 1"), ["integer|real|real|text"])
+        XCTAssertEqual(try query("SELECT query_id, sink, batch_id FROM eddy_sink_progress"), ["q1|out|1"])
+        XCTAssertEqual(try query("PRAGMA journal_mode"), ["wal"])
+        // Another query into the same table keeps its own progress.
+        let other = try SQLiteSinkDescriptor(path: database, table: "out")
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q2"))
+        XCTAssertNil(try other.lastCommittedBatch())
+    }
+
+    func testUpdatingResultsUpsertAndCompleteResultsReplace() throws {
+        try Data("""
+            {"category": "books", "amount": 1.50}
+            {"category": "games", "amount": 2.00}
+            {"category": "books", "amount": 3.00}
+
+            """.utf8).write(to: URL(fileURLWithPath: directory + "/in/1.jsonl"))
+        let session = SQLSession(connectors: SQLConnectors.standard(output: { _ in }), bounded: true)
+        try session.run("""
+            CREATE TABLE sales (category STRING, amount DECIMAL(10, 2)) WITH ('connector' = 'filesystem', 'path' = '\(directory)/in', 'format' = 'json');
+            CREATE TABLE totals (category STRING, orders BIGINT, revenue DECIMAL(10, 2), PRIMARY KEY (category) NOT ENFORCED)
+              WITH ('connector' = 'sqlite', 'path' = '\(database)');
+            INSERT INTO totals SELECT category, COUNT(*), SUM(amount) FROM sales GROUP BY category;
+            """)
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxBytes: 40)  // a batch per line: books is updated in place
+        try TestDriver(session.jobs[0].pipeline, options: options).runUntilIdle()
+        XCTAssertEqual(try query("SELECT * FROM totals ORDER BY category"), ["books|2|4.5", "games|1|2"])
+        XCTAssertEqual(try query("SELECT sql FROM sqlite_master WHERE name = 'totals'"),
+                       [#"CREATE TABLE "totals" ("category" TEXT, "orders" INTEGER, "revenue" DECIMAL(18, 2), PRIMARY KEY ("category"))"#])
+
+        // Complete mode: each batch's rows replace the table's.
+        let complete = try SQLiteSinkDescriptor(path: database, table: "whole")
+            .makeSink(SinkContext(schema: Self.schema, mode: .complete, upsertKeys: [], queryId: "q"))
+        try complete.write(batchId: 0, batch([("a", 1), ("b", 2)]))
+        try complete.write(batchId: 1, batch([("a", 3)]))
+        try complete.write(batchId: 1, batch([("a", 3)]))
+        XCTAssertEqual(try query("SELECT k, n FROM whole"), ["a|3"])
+
+        XCTAssertThrowsError(try session.run("""
+            CREATE TABLE nokey (category STRING, orders BIGINT) WITH ('connector' = 'sqlite', 'path' = '\(database)');
+            INSERT INTO nokey SELECT category, COUNT(*) FROM sales GROUP BY category;
+            """)) { XCTAssertTrue("\($0)".contains("PRIMARY KEY"), "\($0)") }
+    }
+
+    func testATableThatDoesNotFitIsRefusedNamingTheColumn() throws {
+        _ = try SQLiteSinkDescriptor(path: database, table: "t").makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        let changed = Schema(Self.schema.fields.map { $0.name == "n" ? Field("n", .utf8) : $0 } + [Field("extra", .int64)])
+        XCTAssertThrowsError(try SQLiteSinkDescriptor(path: database, table: "t")
+            .makeSink(SinkContext(schema: changed, mode: .append, upsertKeys: [], queryId: "q"))) { error in
+            XCTAssertEqual("\(error)", "configuration error: SQLite column t.n is INTEGER; the query writes TEXT (TEXT)")
+        }
+        let wider = Schema(Self.schema.fields + [Field("extra", .int64)])
+        XCTAssertThrowsError(try SQLiteSinkDescriptor(path: database, table: "t")
+            .makeSink(SinkContext(schema: wider, mode: .append, upsertKeys: [], queryId: "q"))) { error in
+            XCTAssertTrue("\(error)".contains("has no column extra"), "\(error)")
+        }
+        XCTAssertThrowsError(try SQLiteSinkDescriptor(path: directory + "/in", table: "t")
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))) { error in
+            XCTAssertTrue("\(error)".contains("cannot open the SQLite database"), "\(error)")
+        }
+    }
+
+    /// A batch that fails half-way (a NOT NULL column of an existing table) leaves nothing behind:
+    /// no rows and no progress; the query stops with SQLite's message.
+    func testAFailedBatchIsRolledBackWhole() throws {
+        let connection = try SQLiteConnection.open(storage: .file(path: database)).wait()
+        _ = try connection.query(#"CREATE TABLE strict (k TEXT NOT NULL, n INTEGER, amount NUMERIC, at TEXT, ok BOOLEAN, x REAL, day DATE)"#).wait()
+        try connection.close().wait()
+        let sink = try SQLiteSinkDescriptor(path: database, table: "strict")
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        var rows = (0..<1200).map { (Optional("k\($0)"), Int64($0)) }
+        rows[1100].0 = nil
+        XCTAssertThrowsError(try sink.write(batchId: 0, batch(rows))) { XCTAssertTrue("\($0)".contains("NOT NULL"), "\($0)") }
+        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["0"])
+        XCTAssertNil(try sink.lastCommittedBatch())
+        rows[1100].0 = "fixed"
+        try sink.write(batchId: 0, batch(rows))
+        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["1200"])
+    }
+
+    /// A windowed query crashed at every point of the protocol and restarted: the table holds each
+    /// window once, as after a straight run.
+    func testEachWindowOnceAfterACrashAtEveryPoint() throws {
+        let schema = Schema([Field("t", .timestamp), Field("k", .utf8), Field("n", .int64)])
+        let input = MemoryStream(schema)
+        for n in 0..<300 { input.add([[.timestamp(Int64(n) * 700), .string("k\(n % 5)"), .int64(Int64(n))]]) }
+        var results: [String: [String]] = [:]
+        for point in [nil] + MicroBatchProtocol.CrashPoint.allCases.map(Optional.some) {
+            let name = point.map { "\($0)" } ?? "straight"
+            let pipeline = Pipeline.read(input).withWatermark("t", delay: .seconds(1))
+                .groupBy(.tumble("t", .seconds(10)), "k").aggregate(.count(as: "c"), .sum("n", as: "total"))
+                .write(SQLiteSinkDescriptor(path: database, table: "w_\(name)"))
+            var options = QueryOptions()
+            options.readLimit = ReadLimit(maxRecords: 40)
+            let checkpoint = directory + "/checkpoint-\(name)"
+            if let point {
+                options.crashInjector = CrashInjector(stopAt: .init(batchId: 3, point: point))
+                XCTAssertThrowsError(try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "first").runUntilIdle())
+                options.crashInjector = nil
+            }
+            try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "second").runUntilIdle()
+            results[name] = try query("SELECT window_start, k, c, total FROM \"w_\(name)\" ORDER BY window_start, k")
+        }
+        let straight = try XCTUnwrap(results["straight"])
+        XCTAssertGreaterThan(straight.count, 50)
+        for (name, rows) in results { XCTAssertEqual(rows, straight, name) }
+    }
+}
