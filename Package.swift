@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -71,7 +72,7 @@ let package = Package(
         .target(
             name: "EddyConnectors",
             dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet",
-                           .product(name: "SQLiteNIO", package: "sqlite-nio")],
+                           .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["README.md"]
         ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
@@ -128,7 +129,7 @@ let package = Package(
             dependencies: [
                 "EddyConnectors", "EddyCore", "EddyEngine", "EddyFormats", "EddyBroker", "EddyParquet", "EddyTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

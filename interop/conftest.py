@@ -205,3 +205,20 @@ def broker(request, tmp_path):
         if died:
             pytest.fail(f"eddy broker died during the test (status {b.proc.returncode})\n{b.log_tail()}",
                         pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_port():
+    """A PostgreSQL server for the session (scripts/pg-test-server.sh): role eddy, password
+    eddy-test, database eddy, on a free port of 127.0.0.1. Fails the test when none can start."""
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="eddy-pg-", dir="/tmp")
+    script = os.path.join(REPO_ROOT, "scripts", "pg-test-server.sh")
+    started = subprocess.run(["bash", script, "start", directory], capture_output=True, text=True, timeout=120)
+    if started.returncode != 0:
+        pytest.fail(f"PostgreSQL did not start: {started.stderr[-2000:]}")
+    try:
+        yield int(started.stdout.strip())
+    finally:
+        subprocess.run(["bash", script, "stop", directory], capture_output=True, timeout=120)
+        subprocess.run(["rm", "-rf", directory])

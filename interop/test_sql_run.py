@@ -80,13 +80,40 @@ def sqlite_rows(directory: str, table: str) -> list:
         return sorted(db.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
 
 
-@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql", "sqlite:revenue.sql", "sqlite:iot.sql"])
-def test_killed_and_restarted_equals_straight_through(tmp_path, example):
+def as_postgres(tmp_path, example: str, port: int, schema: str) -> str:
+    """The example with its sinks writing tables of a PostgreSQL schema: only their WITH clauses change."""
+    with open(os.path.join(EXAMPLES, example)) as f:
+        lines = f.read().splitlines()
+    def jdbc(match: re.Match) -> str:
+        return (f"WITH ('connector' = 'jdbc', 'url' = 'jdbc:postgresql://127.0.0.1:{port}/eddy', "
+                f"'table-name' = '{schema}.{match.group(1)}', 'username' = 'eddy', 'password' = 'eddy-test')")
+    changed = [re.sub(r"WITH \('connector' = 'filesystem', 'path' = 'out/([a-z_]+)', 'format' = 'json'\)", jdbc, line)
+               for line in lines]
+    assert changed != lines
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / ("postgres-" + example)
+    path.write_text("\n".join(changed) + "\n")
+    return str(path)
+
+
+def postgres_rows(port: int, table: str) -> list:
+    """A table's rows as text, sorted, through psql."""
+    result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "eddy", "-d", "eddy", "-At", "-F", "|",
+                             "-c", f"SELECT * FROM {table}"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PGPASSWORD": "eddy-test"})
+    assert result.returncode == 0, result.stderr
+    return sorted(result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql", "sqlite:revenue.sql", "sqlite:iot.sql",
+                                                     "postgres:revenue.sql", "postgres:fraud.sql"])
+def test_killed_and_restarted_equals_straight_through(tmp_path, example, request):
     seed = int(os.environ.get("EDDY_SEED", random.randrange(1 << 30)))
     print(f"EDDY_SEED={seed}")
     rng = random.Random(seed)
     target, _, example = example.rpartition(":")
     kinds, outputs = CASES[example]
+    files = {}
     if target == "parquet":
         example = as_parquet(tmp_path, example)
     elif target == "sqlite":
@@ -94,6 +121,19 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example):
     if target == "sqlite":
         def rows(directory: str, out: str) -> list:
             return sqlite_rows(directory, out.removeprefix("out/"))
+    elif target == "postgres":
+        # The straight and the killed runs write tables of their own schemas.
+        port = request.getfixturevalue("postgres_port")
+        schemas = {}
+        for run in ["straight", "killed"]:
+            schemas[run] = f"s{random.randrange(1 << 30)}"
+            subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "eddy", "-d", "eddy", "-c", f"CREATE SCHEMA {schemas[run]}"],
+                           check=True, capture_output=True, timeout=60, env={**os.environ, "PGPASSWORD": "eddy-test"})
+        files = {run: as_postgres(tmp_path / run, example, port, schema) for run, schema in schemas.items()}
+
+        def rows(directory: str, out: str) -> list:
+            run = os.path.basename(directory)
+            return postgres_rows(port, f"{schemas[run]}.{out.removeprefix('out/')}")
     else:
         def rows(directory: str, out: str) -> list:
             return committed_rows(os.path.join(directory, out))
@@ -103,7 +143,7 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example):
 
     straight_dir = workspace(tmp_path, "straight", kinds)
     started = time.monotonic()
-    straight = subprocess.run(run_command(example), cwd=straight_dir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    straight = subprocess.run(run_command(files.get("straight", example)), cwd=straight_dir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     straight_s = time.monotonic() - started
     assert straight.returncode == 0, straight.stderr[-3000:]
     expected = {out: rows(straight_dir, out) for out in outputs}
@@ -115,7 +155,7 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example):
     while True:
         assert time.monotonic() < deadline, "the killed pipeline never finished"
         runs += 1
-        proc = subprocess.Popen(run_command(example), cwd=killed_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(run_command(files.get("killed", example)), cwd=killed_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if kills < KILLS:
             time.sleep(rng.uniform(0.05, 1.5 * straight_s / KILLS))
             if proc.poll() is None:

@@ -40,7 +40,10 @@ final class SQLiteSinkTests: XCTestCase {
     static let schema = Schema([Field("k", .utf8), Field("n", .int64), Field("amount", .decimal(scale: 2)), Field("at", .timestamp),
                                 Field("ok", .bool), Field("x", .float64), Field("day", .date)])
 
-    func batch(_ rows: [(String?, Int64)]) -> RecordBatch {
+    func batch(_ rows: [(String?, Int64)]) -> RecordBatch { Self.batch(rows) }
+
+    /// Rows of `schema`: key, n, and values derived from n.
+    static func batch(_ rows: [(String?, Int64)]) -> RecordBatch {
         RecordBatch(schema: Self.schema, rows: rows.map { key, n in
             [key.map(Value.string) ?? .null, .int64(n), .decimal(n * 125, scale: 2), .timestamp(n * 1000), .bool(n % 2 == 0), .float64(Double(n) / 4),
              .date(20_000 + n)]
@@ -70,22 +73,7 @@ final class SQLiteSinkTests: XCTestCase {
     }
 
     func testUpdatingResultsUpsertAndCompleteResultsReplace() throws {
-        try Data("""
-            {"category": "books", "amount": 1.50}
-            {"category": "games", "amount": 2.00}
-            {"category": "books", "amount": 3.00}
-
-            """.utf8).write(to: URL(fileURLWithPath: directory + "/in/1.jsonl"))
-        let session = SQLSession(connectors: SQLConnectors.standard(output: { _ in }), bounded: true)
-        try session.run("""
-            CREATE TABLE sales (category STRING, amount DECIMAL(10, 2)) WITH ('connector' = 'filesystem', 'path' = '\(directory)/in', 'format' = 'json');
-            CREATE TABLE totals (category STRING, orders BIGINT, revenue DECIMAL(10, 2), PRIMARY KEY (category) NOT ENFORCED)
-              WITH ('connector' = 'sqlite', 'path' = '\(database)');
-            INSERT INTO totals SELECT category, COUNT(*), SUM(amount) FROM sales GROUP BY category;
-            """)
-        var options = QueryOptions()
-        options.readLimit = ReadLimit(maxBytes: 40)  // a batch per line: books is updated in place
-        try TestDriver(session.jobs[0].pipeline, options: options).runUntilIdle()
+        try runSalesTotals(into: "'connector' = 'sqlite', 'path' = '\(database)'", directory: directory + "/sales")
         XCTAssertEqual(try query("SELECT * FROM totals ORDER BY category"), ["books|2|4.5", "games|1|2"])
         XCTAssertEqual(try query("SELECT sql FROM sqlite_master WHERE name = 'totals'"),
                        [#"CREATE TABLE "totals" ("category" TEXT, "orders" INTEGER, "revenue" DECIMAL(18, 2), PRIMARY KEY ("category"))"#])
@@ -98,7 +86,9 @@ final class SQLiteSinkTests: XCTestCase {
         try complete.write(batchId: 1, batch([("a", 3)]))
         XCTAssertEqual(try query("SELECT k, n FROM whole"), ["a|3"])
 
+        let session = SQLSession(connectors: SQLConnectors.standard(output: { _ in }), bounded: true)
         XCTAssertThrowsError(try session.run("""
+            CREATE TABLE sales (category STRING) WITH ('connector' = 'filesystem', 'path' = '\(directory)/sales', 'format' = 'json');
             CREATE TABLE nokey (category STRING, orders BIGINT) WITH ('connector' = 'sqlite', 'path' = '\(database)');
             INSERT INTO nokey SELECT category, COUNT(*) FROM sales GROUP BY category;
             """)) { XCTAssertTrue("\($0)".contains("PRIMARY KEY"), "\($0)") }
@@ -143,28 +133,9 @@ final class SQLiteSinkTests: XCTestCase {
     /// A windowed query crashed at every point of the protocol and restarted: the table holds each
     /// window once, as after a straight run.
     func testEachWindowOnceAfterACrashAtEveryPoint() throws {
-        let schema = Schema([Field("t", .timestamp), Field("k", .utf8), Field("n", .int64)])
-        let input = MemoryStream(schema)
-        for n in 0..<300 { input.add([[.timestamp(Int64(n) * 700), .string("k\(n % 5)"), .int64(Int64(n))]]) }
-        var results: [String: [String]] = [:]
-        for point in [nil] + MicroBatchProtocol.CrashPoint.allCases.map(Optional.some) {
-            let name = point.map { "\($0)" } ?? "straight"
-            let pipeline = Pipeline.read(input).withWatermark("t", delay: .seconds(1))
-                .groupBy(.tumble("t", .seconds(10)), "k").aggregate(.count(as: "c"), .sum("n", as: "total"))
-                .write(SQLiteSinkDescriptor(path: database, table: "w_\(name)"))
-            var options = QueryOptions()
-            options.readLimit = ReadLimit(maxRecords: 40)
-            let checkpoint = directory + "/checkpoint-\(name)"
-            if let point {
-                options.crashInjector = CrashInjector(stopAt: .init(batchId: 3, point: point))
-                XCTAssertThrowsError(try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "first").runUntilIdle())
-                options.crashInjector = nil
-            }
-            try TestDriver(pipeline, checkpoint: checkpoint, options: options, runId: "second").runUntilIdle()
-            results[name] = try query("SELECT window_start, k, c, total FROM \"w_\(name)\" ORDER BY window_start, k")
-        }
-        let straight = try XCTUnwrap(results["straight"])
-        XCTAssertGreaterThan(straight.count, 50)
-        for (name, rows) in results { XCTAssertEqual(rows, straight, name) }
+        try assertEachWindowOnceAfterACrashAtEveryPoint(
+            sink: { SQLiteSinkDescriptor(path: database, table: "w_\($0)") },
+            rows: { try query("SELECT window_start, k, c, total FROM \"w_\($0)\" ORDER BY window_start, k") },
+            checkpoints: directory)
     }
 }

@@ -48,3 +48,28 @@ public struct PythonFailed: Error, CustomStringConvertible {
 private final class DataBox: @unchecked Sendable {
     var data = Data()
 }
+
+/// Runs a command (found on PATH) to its end: its exit status and its output (stdout and stderr
+/// together). Spawned and waited for directly (posix_spawn, waitpid): Foundation's `Process` can
+/// miss the exit of a child that started a daemon.
+public func runCommand(_ arguments: [String]) -> (status: Int32, output: String) {
+    let outputPath = NSTemporaryDirectory() + "eddy-command-\(UUID().uuidString).out"
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+    guard spawned == 0 else { return (-1, "cannot start \(arguments.first ?? ""): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    // WIFEXITED / WEXITSTATUS, spelled out (the macros are not imported).
+    let exited = status & 0x7F == 0
+    return (exited ? (status >> 8) & 0xFF : -1, output)
+}

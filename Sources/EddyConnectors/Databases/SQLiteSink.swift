@@ -45,13 +45,12 @@ public struct SQLiteSinkDescriptor: SinkDescriptor {
     }
 }
 
-final class SQLiteSink: Sink {
+final class SQLiteSink: Sink, TableWriter {
     let descriptor: SQLiteSinkDescriptor
     let context: SinkContext
     private let connection: SQLiteConnection
     /// SQLite's default limit of bound parameters per statement is 32766; rows per INSERT stay under it.
     static let parametersPerStatement = 30_000
-    static let progressTable = "eddy_sink_progress"
 
     init(_ descriptor: SQLiteSinkDescriptor, context: SinkContext) throws(EngineError) {
         self.descriptor = descriptor
@@ -87,23 +86,43 @@ final class SQLiteSink: Sink {
         (error as? SQLiteError).map { "\($0.message) (\($0.reason))" } ?? "\(error)"
     }
 
-    static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    // MARK: TableWriter
 
-    private var table: String { Self.quote(descriptor.table) }
+    var quotedTable: String { quoteIdentifier(descriptor.table) }
+    var sinkName: String { descriptor.table }
+    var primaryKey: [String]? { descriptor.primaryKey }
+    let beginStatement = "BEGIN IMMEDIATE"
+    func rowsPerStatement(columns: Int) -> Int { min(500, Self.parametersPerStatement / max(1, columns)) }
+    func placeholder(_ index: Int, _ type: DataType) -> String { "?\(index)" }
+    func bind(_ column: Column, _ row: Int) -> SQLiteData { Self.value(column, row) }
+    func bind(text: String) -> SQLiteData { .text(text) }
+    func bind(integer: Int64) -> SQLiteData { .integer(Int(integer)) }
+
+    func execute(_ sql: String, _ binds: [SQLiteData]) throws(EngineError) -> Int {
+        try run(sql, binds).count
+    }
+
+    func committedBatch() throws(EngineError) -> Int64? {
+        let rows = try run("SELECT batch_id FROM \(sinkProgressTable) WHERE query_id = ?1 AND sink = ?2",
+                           [.text(context.queryId), .text(descriptor.table)])
+        return rows.first?.column("batch_id")?.integer.map(Int64.init)
+    }
+
+    private var table: String { quotedTable }
 
     private func setUp() throws(EngineError) {
         _ = try run("PRAGMA journal_mode = WAL")
         _ = try run("PRAGMA synchronous = FULL")
         _ = try run("PRAGMA busy_timeout = 10000")
         _ = try run("""
-            CREATE TABLE IF NOT EXISTS \(Self.progressTable) (
+            CREATE TABLE IF NOT EXISTS \(sinkProgressTable) (
               query_id TEXT NOT NULL, sink TEXT NOT NULL, batch_id INTEGER NOT NULL, PRIMARY KEY (query_id, sink))
             """)
         let existing = try run("PRAGMA table_info(\(table))")
         if existing.isEmpty {
-            var columns = context.schema.fields.map { "\(Self.quote($0.name)) \(Self.declaredType($0.type))" }
+            var columns = context.schema.fields.map { "\(quoteIdentifier($0.name)) \(Self.declaredType($0.type))" }
             if context.mode == .update, let key = descriptor.primaryKey, !key.isEmpty {
-                columns.append("PRIMARY KEY (\(key.map(Self.quote).joined(separator: ", ")))")
+                columns.append("PRIMARY KEY (\(key.map(quoteIdentifier).joined(separator: ", ")))")
             }
             _ = try run("CREATE TABLE \(table) (\(columns.joined(separator: ", ")))")
             return
@@ -157,60 +176,10 @@ final class SQLiteSink: Sink {
         return "NUMERIC"
     }
 
-    func lastCommittedBatch() throws(EngineError) -> Int64? {
-        let rows = try run("SELECT batch_id FROM \(Self.progressTable) WHERE query_id = ?1 AND sink = ?2",
-                           [.text(context.queryId), .text(descriptor.table)])
-        return rows.first?.column("batch_id")?.integer.map(Int64.init)
-    }
+    func lastCommittedBatch() throws(EngineError) -> Int64? { try committedBatch() }
 
     func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
-        _ = try run("BEGIN IMMEDIATE")
-        do {
-            if let last = try lastCommittedBatch(), last >= batchId {
-                _ = try run("ROLLBACK")
-                return
-            }
-            if context.mode == .complete { _ = try run("DELETE FROM \(table)") }
-            try insert(batch)
-            _ = try run("""
-                INSERT INTO \(Self.progressTable) (query_id, sink, batch_id) VALUES (?1, ?2, ?3)
-                ON CONFLICT (query_id, sink) DO UPDATE SET batch_id = excluded.batch_id
-                """, [.text(context.queryId), .text(descriptor.table), .integer(Int(batchId))])
-            _ = try run("COMMIT")
-        } catch {
-            _ = try? run("ROLLBACK")
-            throw error
-        }
-    }
-
-    private func insert(_ batch: RecordBatch) throws(EngineError) {
-        guard batch.count > 0 else { return }
-        let names = batch.schema.fields.map { Self.quote($0.name) }
-        let rowsPerStatement = max(1, min(500, Self.parametersPerStatement / max(1, names.count)))
-        var conflict = ""
-        if context.mode == .update, let key = descriptor.primaryKey, !key.isEmpty {
-            let others = batch.schema.fields.map(\.name).filter { !key.contains($0) }
-            let updates = others.map { "\(Self.quote($0)) = excluded.\(Self.quote($0))" }
-            conflict = " ON CONFLICT (\(key.map(Self.quote).joined(separator: ", "))) DO "
-                + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
-        }
-        var start = 0
-        while start < batch.count {
-            let end = min(batch.count, start + rowsPerStatement)
-            var binds: [SQLiteData] = []
-            binds.reserveCapacity((end - start) * names.count)
-            var tuples: [String] = []
-            for row in start..<end {
-                var marks: [String] = []
-                for column in batch.columns {
-                    binds.append(Self.value(column, row))
-                    marks.append("?")
-                }
-                tuples.append("(" + marks.joined(separator: ", ") + ")")
-            }
-            _ = try run("INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))\(conflict)", binds)
-            start = end
-        }
+        try writeTransaction(batchId: batchId, batch)
     }
 
     static func value(_ column: Column, _ row: Int) -> SQLiteData {

@@ -7,14 +7,15 @@ import Foundation
 
 /// The connectors `CREATE TABLE … WITH ('connector' = …)` can name today, with Flink's option names.
 public enum SQLConnectors {
-    /// filesystem, datagen, print, blackhole, sqlite, and kafka over `embedded`: the broker running in this
+    /// filesystem, datagen, print, blackhole, sqlite, jdbc/postgres, and kafka over `embedded`: the broker running in this
     /// process, if any (`eddy run --broker-data-dir`), named by the address it listens on.
     /// With `planningOnly` (`eddy explain`), kafka tables plan against a log that is never read.
     public static func standard(embedded: (log: any RecordLog, address: String)? = nil, planningOnly: Bool = false,
                                 output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
         let kafka = embedded ?? (planningOnly ? (UnconnectedLog(), "the embedded broker") : nil)
         return ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
-                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly), SQLiteConnector()])
+                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly), SQLiteConnector(),
+                                  PostgresConnector(name: "jdbc"), PostgresConnector(name: "postgres")])
     }
 }
 
@@ -530,5 +531,38 @@ struct SQLiteConnector: TableConnector {
             throw SQLError("an updating result goes into an SQLite table by its PRIMARY KEY: declare PRIMARY KEY (…) NOT ENFORCED", at: table.location)
         }
         return SQLiteSinkDescriptor(path: path, table: table.options["table-name"] ?? table.name, primaryKey: table.primaryKey)
+    }
+}
+
+/// `'connector' = 'jdbc'` (Flink's, for `jdbc:postgresql://` URLs) and `'connector' = 'postgres'`
+/// (`postgres://` URLs): a table of a PostgreSQL database, written exactly once (see
+/// `PostgresSinkDescriptor`); updating results upsert on the SQL table's PRIMARY KEY.
+struct PostgresConnector: TableConnector {
+    let name: String
+    let optionKeys: Set<String> = ["url", "table-name", "username", "password", "sink.max-retries"]
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try endpoint(table)
+        _ = try table.options.integer("sink.max-retries", in: 0...100)
+    }
+
+    func endpoint(_ table: TableDefinition) throws(SQLError) -> PostgresEndpoint {
+        let url = try table.options.required("url", name == "jdbc" ? "jdbc:postgresql://HOST:PORT/DATABASE" : "postgres://USER@HOST:PORT/DATABASE")
+        if name == "jdbc" && !url.hasPrefix("jdbc:postgresql:") {
+            throw SQLError("the jdbc connector writes PostgreSQL: 'url' = 'jdbc:postgresql://HOST:PORT/DATABASE'", at: table.options.location(of: "url"))
+        }
+        do {
+            return try PostgresEndpoint(url: url, username: table.options["username"], password: table.options["password"])
+        } catch {
+            throw SQLError(error.message, at: table.options.location(of: "url"))
+        }
+    }
+
+    func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
+        if mode == .update && (table.primaryKey ?? []).isEmpty {
+            throw SQLError("an updating result goes into a PostgreSQL table by its PRIMARY KEY: declare PRIMARY KEY (…) NOT ENFORCED", at: table.location)
+        }
+        return PostgresSinkDescriptor(endpoint: try endpoint(table), table: table.options["table-name"] ?? table.name,
+                                      primaryKey: table.primaryKey, retries: Int(try table.options.integer("sink.max-retries", in: 0...100) ?? 5))
     }
 }
