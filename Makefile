@@ -6,7 +6,7 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker bench-engine fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker bench-engine bench-sinks fuzz capture-fixtures clean
 
 help:
 	@echo "make demo              install what is missing, build, run the broker with kcat, decode real clients' requests"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-wire        CRC-32C, compression and record-batch benchmarks (release build)"
 	@echo "make bench-broker      broker produce/consume throughput (librdkafka, release build) next to disk bandwidth"
 	@echo "make bench-engine      engine Q_A/Q_B (10 M events) against DuckDB on the same files (release build)"
+	@echo "make bench-sinks       rows/s into Parquet, PostgreSQL and SQLite next to pyarrow, DuckDB and COPY (release build)"
 	@echo "make fuzz              run the wire and SQL fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
 
@@ -60,6 +61,9 @@ bench-broker: setup
 
 bench-engine: setup
 	bash scripts/bench-engine.sh
+
+bench-sinks: setup
+	bash scripts/bench-sinks.sh
 
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -78,10 +78,14 @@ struct Statistics {
             minBool = (minBool ?? true) && value
             maxBool = (maxBool ?? false) || value
         case .utf8(let strings):
-            let value = strings.bytes[strings.range(row)]
-            if minBytes.map({ value.lexicographicallyPrecedes($0) }) ?? true { minBytes = Array(value) }
-            if maxBytes.map({ $0.lexicographicallyPrecedes(value) }) ?? true { maxBytes = Array(value) }
+            add(bytes: strings.bytes[strings.range(row)])
         }
+    }
+
+    /// A TEXT value (unsigned byte order).
+    mutating func add(bytes value: ArraySlice<UInt8>) {
+        if minBytes.map({ value.lexicographicallyPrecedes($0) }) ?? true { minBytes = Array(value) }
+        if maxBytes.map({ $0.lexicographicallyPrecedes(value) }) ?? true { maxBytes = Array(value) }
     }
 
     /// (min, max) encoded, nil when no value counted.

@@ -137,27 +137,36 @@ struct ColumnChunkWriter {
 
     func write(into output: inout [UInt8]) throws(ParquetError) -> ColumnChunkMetadata {
         let count = column.count
-        var dictionary: [[UInt8]] = []
-        var indices: [UInt32] = []
-        var useDictionary = false
+        var dictionary: StringDictionary?
         if field.type == .utf8 && options.dictionaryBytesMax > 0 {
-            (useDictionary, dictionary, indices) = buildDictionary()
+            dictionary = StringDictionary.build(column, bytesMax: options.dictionaryBytesMax)
+            // A dictionary that saves nothing (nearly every value distinct) is left out, as Arrow does.
+            if let built = dictionary, built.indices.count > 16 && built.entries.count * 10 > built.indices.count * 9 { dictionary = nil }
         }
+        let useDictionary = dictionary != nil
         var statistics = Statistics(physical: physical)
-        for row in 0..<count where !column.isNull(row) { statistics.add(column, row) }
+        if let dictionary {
+            // Min and max are among the distinct values.
+            let bytes = column.utf8.bytes
+            for entry in dictionary.entries { statistics.add(bytes: bytes[entry]) }
+        } else {
+            for row in 0..<count where !column.isNull(row) { statistics.add(column, row) }
+        }
         statistics.nullCount = Int64(count - nonNullCount)
 
         var uncompressedTotal: Int64 = 0, compressedTotal: Int64 = 0
         var dictionaryOffset: Int64?
         var encodings: Set<Encoding> = [.rle]
-        if useDictionary {
+        if let dictionary {
             dictionaryOffset = Int64(output.count)
             var values: [UInt8] = []
-            for entry in dictionary {
+            values.reserveCapacity(dictionary.plainBytes)
+            let bytes = column.utf8.bytes
+            for entry in dictionary.entries {
                 appendLength(entry.count, to: &values)
-                values += entry
+                values += bytes[entry]
             }
-            let (u, c) = try writePage(header: .dictionary(count: dictionary.count), body: values, into: &output)
+            let (u, c) = try writePage(header: .dictionary(count: dictionary.entries.count), body: values, into: &output)
             uncompressedTotal += u
             compressedTotal += c
             encodings.insert(.plain)
@@ -189,9 +198,9 @@ struct ColumnChunkWriter {
             } else {
                 pageNonNull = pageEnd - pageStart
             }
-            if useDictionary {
-                let pageIndices = Array(indices[valueCursor..<(valueCursor + pageNonNull)])
-                let width = RLEHybridEncoder.bitWidth(for: dictionary.count - 1)
+            if let dictionary {
+                let pageIndices = Array(dictionary.indices[valueCursor..<(valueCursor + pageNonNull)])
+                let width = RLEHybridEncoder.bitWidth(for: dictionary.entries.count - 1)
                 body.append(UInt8(width))
                 var encoder = RLEHybridEncoder(bitWidth: width)
                 encoder.encode(pageIndices)
@@ -230,33 +239,6 @@ struct ColumnChunkWriter {
         }
     }
 
-    /// The distinct values of a TEXT column in first-seen order and each non-NULL row's index; not
-    /// used (false) when the values take more than `dictionaryBytesMax` bytes or are mostly distinct.
-    private func buildDictionary() -> (Bool, [[UInt8]], [UInt32]) {
-        let strings = column.utf8
-        var positions: [ArraySlice<UInt8>: UInt32] = [:]
-        var dictionary: [[UInt8]] = []
-        var indices: [UInt32] = []
-        indices.reserveCapacity(column.count)
-        var bytes = 0
-        for row in 0..<column.count where !column.isNull(row) {
-            let value = strings.bytes[strings.range(row)]
-            if let index = positions[value] {
-                indices.append(index)
-            } else {
-                bytes += value.count + 4
-                if bytes > options.dictionaryBytesMax { return (false, [], []) }
-                let index = UInt32(dictionary.count)
-                positions[value] = index
-                dictionary.append(Array(value))
-                indices.append(index)
-            }
-        }
-        // A dictionary that saves nothing (nearly every value distinct) is left out, as Arrow does.
-        if indices.count > 16 && dictionary.count * 10 > indices.count * 9 { return (false, [], []) }
-        return (true, dictionary, indices)
-    }
-
     private func appendPlain(rows: Range<Int>, to body: inout [UInt8]) {
         switch (field.type, column.values) {
         case (.bool, .bool(let values)):
@@ -282,9 +264,18 @@ struct ColumnChunkWriter {
                 appendLittleEndian(UInt64(bitPattern: overflow ? (values[row] < 0 ? .min : .max) : micros), 8, to: &body)
             }
         case (_, .int64(let values)):
-            for row in rows where !column.isNull(row) { appendLittleEndian(UInt64(bitPattern: values[row]), 8, to: &body) }
+            if column.validity == nil {
+                // Little-endian machines: the values' memory is the PLAIN encoding.
+                values[rows].withUnsafeBytes { body.append(contentsOf: $0) }
+            } else {
+                for row in rows where !column.isNull(row) { appendLittleEndian(UInt64(bitPattern: values[row]), 8, to: &body) }
+            }
         case (_, .float64(let values)):
-            for row in rows where !column.isNull(row) { appendLittleEndian(values[row].bitPattern, 8, to: &body) }
+            if column.validity == nil {
+                values[rows].withUnsafeBytes { body.append(contentsOf: $0) }
+            } else {
+                for row in rows where !column.isNull(row) { appendLittleEndian(values[row].bitPattern, 8, to: &body) }
+            }
         case (_, .utf8(let strings)):
             for row in rows where !column.isNull(row) {
                 let range = strings.range(row)
