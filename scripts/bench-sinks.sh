@@ -14,9 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${EDDY_BENCH_ROWS:-10000000}
 work=${EDDY_BENCH_DIR:-$(mktemp -d)}
-pg="$work/pg"
+pg=$(mktemp -u /tmp/eddy-bench-pg-XXXXXX)  # the server runs as postgres: outside the private $work
 cleanup() {
   bash scripts/pg-test-server.sh stop "$pg" >/dev/null 2>&1 || true
+  rm -rf "$pg"
   [ -z "${EDDY_BENCH_DIR:-}" ] && rm -rf "$work"
 }
 trap cleanup EXIT

@@ -13,7 +13,10 @@ as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$
 case $command in
 start)
   mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    runuser -u postgres -- test -w "$dir" || { echo "pg-test-server: the postgres user cannot reach $dir (a parent directory is private)" >&2; exit 1; }
+  fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_server bash -c "echo eddy-test > '$dir/password'"
   as_server "$bin/initdb" -D "$dir/data" -U eddy --pwfile="$dir/password" --auth-local=trust --auth-host=scram-sha-256 \

@@ -83,8 +83,8 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
 /// with a type that holds its values, else the sink refuses to start naming the column and both
 /// types); each batch's rows (append: inserted; update: `INSERT … ON CONFLICT (key) DO UPDATE`;
 /// complete: the table's rows replaced) and its `eddy_sink_progress(query_id, sink, batch_id)` row
-/// in one transaction, so a replayed batch is skipped. Rows go in multi-row INSERTs of at most
-/// `rowsPerStatement`. A lost connection is reopened with back-off (`retries` times) and the batch
+/// in one transaction, so a replayed batch is skipped. Rows go in with `COPY … FROM STDIN` (upserts:
+/// copied into a temporary table, then merged with one `INSERT … SELECT … ON CONFLICT`). A lost connection is reopened with back-off (`retries` times) and the batch
 /// is written again from the start; a batch that fails otherwise stops the query with the server's
 /// message.
 ///
@@ -236,7 +236,15 @@ final class PostgresSink: Sink, TableWriter {
         }
     }
 
+    /// COPY quotes names without escaping them, so a name holding a double quote is refused.
+    private func checkNames() throws(EngineError) {
+        for name in [descriptor.table] + context.schema.names where name.contains("\"") {
+            throw .configuration("PostgreSQL names with a double quote are not supported: \(name)")
+        }
+    }
+
     private func setUp() throws(EngineError) {
+        try checkNames()
         _ = try run("""
             CREATE TABLE IF NOT EXISTS \(sinkProgressTable) (
               query_id text NOT NULL, sink text NOT NULL, batch_id bigint NOT NULL, PRIMARY KEY (query_id, sink))
@@ -293,6 +301,89 @@ final class PostgresSink: Sink, TableWriter {
         try run(sql, binds).count
     }
 
+    var canBulkCopy: Bool { true }
+
+    /// `COPY … FROM STDIN` in text format, streamed in chunks of about `copyChunkBytes`. postgres-nio
+    /// offers COPY only as an async function: it runs in a task while this (engine) thread waits,
+    /// which is safe because the engine drives sinks from threads of its own, never from the
+    /// cooperative pool the task needs.
+    func bulkCopy(_ batch: RecordBatch, stage: Bool) throws(EngineError) {
+        let connection = try connect()
+        let chunks = Self.copyText(batch)
+        // postgres-nio puts the table and column names in double quotes as given (see `checkNames`).
+        let table = stage ? "eddy_stage" : (schemaName.map { $0 + "\".\"" } ?? "") + tableName
+        let columns = batch.schema.fields.map(\.name)
+        let outcome = CopyOutcome()
+        let done = DispatchSemaphore(value: 0)
+        let logger = self.logger
+        Task {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                    for chunk in chunks { try await writer.write(chunk) }
+                }
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error {
+            if let psql = error as? PSQLError, psql.serverInfo == nil {
+                self.connection = nil
+                throw .execution("PostgreSQL \(descriptor.endpoint) connection lost during COPY: \(Self.message(error))")
+            }
+            throw .execution("PostgreSQL \(descriptor.endpoint): \(Self.message(error)) in: COPY \(table)")
+        }
+    }
+
+    /// Bytes of COPY data per write.
+    static let copyChunkBytes = 1 << 20
+
+    /// The batch as COPY's text format: a line per row, tab-separated, `\N` for NULL, backslash,
+    /// tab, newline and carriage return escaped.
+    static func copyText(_ batch: RecordBatch) -> [ByteBuffer] {
+        var chunks: [ByteBuffer] = []
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(copyChunkBytes + 4096)
+        for row in 0..<batch.count {
+            for (index, column) in batch.columns.enumerated() {
+                if index > 0 { bytes.append(0x09) }
+                if column.isNull(row) {
+                    bytes += [0x5C, 0x4E]  // \N
+                    continue
+                }
+                switch (column.type, column.values) {
+                case (.bool, .bool(let values)): bytes.append(values[row] ? 0x74 : 0x66)  // t, f
+                case (.int64, .int64(let values)): bytes += Array(String(values[row]).utf8)
+                case (.float64, .float64(let values)):
+                    let value = values[row]
+                    bytes += Array((value.isNaN ? "NaN" : value.isInfinite ? (value < 0 ? "-Infinity" : "Infinity") : String(value)).utf8)
+                case (.utf8, .utf8(let values)):
+                    for byte in values.bytes[values.range(row)] {
+                        switch byte {
+                        case 0x5C: bytes += [0x5C, 0x5C]
+                        case 0x09: bytes += [0x5C, 0x74]
+                        case 0x0A: bytes += [0x5C, 0x6E]
+                        case 0x0D: bytes += [0x5C, 0x72]
+                        default: bytes.append(byte)
+                        }
+                    }
+                case (.decimal(let scale), .int64(let values)): bytes += Array(formatDecimal(values[row], scale: scale).utf8)
+                case (.date, .int64(let values)): bytes += Array(formatDate(values[row]).utf8)
+                case (.timestamp, .int64(let values)): bytes += Array(formatTimestamp(values[row]).utf8)
+                default: bytes += [0x5C, 0x4E]
+                }
+            }
+            bytes.append(0x0A)
+            if bytes.count >= copyChunkBytes {
+                chunks.append(ByteBuffer(bytes: bytes))
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        if !bytes.isEmpty { chunks.append(ByteBuffer(bytes: bytes)) }
+        return chunks
+    }
+
     /// Serialises writers of this sink: a second query into the table waits here.
     func beforeWrite() throws(EngineError) {
         try execute("LOCK TABLE \(sinkProgressTable) IN SHARE ROW EXCLUSIVE MODE", [])
@@ -326,4 +417,9 @@ final class PostgresSink: Sink, TableWriter {
             throw .execution("cannot close the PostgreSQL connection: \(Self.message(error))")
         }
     }
+}
+
+/// The error of a COPY run in a task, read by the thread that waited for it.
+private final class CopyOutcome: @unchecked Sendable {
+    var error: (any Error)?
 }

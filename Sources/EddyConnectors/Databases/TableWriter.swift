@@ -25,6 +25,11 @@ protocol TableWriter: AnyObject {
     func committedBatch() throws(EngineError) -> Int64?
     /// Statements a transaction runs after BEGIN (PostgreSQL locks the progress table).
     func beforeWrite() throws(EngineError)
+    /// Whether `bulkCopy` works (PostgreSQL: COPY); otherwise rows go in multi-row INSERTs.
+    var canBulkCopy: Bool { get }
+    /// Writes the batch's rows into the sink's table (or, with `stage`, into the transaction's staging
+    /// table `eddy_stage`) the database's fastest way.
+    func bulkCopy(_ batch: RecordBatch, stage: Bool) throws(EngineError)
 }
 
 let sinkProgressTable = "eddy_sink_progress"
@@ -33,6 +38,10 @@ func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrence
 
 extension TableWriter {
     func beforeWrite() throws(EngineError) {}
+    var canBulkCopy: Bool { false }
+    func bulkCopy(_ batch: RecordBatch, stage: Bool) throws(EngineError) {
+        preconditionFailure("\(Self.self) has no bulk copy")
+    }
 
     /// Batch `batchId` in one transaction with its progress row; nothing when it is already there.
     func writeTransaction(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
@@ -65,6 +74,19 @@ extension TableWriter {
             let others = fields.map(\.name).filter { !key.contains($0) }
             conflict = " ON CONFLICT (\(key.map(quoteIdentifier).joined(separator: ", "))) DO "
                 + (others.isEmpty ? "NOTHING" : "UPDATE SET " + others.map { "\(quoteIdentifier($0)) = excluded.\(quoteIdentifier($0))" }.joined(separator: ", "))
+        }
+        if canBulkCopy && conflict.isEmpty {
+            try bulkCopy(batch, stage: false)
+            return
+        }
+        if canBulkCopy {
+            // Upserts: the rows copied into a table of this transaction, then merged in one statement.
+            let stage = quoteIdentifier("eddy_stage")
+            try execute("CREATE TEMPORARY TABLE IF NOT EXISTS \(stage) (LIKE \(quotedTable)) ON COMMIT DELETE ROWS", [])
+            try bulkCopy(batch, stage: true)
+            try execute("INSERT INTO \(quotedTable) (\(names)) SELECT \(names) FROM \(stage)\(conflict)", [])
+            try execute("DELETE FROM \(stage)", [])
+            return
         }
         let perStatement = max(1, rowsPerStatement(columns: fields.count))
         var start = 0
