@@ -96,6 +96,15 @@ final class PostgresSinkTests: XCTestCase {
                        ["text", "bigint", "numeric", "timestamp with time zone", "boolean", "double precision", "date"])
     }
 
+    /// Text that COPY's format must escape, and NULLs, arrive as written.
+    func testTextWithTabsNewlinesAndBackslashes() throws {
+        let schema = Schema([Field("k", .utf8), Field("n", .int64)])
+        let sink = try sink(schema: schema)
+        let texts = ["tab\there", "two\nlines", "back\\slash \\N", "cr\r", "", "ünïcödé ☃"]
+        try sink.write(batchId: 0, RecordBatch(schema: schema, rows: texts.enumerated().map { [.string($1), .int64(Int64($0))] } + [[.null, .int64(99)]]))
+        XCTAssertEqual(try query("SELECT coalesce(k, 'NULL') FROM \(table) ORDER BY n"), texts + ["NULL"])
+    }
+
     func testUpsertsAndCompleteResults() throws {
         let upserts = try sink(.update, key: ["k"])
         try upserts.write(batchId: 0, batch([("a", 1), ("b", 2)]))

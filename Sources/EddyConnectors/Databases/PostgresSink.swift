@@ -1,4 +1,5 @@
 import EddyEngine
+import EddyFormats
 import Foundation
 import Logging
 import NIOCore
@@ -339,48 +340,21 @@ final class PostgresSink: Sink, TableWriter {
     /// Bytes of COPY data per write.
     static let copyChunkBytes = 1 << 20
 
-    /// The batch as COPY's text format: a line per row, tab-separated, `\N` for NULL, backslash,
-    /// tab, newline and carriage return escaped.
+    /// The batch in COPY's text format (`CopyTextEncoder`), in chunks of about `copyChunkBytes`.
     static func copyText(_ batch: RecordBatch) -> [ByteBuffer] {
         var chunks: [ByteBuffer] = []
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(copyChunkBytes + 4096)
-        for row in 0..<batch.count {
-            for (index, column) in batch.columns.enumerated() {
-                if index > 0 { bytes.append(0x09) }
-                if column.isNull(row) {
-                    bytes += [0x5C, 0x4E]  // \N
-                    continue
-                }
-                switch (column.type, column.values) {
-                case (.bool, .bool(let values)): bytes.append(values[row] ? 0x74 : 0x66)  // t, f
-                case (.int64, .int64(let values)): bytes += Array(String(values[row]).utf8)
-                case (.float64, .float64(let values)):
-                    let value = values[row]
-                    bytes += Array((value.isNaN ? "NaN" : value.isInfinite ? (value < 0 ? "-Infinity" : "Infinity") : String(value)).utf8)
-                case (.utf8, .utf8(let values)):
-                    for byte in values.bytes[values.range(row)] {
-                        switch byte {
-                        case 0x5C: bytes += [0x5C, 0x5C]
-                        case 0x09: bytes += [0x5C, 0x74]
-                        case 0x0A: bytes += [0x5C, 0x6E]
-                        case 0x0D: bytes += [0x5C, 0x72]
-                        default: bytes.append(byte)
-                        }
-                    }
-                case (.decimal(let scale), .int64(let values)): bytes += Array(formatDecimal(values[row], scale: scale).utf8)
-                case (.date, .int64(let values)): bytes += Array(formatDate(values[row]).utf8)
-                case (.timestamp, .int64(let values)): bytes += Array(formatTimestamp(values[row]).utf8)
-                default: bytes += [0x5C, 0x4E]
-                }
-            }
-            bytes.append(0x0A)
-            if bytes.count >= copyChunkBytes {
+        let rowsPerChunk = 8192
+        var start = 0
+        while start < batch.count {
+            let end = min(batch.count, start + rowsPerChunk)
+            CopyTextEncoder().encode(batch, rows: start..<end, into: &bytes)
+            if bytes.count >= copyChunkBytes || end == batch.count {
                 chunks.append(ByteBuffer(bytes: bytes))
                 bytes.removeAll(keepingCapacity: true)
             }
+            start = end
         }
-        if !bytes.isEmpty { chunks.append(ByteBuffer(bytes: bytes)) }
         return chunks
     }
 
