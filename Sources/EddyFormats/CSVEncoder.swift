@@ -54,18 +54,8 @@ public struct CSVEncoder: Sendable {
                 switch cells.kinds[column] {
                 case .bool:
                     output.append(contentsOf: cells.bools[column][row] ? TextOutput.trueLiteral : TextOutput.falseLiteral)
-                case .int64:
-                    TextOutput.appendInteger(cells.ints[column][row], to: &output)
-                case .decimal(let scale):
-                    TextOutput.appendDecimal(cells.ints[column][row], scale: scale, to: &output)
-                case .float64:
-                    let value = cells.doubles[column][row]
-                    if value.isFinite {
-                        TextOutput.appendDouble(value, to: &output)
-                    } else {
-                        output.append(contentsOf: value.isNaN ? TextOutput.nanLiteral
-                            : value < 0 ? TextOutput.negativeInfinityLiteral : TextOutput.infinityLiteral)
-                    }
+                case .int64, .decimal, .float64:
+                    cells.appendNumber(column, row, to: &output)
                 case .timestamp:
                     let millis = cells.ints[column][row]
                     if epochMillis {

@@ -55,3 +55,27 @@ struct ColumnCells {
         }
     }
 }
+
+extension ColumnCells {
+    /// A BIGINT, DECIMAL or DOUBLE cell as text: integers and decimals exactly, doubles as their
+    /// shortest round-trip text; a non-finite double as `nonFinite` (nil: `NaN`, `Infinity`,
+    /// `-Infinity`). Other kinds are not numbers (a precondition).
+    func appendNumber(_ column: Int, _ row: Int, to output: inout [UInt8], nonFinite: [UInt8]? = nil) {
+        switch kinds[column] {
+        case .int64:
+            TextOutput.appendInteger(ints[column][row], to: &output)
+        case .decimal(let scale):
+            TextOutput.appendDecimal(ints[column][row], scale: scale, to: &output)
+        case .float64:
+            let value = doubles[column][row]
+            if value.isFinite {
+                TextOutput.appendDouble(value, to: &output)
+            } else {
+                output.append(contentsOf: nonFinite ?? (value.isNaN ? TextOutput.nanLiteral
+                    : value < 0 ? TextOutput.negativeInfinityLiteral : TextOutput.infinityLiteral))
+            }
+        default:
+            preconditionFailure("column \(column) is not a number")
+        }
+    }
+}

@@ -25,17 +25,8 @@ public struct CopyTextEncoder: Sendable {
                 switch cells.kinds[column] {
                 case .bool:
                     output.append(cells.bools[column][row] ? UInt8(ascii: "t") : UInt8(ascii: "f"))
-                case .int64:
-                    TextOutput.appendInteger(cells.ints[column][row], to: &output)
-                case .decimal(let scale):
-                    TextOutput.appendDecimal(cells.ints[column][row], scale: scale, to: &output)
-                case .float64:
-                    let value = cells.doubles[column][row]
-                    if value.isFinite {
-                        TextOutput.appendDouble(value, to: &output)
-                    } else {
-                        output.append(contentsOf: (value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity").utf8)
-                    }
+                case .int64, .decimal, .float64:
+                    cells.appendNumber(column, row, to: &output)
                 case .date:
                     TextOutput.appendISODate(cells.ints[column][row], to: &output)
                 case .timestamp:

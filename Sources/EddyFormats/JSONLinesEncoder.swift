@@ -51,17 +51,9 @@ public struct JSONLinesEncoder: Sendable {
         switch cells.kinds[column] {
         case .bool:
             output.append(contentsOf: cells.bools[column][row] ? TextOutput.trueLiteral : TextOutput.falseLiteral)
-        case .int64:
-            TextOutput.appendInteger(cells.ints[column][row], to: &output)
-        case .decimal(let scale):
-            TextOutput.appendDecimal(cells.ints[column][row], scale: scale, to: &output)
-        case .float64:
-            let value = cells.doubles[column][row]
-            if value.isFinite {
-                TextOutput.appendDouble(value, to: &output)
-            } else {
-                output.append(contentsOf: TextOutput.nullLiteral)
-            }
+        case .int64, .decimal, .float64:
+            // JSON has no NaN or infinity: null.
+            cells.appendNumber(column, row, to: &output, nonFinite: TextOutput.nullLiteral)
         case .timestamp:
             let millis = cells.ints[column][row]
             if epochMillis {
