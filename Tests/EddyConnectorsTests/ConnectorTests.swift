@@ -83,6 +83,29 @@ final class FileSourceTests: XCTestCase {
         ])
     }
 
+    /// A large batch rolls over to several part files at `fileBytesMax` (every CSV file with its
+    /// header); the manifest lists them in order, and reading them back gives every row once.
+    func testABatchRollsOverToSeveralFiles() throws {
+        let rows = (0..<20_000).map { n -> [Value] in [.timestamp(Int64(n) * 1000), .string("key-\(n % 7)"), .int64(Int64(n))] }
+        let batch = RecordBatch(schema: Self.schema, rows: rows)
+        for format in [FileSinkDescriptor.Format.jsonLines, .csv, .parquet] {
+            let out = directory + "/rolled-\(format.rawValue)"
+            var descriptor = FileSinkDescriptor.files(out, format: format, parquet: ParquetWriter.Options(rowGroupRows: 2000))
+            descriptor.fileBytesMax = 64 << 10
+            let sink = try descriptor.makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+            try sink.write(batchId: 7, batch)
+            let files = try FileSinkReader.committedFiles(out).map { ($0 as NSString).lastPathComponent }
+            XCTAssertGreaterThan(files.count, 2, "\(format)")
+            XCTAssertEqual(files.first, "part-0000000007.\(format.rawValue)")
+            XCTAssertEqual(files.last, "part-0000000007-\(files.count - 1).\(format.rawValue)")
+            let recordFormat: RecordFormat = format == .parquet ? .parquet(Self.schema)
+                : format == .csv ? .csv(Self.schema, CSVDecodeOptions(hasHeader: true)) : .jsonLines(Self.schema)
+            let output = MemorySink()
+            try TestDriver(Pipeline.read(.files(out, format: recordFormat)).write(output)).runUntilIdle()
+            XCTAssertTrue(output.rows.map { $0[2] } == rows.map { $0[2] }, "\(format): every row once, in order")
+        }
+    }
+
     /// The file source's list of taken files is its offsets' meaning: one that cannot be read must
     /// stop the query with its path, never read as empty (which would take every file in again).
     func testAnUnreadableFileListFailsWithItsPath() throws {

@@ -27,6 +27,10 @@ public struct FileSinkDescriptor: SinkDescriptor {
     public var options: EncodeOptions
     /// Parquet: codec, row group and page sizes.
     public var parquet = ParquetWriter.Options()
+    /// A batch's output rolls over to a new part file once the current one holds this many bytes
+    /// (Flink's `sink.rolling-policy.file-size`, default 128 MiB); checked every 8192 rows (JSON,
+    /// CSV) or row group (Parquet).
+    public var fileBytesMax = 128 << 20
 
     public var description: String { "files[\(directory), \(format.rawValue)]" }
 
@@ -81,11 +85,7 @@ final class FileSink: Sink {
         var files: [String] = []
         var byteCount = 0
         if !batch.isEmpty {
-            let digits = String(batchId)
-            let name = "part-" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits + "." + descriptor.format.rawValue
-            let path = descriptor.directory + "/" + name
-            byteCount = try writePart(batch, to: path)
-            files.append(name)
+            (files, byteCount) = try writeParts(batch, batchId: batchId)
         }
         let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: byteCount)
         let encoder = JSONEncoder()
@@ -96,47 +96,89 @@ final class FileSink: Sink {
 }
 
 extension FileSink {
-    /// Writes a part file, encoded and written a slice of rows at a time so a large batch never
-    /// sits in memory as text; returns its size.
-    private func writePart(_ batch: RecordBatch, to path: String) throws(EngineError) -> Int {
-        if descriptor.format == .parquet {
+    /// The `index`-th part file of batch `batchId`: `part-<batch, 10 digits>.<ext>`, then
+    /// `part-<batch>-<index>.<ext>` when the batch rolls over to more files.
+    private func partName(_ batchId: Int64, _ index: Int) -> String {
+        let digits = String(batchId)
+        let base = "part-" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+        return base + (index == 0 ? "" : "-\(index)") + "." + descriptor.format.rawValue
+    }
+
+    /// Writes a batch's part files (rolling over at `fileBytesMax`); their names and total size.
+    private func writeParts(_ batch: RecordBatch, batchId: Int64) throws(EngineError) -> ([String], Int) {
+        if descriptor.format == .parquet { return try writeParquet(batch, batchId: batchId) }
+        return try EngineError.io(.execution) { () throws(FileError) in try writeText(batch, batchId: batchId) }
+    }
+
+    /// Parquet files, a row group at a time: a file is closed once it holds `fileBytesMax` bytes.
+    private func writeParquet(_ batch: RecordBatch, batchId: Int64) throws(EngineError) -> ([String], Int) {
+        var names: [String] = []
+        var byteCount = 0
+        func save(_ writer: inout ParquetWriter) throws(EngineError) {
+            let name = partName(batchId, names.count)
             let bytes: [UInt8]
-            do {
-                var writer = try ParquetWriter(schema: batch.schema, options: descriptor.parquet)
-                try writer.write(batch)
-                bytes = try writer.finish()
-            } catch {
-                throw .execution("cannot write \(path) as Parquet: \(error)")
-            }
+            do { bytes = try writer.finish() } catch { throw .execution("cannot write \(name) as Parquet: \(error)") }
             try EngineError.io(.execution) { () throws(FileError) in
-                var file = try DurableFileWriter(path)
+                var file = try DurableFileWriter(descriptor.directory + "/" + name)
                 try file.write(bytes)
                 try file.commit()
             }
-            return bytes.count
+            names.append(name)
+            byteCount += bytes.count
         }
-        return try EngineError.io(.execution) { () throws(FileError) in try writeText(batch, to: path) }
+        do {
+            var writer = try ParquetWriter(schema: batch.schema, options: descriptor.parquet)
+            let groupRows = descriptor.parquet.rowGroupRows
+            var row = 0
+            while row < batch.count {
+                let end = min(batch.count, row + groupRows)
+                try writer.write(row == 0 && end == batch.count ? batch : batch.take((row..<end).map { Int32($0) }))
+                row = end
+                if writer.bytesWritten >= descriptor.fileBytesMax && row < batch.count {
+                    try save(&writer)
+                    writer = try ParquetWriter(schema: batch.schema, options: descriptor.parquet)
+                }
+            }
+            try save(&writer)
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw .execution("cannot write \(descriptor.directory) as Parquet: \(error)")
+        }
+        return (names, byteCount)
     }
 
-    private func writeText(_ batch: RecordBatch, to path: String) throws(FileError) -> Int {
-        var file = try DurableFileWriter(path)
+    /// JSON-lines or CSV files, encoded and written a slice of rows at a time so a large batch never
+    /// sits in memory as text; a file is closed once it holds `fileBytesMax` bytes.
+    private func writeText(_ batch: RecordBatch, batchId: Int64) throws(FileError) -> ([String], Int) {
+        var names = [partName(batchId, 0)]
+        var file = try DurableFileWriter(descriptor.directory + "/" + names[0])
+        var fileBytes = 0, byteCount = 0
         var text: [UInt8] = []
-        var byteCount = 0
         var row = 0
         while row < batch.count {
+            if fileBytes >= descriptor.fileBytesMax {
+                try file.commit()
+                names.append(partName(batchId, names.count))
+                file = try DurableFileWriter(descriptor.directory + "/" + names[names.count - 1])
+                fileBytes = 0
+                // Every CSV file starts with its header.
+                if descriptor.format == .csv && descriptor.options.includeHeader { CSVEncoder(options: descriptor.options).encodeHeader(batch.schema, into: &text) }
+            }
             let rows = row..<min(batch.count, row + Self.rowsPerWrite)
             switch descriptor.format {
             case .jsonLines: JSONLinesEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
             case .csv: CSVEncoder(options: descriptor.options).encode(batch, rows: rows, into: &text)
-            case .parquet: preconditionFailure("Parquet parts are written whole")
+            case .parquet: preconditionFailure("Parquet parts are written by writeParquet")
             }
             try file.write(text)
+            fileBytes += text.count
             byteCount += text.count
             text.removeAll(keepingCapacity: true)
             row = rows.upperBound
         }
         try file.commit()
-        return byteCount
+        return (names, byteCount)
     }
 }
 

@@ -95,10 +95,10 @@ public final class FileSource: Source {
         listedOnce = true
         var names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: descriptor.directory)
+            names = try FileManager.default.contentsOfDirectory(atPath: descriptor.directory).sorted()
             // The output of an Eddy files sink: only the files its manifest lists are committed (a
             // part file of a batch that crashed before its manifest entry is not), as Spark reads
-            // a directory with _spark_metadata.
+            // a directory with _spark_metadata; they are taken in the manifest's (batch) order.
             if names.contains(FileSink.manifestDirectoryName) {
                 names = try FileSinkReader.committedFiles(descriptor.directory).map { ($0 as NSString).lastPathComponent }
             }
@@ -106,7 +106,7 @@ public final class FileSource: Source {
             throw .execution("cannot list \(descriptor.directory): \(error.localizedDescription)")
         }
         var fresh: [(name: String, size: Int64)] = []
-        for name in names.sorted() where !log.contains(name) && !Self.isIgnored(name) {
+        for name in names where !log.contains(name) && !Self.isIgnored(name) {
             var info = stat()
             guard stat(descriptor.directory + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
             fresh.append((name, Int64(info.st_size)))

@@ -212,12 +212,15 @@ struct FilesystemConnector: TableConnector {
     let optionKeys: Set<String> = [
         "path", "format", "source.monitor-interval", "sink.output-mode",
         "csv.field-delimiter", "csv.ignore-first-line", "parquet.compression", "parquet.row-group.rows", "parquet.page.size",
+        "sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval",
     ]
 
     func validate(_ table: TableDefinition) throws(SQLError) {
         _ = try table.options.required("path", "the directory of the table's files")
         if try format(table) == "csv" { _ = try recordFormat(table) }
         _ = try parquetOptions(table)
+        _ = try fileBytesMax(table)
+        _ = try table.options.duration("sink.rolling-policy.rollover-interval")
         _ = try table.options.choice("sink.output-mode", ["append", "complete"])
         _ = try table.options.duration("source.monitor-interval")
     }
@@ -229,11 +232,32 @@ struct FilesystemConnector: TableConnector {
 
     func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
         let path = try table.options.required("path", "the directory the files go to")
+        var sink: FileSinkDescriptor
         switch try format(table) {
-        case "csv": return .files(path, format: .csv)
-        case "parquet": return .files(path, format: .parquet, parquet: try parquetOptions(table))
-        default: return .files(path, format: .jsonLines)
+        case "csv": sink = .files(path, format: .csv)
+        case "parquet": sink = .files(path, format: .parquet, parquet: try parquetOptions(table))
+        default: sink = .files(path, format: .jsonLines)
         }
+        if let bytes = try fileBytesMax(table) { sink.fileBytesMax = bytes }
+        return sink
+    }
+
+    /// Flink's 'sink.rolling-policy.file-size': `128MB`, `1 gb`, `65536` (bytes), at least 1 KiB.
+    func fileBytesMax(_ table: TableDefinition) throws(SQLError) -> Int? {
+        let key = "sink.rolling-policy.file-size"
+        guard let text = table.options[key] else { return nil }
+        let compact = text.replacingOccurrences(of: " ", with: "").lowercased()
+        let units: [(String, Int)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        var number = compact, factor = 1
+        for (suffix, value) in units where compact.hasSuffix(suffix) {
+            number = String(compact.dropLast(suffix.count))
+            factor = value
+            break
+        }
+        guard let count = Int(number), count > 0, count <= (1 << 40) / factor, count * factor >= 1024 else {
+            throw SQLError("option '\(key)' is a size of at least 1 KiB such as '128MB', not '\(text)'", at: table.options.location(of: key))
+        }
+        return count * factor
     }
 
     func format(_ table: TableDefinition) throws(SQLError) -> String {
