@@ -7,7 +7,8 @@ struct Eddy: AsyncParsableCommand {
         commandName: "eddy",
         abstract: "Eddy: a real-time analytics pipeline with a Kafka-compatible log.",
         discussion: """
-            Eddy runs a Kafka-wire-compatible broker, a streaming engine, sinks and a dashboard in one binary.
+            Eddy runs a Kafka-wire-compatible broker, a streaming SQL engine and its sinks (files, Parquet, \
+            SQLite, PostgreSQL, Kafka topics) in one binary.
             `eddy broker` runs the Kafka-compatible broker; `eddy run FILE.sql` runs a streaming SQL pipeline \
             (Flink SQL; see docs/sql.md); `eddy inspect` decodes captured Kafka requests.
             """,
