@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from eddy_lake import live_files, partition_values  # noqa: E402
 
 # librdkafka's consumer needs a group.id even when it only uses assign(); nothing is committed.
 GROUP_ID = "eddy-interop"
@@ -150,19 +154,18 @@ def error_code(exc: BaseException) -> int | None:
 
 
 def committed_rows(directory: str) -> list[dict]:
-    """Rows of the files an Eddy files sink's manifest lists, in batch order."""
-    manifest = os.path.join(directory, "_eddy_manifest")
+    """Rows of the files an Eddy files sink's log lists, in batch order, with their partition
+    directories' values (as text)."""
     rows = []
-    for batch in sorted(int(name) for name in os.listdir(manifest) if name.isdigit()):
-        with open(os.path.join(manifest, str(batch))) as f:
-            entry = json.load(f)
-        for name in entry["files"]:
-            path = os.path.join(directory, name)
-            if name.endswith(".parquet"):
-                rows += parquet_rows(path)
-                continue
+    for name in live_files(directory):
+        path = os.path.join(directory, name)
+        if name.endswith(".parquet"):
+            found = parquet_rows(path)
+        else:
             with open(path) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
+                found = [json.loads(line) for line in f if line.strip()]
+        partitions = partition_values(name)
+        rows += [{**row, **partitions} for row in found]
     return rows
 
 

@@ -260,7 +260,7 @@ def test_kafka_tables_read_the_embedded_broker(tmp_path):
                                    "--topic", "shop"], capture_output=True, text=True, timeout=60)
         assert produced.returncode == 0, produced.stderr
         out = tmp_path / "out" / "seen"
-        wait_until(lambda: (out / "_eddy_manifest").exists() and len(committed_rows(str(out))) == 500, 30, "500 rows in out/seen")
+        wait_until(lambda: (out / "_eddy_log").exists() and len(committed_rows(str(out))) == 500, 30, "500 rows in out/seen")
         # The kafka sink's topic, read by librdkafka: each big purchase once, keyed by its category.
         expected = sorted(r["event_id"] for r in committed_rows(str(out)) if r["amount"] > 250)
 

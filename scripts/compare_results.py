@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+from eddy_lake import live_files
+
 
 def epoch_ms(value):
     if isinstance(value, int):
@@ -19,14 +21,11 @@ def epoch_ms(value):
 
 
 def eddy_rows(directory):
-    manifest = os.path.join(directory, "_eddy_manifest")
-    for batch in sorted(int(n) for n in os.listdir(manifest) if n.isdigit()):
-        with open(os.path.join(manifest, str(batch))) as f:
-            for name in json.load(f)["files"]:
-                with open(os.path.join(directory, name)) as part:
-                    for line in part:
-                        if line.strip():
-                            yield json.loads(line)
+    for name in live_files(directory):
+        with open(os.path.join(directory, name)) as part:
+            for line in part:
+                if line.strip():
+                    yield json.loads(line)
 
 
 def same(a, b):

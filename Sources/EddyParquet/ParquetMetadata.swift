@@ -11,10 +11,12 @@ enum PhysicalType: Int32, Sendable {
     case double = 5
     case byteArray = 6
 
-    init(_ type: DataType) {
+    /// A DECIMAL of at most 9 digits is INT32, of at most 18 INT64 (the specification's advice).
+    init(_ type: DataType, decimalPrecision: Int = 18) {
         switch type {
         case .bool: self = .boolean
-        case .int64, .timestamp, .decimal: self = .int64
+        case .decimal: self = decimalPrecision <= 9 ? .int32 : .int64
+        case .int64, .timestamp: self = .int64
         case .date: self = .int32
         case .float64: self = .double
         case .utf8: self = .byteArray
@@ -220,6 +222,7 @@ struct FileMetadata {
     let rows: Int64
     let rowGroups: [RowGroupMetadata]
     let createdBy: String
+    let options: ParquetWriter.Options
 
     func write(_ writer: inout ThriftWriter) {
         writer.beginStruct()
@@ -229,7 +232,7 @@ struct FileMetadata {
                 root.field(4, string: "schema")
                 root.field(5, i32: Int32(schema.count))
             }
-            for field in schema.fields { list.element { Self.writeElement(field, &$0) } }
+            for field in schema.fields { list.element { Self.writeElement(field, precision: options.precision(of: field), &$0) } }
         }
         writer.field(3, i64: rows)
         writer.field(4, list: .structure, count: rowGroups.count) { list in
@@ -244,8 +247,8 @@ struct FileMetadata {
         writer.endStruct()
     }
 
-    static func writeElement(_ field: Field, _ element: inout ThriftWriter) {
-        element.field(1, i32: PhysicalType(field.type).rawValue)
+    static func writeElement(_ field: Field, precision: Int, _ element: inout ThriftWriter) {
+        element.field(1, i32: PhysicalType(field.type, decimalPrecision: precision).rawValue)
         element.field(3, i32: field.nullable ? 1 : 0)  // OPTIONAL or REQUIRED
         element.field(4, string: field.name)
         switch field.type {
@@ -255,11 +258,11 @@ struct FileMetadata {
         case .decimal(let scale):
             element.field(6, i32: 5)  // converted DECIMAL
             element.field(7, i32: Int32(scale))
-            element.field(8, i32: 18)
+            element.field(8, i32: Int32(precision))
             element.field(10, structure: { logical in
                 logical.field(5, structure: { decimal in
                     decimal.field(1, i32: Int32(scale))
-                    decimal.field(2, i32: 18)
+                    decimal.field(2, i32: Int32(precision))
                 })
             })
         case .date:

@@ -20,7 +20,7 @@ import NIOCore
 /// | BIGINT | INT64 | INTEGER(64, signed) |
 /// | DOUBLE | DOUBLE | |
 /// | TEXT | BYTE_ARRAY | STRING |
-/// | DECIMAL(s) | INT64 | DECIMAL(18, s) |
+/// | DECIMAL(s) | INT32 (p ≤ 9) or INT64 | DECIMAL(p, s): p from `decimalPrecision`, default 18 |
 /// | DATE | INT32 | DATE |
 /// | TIMESTAMP | INT64 | TIMESTAMP(MICROS, adjusted to UTC) |
 ///
@@ -38,13 +38,20 @@ public struct ParquetWriter {
         public var pageBytes: Int
         /// Dictionary-encode TEXT columns while their distinct values take at most this many bytes.
         public var dictionaryBytesMax: Int
+        /// The declared precision of DECIMAL columns by name (1 to 18; 18 when absent). A value with
+        /// more digits than its column's precision is an error (`DecimalRange` finds them first).
+        public var decimalPrecision: [String: Int]
 
-        public init(codec: Codec = .snappy, rowGroupRows: Int = 1 << 20, pageBytes: Int = 1 << 20, dictionaryBytesMax: Int = 1 << 20) {
+        public init(codec: Codec = .snappy, rowGroupRows: Int = 1 << 20, pageBytes: Int = 1 << 20, dictionaryBytesMax: Int = 1 << 20,
+                    decimalPrecision: [String: Int] = [:]) {
             self.codec = codec
             self.rowGroupRows = rowGroupRows
             self.pageBytes = pageBytes
             self.dictionaryBytesMax = dictionaryBytesMax
+            self.decimalPrecision = decimalPrecision
         }
+
+        func precision(of field: Field) -> Int { decimalPrecision[field.name] ?? 18 }
     }
 
     public let schema: Schema
@@ -60,6 +67,9 @@ public struct ParquetWriter {
         guard !schema.fields.isEmpty else { throw ParquetError("a Parquet file needs at least one column") }
         guard options.rowGroupRows > 0, options.pageBytes > 0, options.dictionaryBytesMax >= 0 else {
             throw ParquetError("row group rows and page bytes must be positive")
+        }
+        for (name, precision) in options.decimalPrecision where !(1...18).contains(precision) {
+            throw ParquetError("column \(name): DECIMAL precision \(precision) is outside 1 to 18")
         }
         self.schema = schema
         self.options = options
@@ -87,7 +97,7 @@ public struct ParquetWriter {
     public mutating func finish() throws(ParquetError) -> [UInt8] {
         if pendingRows > 0 { try flushRowGroup(rows: pendingRows) }
         var footer = ThriftWriter()
-        FileMetadata(schema: schema, rows: Int64(rows), rowGroups: rowGroups, createdBy: Self.createdBy).write(&footer)
+        FileMetadata(schema: schema, rows: Int64(rows), rowGroups: rowGroups, createdBy: Self.createdBy, options: options).write(&footer)
         output += footer.bytes
         let length = UInt32(footer.bytes.count)
         for shift in stride(from: 0, to: 32, by: 8) { output.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
@@ -129,9 +139,12 @@ struct ColumnChunkWriter {
         self.field = field
         self.column = column
         self.options = options
-        physical = PhysicalType(field.type)
+        physical = PhysicalType(field.type, decimalPrecision: options.precision(of: field))
         if !field.nullable, column.validity != nil, (0..<column.count).contains(where: { column.isNull($0) }) {
             throw ParquetError("column \(field.name) is NOT NULL but holds a NULL")
+        }
+        if case .decimal(let scale) = field.type, let row = DecimalRange(precision: options.precision(of: field)).firstOutOfRange(column) {
+            throw ParquetError("column \(field.name) is DECIMAL(\(options.precision(of: field)), \(scale)) but holds \(column.value(at: row))")
         }
     }
 
@@ -254,7 +267,7 @@ struct ColumnChunkWriter {
                 }
             }
             if bit > 0 { body.append(byte) }
-        case (.date, .int64(let values)):
+        case (.date, .int64(let values)), (.decimal, .int64(let values)) where physical == .int32:
             for row in rows where !column.isNull(row) { appendLittleEndian(UInt32(truncatingIfNeeded: values[row]), 4, to: &body) }
         case (.timestamp, .int64(let values)):
             // Milliseconds to microseconds (Eddy's timestamps fit: ±2^62 ms would not, but event times
@@ -313,6 +326,28 @@ struct ColumnChunkWriter {
         do { return Array(buffer: try codec.compress(ByteBuffer(bytes: body))) } catch {
             throw ParquetError("\(options.codec.rawValue): \(error)")
         }
+    }
+}
+
+/// The values a DECIMAL of `precision` digits holds: |unscaled| < 10^precision.
+public struct DecimalRange: Sendable {
+    public let precision: Int
+    let limit: Int64
+
+    public init(precision: Int) {
+        self.precision = precision
+        var limit: Int64 = 1
+        for _ in 0..<min(precision, 18) { limit *= 10 }
+        self.limit = limit
+    }
+
+    public func contains(_ unscaled: Int64) -> Bool { precision >= 19 || (unscaled > -limit && unscaled < limit) }
+
+    /// The first non-NULL value of a decimal column outside the range.
+    public func firstOutOfRange(_ column: Column) -> Int? {
+        guard precision < 19, case .int64(let values) = column.values else { return nil }
+        for row in values.indices where !contains(values[row]) && !column.isNull(row) { return row }
+        return nil
     }
 }
 

@@ -56,6 +56,8 @@ public struct CreateTable: Sendable, Hashable {
     public var options: [TableOption]
     public var query: Query?
     public var location: SourceLocation
+    /// `PARTITIONED BY (a, b)`: Hive-style directories of a filesystem table.
+    public var partitionedBy: [Identifier] = []
 }
 
 public struct ColumnDefinition: Sendable, Hashable {

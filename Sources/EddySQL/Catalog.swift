@@ -30,8 +30,13 @@ public struct CatalogTable: Sendable {
     }
 
     func definition(bounded: Bool) throws(SQLError) -> TableDefinition {
-        TableDefinition(name: name, schema: columns, metadata: metadata, primaryKey: primaryKey, options: options,
-                        bounded: bounded, location: definition.location)
+        var table = TableDefinition(name: name, schema: columns, metadata: metadata, primaryKey: primaryKey, options: options,
+                                    bounded: bounded, location: definition.location)
+        table.partitionKeys = definition.partitionedBy.map(\.name)
+        for column in definition.columns where ["DECIMAL", "NUMERIC", "DEC"].contains(column.type?.name ?? "") {
+            table.decimalPrecision[column.name.name] = column.type?.parameters.first ?? 10
+        }
+        return table
     }
 }
 
@@ -129,6 +134,20 @@ public final class Catalog: @unchecked Sendable {
         }
         if let watermark = table.watermark {
             entry.watermark = try Self.watermark(watermark, schema: schema)
+        }
+        if let first = table.partitionedBy.first, !connector.partitionable {
+            throw SQLError("connector '\(connector.name)' has no partition directories; PARTITIONED BY is for 'filesystem' tables", at: first.location)
+        }
+        for (index, key) in table.partitionedBy.enumerated() {
+            guard entry.columns.index(of: key.name) != nil, metadata[key.name] == nil else {
+                throw SQLError("partition column `\(key.name)` is not a physical column of `\(name)`", at: key.location)
+            }
+            if table.partitionedBy[..<index].contains(where: { $0.name == key.name }) {
+                throw SQLError("partition column `\(key.name)` is listed twice", at: key.location)
+            }
+        }
+        if !table.partitionedBy.isEmpty && table.partitionedBy.count == entry.columns.count {
+            throw SQLError("every column of `\(name)` is a partition column; the files need at least one other", at: table.location)
         }
         try connector.validate(try entry.definition(bounded: bounded))
         return entry

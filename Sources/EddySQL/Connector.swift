@@ -83,6 +83,10 @@ public struct TableDefinition: Sendable {
     /// The run reads sources up to where they end now (`eddy run --bounded`).
     public var bounded: Bool
     public var location: SourceLocation
+    /// `PARTITIONED BY` columns, in order (only connectors with `partitionable` accept them).
+    public var partitionKeys: [String] = []
+    /// DECIMAL(p, s) columns by name → p (the engine keeps 18 digits; stores can use p).
+    public var decimalPrecision: [String: Int] = [:]
 }
 
 /// How a sink takes a query's changes (Flink's changelog modes, Spark's output modes).
@@ -105,6 +109,8 @@ public protocol TableConnector: Sendable {
     var optionPrefixes: [String] { get }
     /// Metadata keys a source offers (`METADATA FROM 'key'`).
     var metadataKeys: Set<String> { get }
+    /// Takes `PARTITIONED BY` (the filesystem connector's Hive-style directories).
+    var partitionable: Bool { get }
     /// Checks the options when the table is created (so a mistake is reported at its CREATE TABLE).
     func validate(_ table: TableDefinition) throws(SQLError)
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor
@@ -115,6 +121,7 @@ public protocol TableConnector: Sendable {
 extension TableConnector {
     public var optionPrefixes: [String] { [] }
     public var metadataKeys: Set<String> { [] }
+    public var partitionable: Bool { false }
 
     public func validate(_ table: TableDefinition) throws(SQLError) {}
 

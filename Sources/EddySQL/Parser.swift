@@ -268,7 +268,12 @@ public struct Parser {
             _ = advance()
             _ = try stringLiteral("a comment string")
         }
-        if at("PARTITIONED") { throw SQLError("PARTITIONED BY is not supported yet", at: current.location) }
+        if accept("PARTITIONED") {
+            try expect("BY")
+            try expect(symbol: "(")
+            table.partitionedBy = try commaSeparated { (p: inout Parser) throws(SQLError) in try p.identifier("a partition column") }
+            try expect(symbol: ")")
+        }
         if accept("WITH") {
             try expect(symbol: "(")
             if !at(symbol: ")") {

@@ -147,6 +147,9 @@ public final class SQLSession: @unchecked Sendable {
         }
         if let watermark = table.watermark { lines.append("WATERMARK FOR \(watermark.column) AS \(watermark.column) - \(watermark.delay)") }
         if let key = table.primaryKey { lines.append("PRIMARY KEY (\(key.joined(separator: ", "))) NOT ENFORCED") }
+        if !table.definition.partitionedBy.isEmpty {
+            lines.append("PARTITIONED BY (\(table.definition.partitionedBy.map(\.name).joined(separator: ", ")))")
+        }
         lines.append("WITH (" + (["'connector' = '\(table.connector.name)'"] + table.options.entries.filter { $0.key != "connector" }
             .map { "'\($0.key)' = '\($0.value)'" }).joined(separator: ", ") + ")")
         return lines.joined(separator: "\n")

@@ -44,7 +44,7 @@ final class FileSourceTests: XCTestCase {
         XCTAssertEqual(output.rows.map { $0[2] }, (0..<60).map { Value.int64(Int64($0)) }, "every line once, in order")
     }
 
-    /// Parquet files in batches of whole files; a sink's directory is read through its manifest
+    /// Parquet files in batches of whole files; a sink's directory is read through its log
     /// (a part file whose batch never committed is not read); a file that does not fit the table
     /// goes to the dead letters by name.
     func testParquetFilesAreReadWholeAndThroughTheManifest() throws {
@@ -55,7 +55,7 @@ final class FileSourceTests: XCTestCase {
                 [.timestamp(Int64(batch * 10 + n) * 1000), .string("k\(n % 3)"), .int64(Int64(batch * 10 + n))]
             }))
         }
-        // A crash after writing part 5 but before its manifest entry: the part file is there.
+        // A crash after writing part 5 but before its log entry: the part file is there.
         try FileManager.default.copyItem(atPath: directory + "/lake/part-0000000004.parquet", toPath: directory + "/lake/part-0000000005.parquet")
         let output = MemorySink()
         var options = QueryOptions()
@@ -84,7 +84,7 @@ final class FileSourceTests: XCTestCase {
     }
 
     /// A large batch rolls over to several part files at `fileBytesMax` (every CSV file with its
-    /// header); the manifest lists them in order, and reading them back gives every row once.
+    /// header); the log lists them in order, and reading them back gives every row once.
     func testABatchRollsOverToSeveralFiles() throws {
         let rows = (0..<20_000).map { n -> [Value] in [.timestamp(Int64(n) * 1000), .string("key-\(n % 7)"), .int64(Int64(n))] }
         let batch = RecordBatch(schema: Self.schema, rows: rows)

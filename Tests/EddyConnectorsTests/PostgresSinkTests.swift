@@ -80,6 +80,35 @@ final class PostgresSinkTests: XCTestCase {
         }
     }
 
+    /// Rows the table refuses become dead letters and the batch goes on: values beyond a declared
+    /// NUMERIC(5,2) on the COPY path (the table Eddy creates), a CHECK constraint on the upsert path
+    /// (a table the user made). A replay of the committed batch returns the same letters.
+    func testRowsTheTableRefusesBecomeDeadLetters() throws {
+        let appends = try PostgresSinkDescriptor(endpoint: endpoint, table: table, decimalPrecision: ["amount": 5])
+            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        let rows = (0..<850).map { (Optional("k\($0)"), Int64($0)) }
+        let letters = try appends.write(batchId: 0, batch(rows))
+        XCTAssertEqual(letters.count, 50, "amounts 1000.00 to 1061.25 do not fit numeric(5,2)")
+        XCTAssertTrue(letters.allSatisfy { $0.reason == .rejected && $0.detail.contains("22003") }, letters.first?.detail ?? "")
+        XCTAssertTrue(String(decoding: letters[0].value, as: UTF8.self).contains(#""n":800"#))
+        XCTAssertEqual(try query("SELECT count(*), max(n) FROM \(table)"), ["800|799"])
+        XCTAssertEqual(try query("SELECT numeric_precision FROM information_schema.columns WHERE table_name = '\(table)' AND column_name = 'amount'"), ["5"])
+        XCTAssertEqual(try appends.write(batchId: 0, batch(rows)), letters)
+        XCTAssertEqual(try query("SELECT count(*) FROM \(table)"), ["800"])
+
+        let checked = table + "_checked"
+        _ = try query("""
+            CREATE TABLE \(checked) (k text PRIMARY KEY, n bigint CHECK (n <> 5), amount numeric(18,2), at timestamptz, ok boolean,
+            x double precision, day date)
+            """)
+        let upserts = try PostgresSinkDescriptor(endpoint: endpoint, table: checked, primaryKey: ["k"])
+            .makeSink(SinkContext(schema: Self.schema, mode: .update, upsertKeys: ["k"], queryId: "q"))
+        let refused = try upserts.write(batchId: 3, batch([("a", 2), ("b", 5), ("c", 3)]))
+        XCTAssertEqual(refused.count, 1)
+        XCTAssertTrue(refused[0].detail.contains("check constraint"), refused[0].detail)
+        XCTAssertEqual(try query("SELECT k, n FROM \(checked) ORDER BY k"), ["a|2", "c|3"])
+    }
+
     func testAppendsEachBatchOnceWithItsTypes() throws {
         let sink = try sink()
         try sink.write(batchId: 0, batch([("a", 1), (nil, 2)]))

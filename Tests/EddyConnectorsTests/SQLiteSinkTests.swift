@@ -112,22 +112,32 @@ final class SQLiteSinkTests: XCTestCase {
         }
     }
 
-    /// A batch that fails half-way (a NOT NULL column of an existing table) leaves nothing behind:
-    /// no rows and no progress; the query stops with SQLite's message.
-    func testAFailedBatchIsRolledBackWhole() throws {
+    /// Rows the table refuses (a NOT NULL column, a CHECK constraint of an existing table) are set
+    /// aside with SQLite's message and come back as dead letters; the other rows and the progress
+    /// row commit. A replay of the committed batch returns the same letters; the next batch's
+    /// commit forgets them.
+    func testRowsTheTableRefusesBecomeDeadLetters() throws {
         let connection = try SQLiteConnection.open(storage: .file(path: database)).wait()
-        _ = try connection.query(#"CREATE TABLE strict (k TEXT NOT NULL, n INTEGER, amount NUMERIC, at TEXT, ok BOOLEAN, x REAL, day DATE)"#).wait()
+        _ = try connection.query(#"CREATE TABLE strict (k TEXT NOT NULL, n INTEGER CHECK (n <> 77), amount NUMERIC, at TEXT, ok BOOLEAN, x REAL, day DATE)"#).wait()
         try connection.close().wait()
         let sink = try SQLiteSinkDescriptor(path: database, table: "strict")
             .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
         var rows = (0..<1200).map { (Optional("k\($0)"), Int64($0)) }
         rows[1100].0 = nil
-        XCTAssertThrowsError(try sink.write(batchId: 0, batch(rows))) { XCTAssertTrue("\($0)".contains("NOT NULL"), "\($0)") }
-        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["0"])
-        XCTAssertNil(try sink.lastCommittedBatch())
-        rows[1100].0 = "fixed"
-        try sink.write(batchId: 0, batch(rows))
-        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["1200"])
+        let letters = try sink.write(batchId: 0, batch(rows))
+        XCTAssertEqual(letters.map(\.reason), [.rejected, .rejected])
+        XCTAssertTrue(letters[0].detail.contains("CHECK constraint failed"), letters[0].detail)
+        XCTAssertTrue(letters[1].detail.contains("NOT NULL"), letters[1].detail)
+        XCTAssertTrue(String(decoding: letters[0].value, as: UTF8.self).contains(#""n":77"#), String(decoding: letters[0].value, as: UTF8.self))
+        XCTAssertTrue(String(decoding: letters[1].value, as: UTF8.self).contains(#""k":null,"n":1100"#), String(decoding: letters[1].value, as: UTF8.self))
+        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["1198"])
+        XCTAssertEqual(try query("SELECT count(*) FROM strict WHERE n IN (77, 1100)"), ["0"])
+        XCTAssertEqual(try sink.lastCommittedBatch(), 0)
+        // A replay of the committed batch writes nothing and returns the same letters.
+        XCTAssertEqual(try sink.write(batchId: 0, batch(rows)), letters)
+        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["1198"])
+        XCTAssertEqual(try sink.write(batchId: 1, batch([("x", 1)])), [])
+        XCTAssertEqual(try query("SELECT count(*) FROM eddy_sink_rejects"), ["0"])
     }
 
     /// A windowed query crashed at every point of the protocol and restarted: the table holds each

@@ -104,12 +104,15 @@ public struct PostgresSinkDescriptor: SinkDescriptor {
     public var table: String
     public var primaryKey: [String]?
     public var retries: Int
+    /// Declared precision of DECIMAL columns by name: a table Eddy creates gets `numeric(p,s)`.
+    public var decimalPrecision: [String: Int]
 
-    public init(endpoint: PostgresEndpoint, table: String, primaryKey: [String]? = nil, retries: Int = 5) {
+    public init(endpoint: PostgresEndpoint, table: String, primaryKey: [String]? = nil, retries: Int = 5, decimalPrecision: [String: Int] = [:]) {
         self.endpoint = endpoint
         self.table = table
         self.primaryKey = primaryKey
         self.retries = retries
+        self.decimalPrecision = decimalPrecision
     }
 
     public var description: String { "postgres[\(endpoint), \(table)]" }
@@ -164,6 +167,9 @@ final class PostgresSink: Sink, TableWriter {
     }
 
     static func message(_ error: any Error) -> String {
+        if case .server(let server)? = error as? PostgresError, let text = server.fields[.message] {
+            return text + (server.fields[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+        }
         guard let psql = error as? PSQLError else { return "\(error)" }
         if let info = psql.serverInfo, let text = info[.message] {
             return text + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
@@ -172,11 +178,24 @@ final class PostgresSink: Sink, TableWriter {
         return "\(psql.code)"
     }
 
+    /// SQLSTATE classes of a row's fault: data exceptions (22: out of range, bad text, too long),
+    /// integrity constraints (23: unique, check, not null, foreign key), program limits (54: a row or
+    /// value too large).
+    static func isRowFailure(_ error: any Error) -> Bool {
+        var sqlState: String?
+        if case .server(let server)? = error as? PostgresError { sqlState = server.fields[.sqlState] }
+        guard let state = sqlState ?? (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
+    }
+
+    private(set) var rowFailure: String?
+
     private func run(_ sql: String, _ binds: [PostgresData] = []) throws(EngineError) -> [PostgresRow] {
         let connection = try connect()
         do {
             return try connection.query(sql, binds).wait().rows
         } catch {
+            rowFailure = Self.isRowFailure(error) ? Self.message(error) : nil
             if let psql = error as? PSQLError, psql.serverInfo == nil {
                 self.connection = nil
                 throw .execution("PostgreSQL \(descriptor.endpoint) connection lost: \(Self.message(error))")
@@ -212,13 +231,13 @@ final class PostgresSink: Sink, TableWriter {
     }
     private var table: String { (schemaName.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(tableName) }
 
-    static func columnType(_ type: DataType) -> String {
+    static func columnType(_ type: DataType, precision: Int? = nil) -> String {
         switch type {
         case .bool: "boolean"
         case .int64: "bigint"
         case .float64: "double precision"
         case .utf8: "text"
-        case .decimal(let scale): "numeric(18,\(scale))"
+        case .decimal(let scale): "numeric(\(precision ?? 18),\(scale))"
         case .date: "date"
         case .timestamp: "timestamp with time zone"
         }
@@ -250,12 +269,15 @@ final class PostgresSink: Sink, TableWriter {
             CREATE TABLE IF NOT EXISTS \(sinkProgressTable) (
               query_id text NOT NULL, sink text NOT NULL, batch_id bigint NOT NULL, PRIMARY KEY (query_id, sink))
             """)
+        _ = try run("CREATE TABLE IF NOT EXISTS \(sinkRejectsTable) (\(Self.rejectsTableColumns))")
         let columns = try run("""
             SELECT column_name::text, data_type::text FROM information_schema.columns
             WHERE table_schema = coalesce($1::text, current_schema()) AND table_name = $2
             """, [schemaName.map { PostgresData(string: $0) } ?? .null, PostgresData(string: tableName)])
         if columns.isEmpty {
-            var definitions = context.schema.fields.map { "\(quoteIdentifier($0.name)) \(Self.columnType($0.type))" }
+            var definitions = context.schema.fields.map {
+                "\(quoteIdentifier($0.name)) \(Self.columnType($0.type, precision: descriptor.decimalPrecision[$0.name]))"
+            }
             if context.mode == .update, let key = descriptor.primaryKey, !key.isEmpty {
                 definitions.append("PRIMARY KEY (\(key.map(quoteIdentifier).joined(separator: ", ")))")
             }
@@ -281,8 +303,9 @@ final class PostgresSink: Sink, TableWriter {
         try withRetries { () throws(EngineError) in try committedBatch() }
     }
 
-    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
-        try withRetries { () throws(EngineError) in try writeTransaction(batchId: batchId, batch) }
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter] {
+        let rejected = try withRetries { () throws(EngineError) in try writeTransaction(batchId: batchId, batch) }
+        return RejectedRow.deadLetters(rejected, sink: description)
     }
 
     // MARK: TableWriter
@@ -329,6 +352,7 @@ final class PostgresSink: Sink, TableWriter {
         }
         done.wait()
         if let error = outcome.error {
+            rowFailure = Self.isRowFailure(error) ? Self.message(error) : nil
             if let psql = error as? PSQLError, psql.serverInfo == nil {
                 self.connection = nil
                 throw .execution("PostgreSQL \(descriptor.endpoint) connection lost during COPY: \(Self.message(error))")
@@ -361,6 +385,14 @@ final class PostgresSink: Sink, TableWriter {
     /// Serialises writers of this sink: a second query into the table waits here.
     func beforeWrite() throws(EngineError) {
         try execute("LOCK TABLE \(sinkProgressTable) IN SHARE ROW EXCLUSIVE MODE", [])
+    }
+
+    func rejectedRows(_ sql: String, _ binds: [PostgresData]) throws(EngineError) -> [RejectedRow] {
+        try run(sql, binds).compactMap { row in
+            let cells = row.makeRandomAccess()
+            guard let reason = cells[data: 0].string, let text = cells[data: 1].string else { return nil }
+            return RejectedRow(reason: reason, row: text)
+        }
     }
 
     func committedBatch() throws(EngineError) -> Int64? {

@@ -74,10 +74,26 @@ final class SQLiteSink: Sink, TableWriter {
 
     var description: String { descriptor.description }
 
+    private(set) var rowFailure: String?
+
+    /// A row's fault: a constraint (NOT NULL, CHECK, UNIQUE, foreign key, STRICT type), a value too
+    /// large or out of range.
+    static func isRowFailure(_ error: any Error) -> Bool {
+        guard let reason = (error as? SQLiteError)?.reason else { return false }
+        switch reason {
+        case .constraint, .tooBig, .mismatch, .range, .constraintCheckFailed, .constraintForeignKeyFailed, .constraintNotNullFailed,
+             .constraintPrimaryKeyFailed, .constraintTriggerFailed, .constraintUniqueFailed, .constraintStrictDataTypeFailed:
+            return true
+        default:
+            return false
+        }
+    }
+
     private func run(_ sql: String, _ binds: [SQLiteData] = []) throws(EngineError) -> [SQLiteRow] {
         do {
             return try connection.query(sql, binds).wait()
         } catch {
+            rowFailure = Self.isRowFailure(error) ? Self.message(error) : nil
             throw .execution("SQLite \(descriptor.path): \(Self.message(error)) in: \(sql.prefix(200))")
         }
     }
@@ -102,6 +118,13 @@ final class SQLiteSink: Sink, TableWriter {
         try run(sql, binds).count
     }
 
+    func rejectedRows(_ sql: String, _ binds: [SQLiteData]) throws(EngineError) -> [RejectedRow] {
+        try run(sql, binds).compactMap { row in
+            guard let reason = row.column("reason")?.string, let text = row.column("row_json")?.string else { return nil }
+            return RejectedRow(reason: reason, row: text)
+        }
+    }
+
     func committedBatch() throws(EngineError) -> Int64? {
         let rows = try run("SELECT batch_id FROM \(sinkProgressTable) WHERE query_id = ?1 AND sink = ?2",
                            [.text(context.queryId), .text(descriptor.table)])
@@ -118,6 +141,7 @@ final class SQLiteSink: Sink, TableWriter {
             CREATE TABLE IF NOT EXISTS \(sinkProgressTable) (
               query_id TEXT NOT NULL, sink TEXT NOT NULL, batch_id INTEGER NOT NULL, PRIMARY KEY (query_id, sink))
             """)
+        _ = try run("CREATE TABLE IF NOT EXISTS \(sinkRejectsTable) (\(Self.rejectsTableColumns))")
         let existing = try run("PRAGMA table_info(\(table))")
         if existing.isEmpty {
             var columns = context.schema.fields.map { "\(quoteIdentifier($0.name)) \(Self.declaredType($0.type))" }
@@ -178,8 +202,8 @@ final class SQLiteSink: Sink, TableWriter {
 
     func lastCommittedBatch() throws(EngineError) -> Int64? { try committedBatch() }
 
-    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
-        try writeTransaction(batchId: batchId, batch)
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter] {
+        RejectedRow.deadLetters(try writeTransaction(batchId: batchId, batch), sink: description)
     }
 
     static func value(_ column: Column, _ row: Int) -> SQLiteData {

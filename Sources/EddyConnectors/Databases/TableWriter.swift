@@ -2,7 +2,15 @@ import EddyEngine
 
 /// What the database sinks (SQLite, PostgreSQL) share: a batch and its progress row in one
 /// transaction, inserts in multi-row statements, upserts on the primary key, complete results
-/// replacing the table. A database supplies statements, bound values and its placeholder syntax.
+/// replacing the table, and bad rows set aside. A database supplies statements, bound values, its
+/// placeholder syntax, and which of its errors are a row's fault.
+///
+/// Bad rows: the batch's rows go in under a savepoint; when the database refuses them for a row's
+/// sake (a constraint, a value out of the column's range), the rows are split in halves, each tried
+/// under its own savepoint, down to the single rows at fault: k bad rows among n cost about
+/// 2·k·log2(n) statements, and a clean batch one savepoint. The rejected rows are recorded in
+/// `eddy_sink_rejects` in the same transaction as the progress row, so a replayed batch returns
+/// them again (see `Sink.write`); only the newest batch's rejects are kept.
 protocol TableWriter: AnyObject {
     associatedtype Bind
     var context: SinkContext { get }
@@ -30,9 +38,15 @@ protocol TableWriter: AnyObject {
     /// Writes the batch's rows into the sink's table (or, with `stage`, into the transaction's staging
     /// table `eddy_stage`) the database's fastest way.
     func bulkCopy(_ batch: RecordBatch, stage: Bool) throws(EngineError)
+    /// The database's message when the last failed statement failed for a row's sake (a constraint,
+    /// a value out of range, too large), nil when it failed otherwise.
+    var rowFailure: String? { get }
+    /// Runs a query whose rows are (reason, row) texts.
+    func rejectedRows(_ sql: String, _ binds: [Bind]) throws(EngineError) -> [RejectedRow]
 }
 
 let sinkProgressTable = "eddy_sink_progress"
+let sinkRejectsTable = "eddy_sink_rejects"
 
 func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
@@ -43,25 +57,72 @@ extension TableWriter {
         preconditionFailure("\(Self.self) has no bulk copy")
     }
 
-    /// Batch `batchId` in one transaction with its progress row; nothing when it is already there.
-    func writeTransaction(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
+    /// Batch `batchId` in one transaction with its progress row, bad rows set aside; nothing when it
+    /// is already there. The rows rejected (now or when the batch was first written).
+    func writeTransaction(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [RejectedRow] {
         try execute(beginStatement, [])
         do {
             try beforeWrite()
             if let last = try committedBatch(), last >= batchId {
+                let stored = try storedRejects(batchId)
                 try execute("ROLLBACK", [])
-                return
+                return stored
             }
             if context.mode == .complete { try execute("DELETE FROM \(quotedTable)", []) }
-            try insert(batch)
+            var rejected: [RejectedRow] = []
+            if batch.count > 0 { try insertGuarded(batch, 0..<batch.count, rejected: &rejected) }
+            try execute("DELETE FROM \(sinkRejectsTable) WHERE query_id = \(placeholder(1, .utf8)) AND sink = \(placeholder(2, .utf8))",
+                        [bind(text: context.queryId), bind(text: sinkName)])
+            for (index, row) in rejected.enumerated() {
+                try execute("""
+                    INSERT INTO \(sinkRejectsTable) (query_id, sink, batch_id, idx, reason, row_json) VALUES (\(placeholder(1, .utf8)), \
+                    \(placeholder(2, .utf8)), \(placeholder(3, .int64)), \(placeholder(4, .int64)), \(placeholder(5, .utf8)), \(placeholder(6, .utf8)))
+                    """, [bind(text: context.queryId), bind(text: sinkName), bind(integer: batchId), bind(integer: Int64(index)),
+                          bind(text: row.reason), bind(text: row.row)])
+            }
             try execute("""
                 INSERT INTO \(sinkProgressTable) (query_id, sink, batch_id) VALUES (\(placeholder(1, .utf8)), \(placeholder(2, .utf8)), \(placeholder(3, .int64)))
                 ON CONFLICT (query_id, sink) DO UPDATE SET batch_id = excluded.batch_id
                 """, [bind(text: context.queryId), bind(text: sinkName), bind(integer: batchId)])
             try execute("COMMIT", [])
+            return rejected
         } catch {
             _ = try? execute("ROLLBACK", [])
             throw error
+        }
+    }
+
+    /// The table of rejected rows (created with the progress table).
+    static var rejectsTableColumns: String {
+        "query_id TEXT NOT NULL, sink TEXT NOT NULL, batch_id BIGINT NOT NULL, idx BIGINT NOT NULL, reason TEXT NOT NULL, row_json TEXT NOT NULL, PRIMARY KEY (query_id, sink, idx)"
+    }
+
+    /// The rows `batchId` rejected when it was committed.
+    private func storedRejects(_ batchId: Int64) throws(EngineError) -> [RejectedRow] {
+        try rejectedRows("""
+            SELECT reason, row_json FROM \(sinkRejectsTable) WHERE query_id = \(placeholder(1, .utf8)) AND sink = \(placeholder(2, .utf8)) \
+            AND batch_id = \(placeholder(3, .int64)) ORDER BY idx
+            """, [bind(text: context.queryId), bind(text: sinkName), bind(integer: batchId)])
+    }
+
+    /// Rows `rows` of `batch` under a savepoint; on a row's failure, each half again, down to the
+    /// single rows at fault, which are added to `rejected`.
+    private func insertGuarded(_ batch: RecordBatch, _ rows: Range<Int>, rejected: inout [RejectedRow]) throws(EngineError) {
+        try execute("SAVEPOINT eddy_rows", [])
+        do {
+            try insert(rows.count == batch.count ? batch : batch.take(rows.map { Int32($0) }))
+            try execute("RELEASE SAVEPOINT eddy_rows", [])
+        } catch {
+            guard let reason = rowFailure else { throw error }
+            try execute("ROLLBACK TO SAVEPOINT eddy_rows", [])
+            try execute("RELEASE SAVEPOINT eddy_rows", [])
+            if rows.count == 1 {
+                rejected.append(RejectedRow(batch, rows.lowerBound, reason: reason))
+                return
+            }
+            let middle = rows.lowerBound + rows.count / 2
+            try insertGuarded(batch, rows.lowerBound..<middle, rejected: &rejected)
+            try insertGuarded(batch, middle..<rows.upperBound, rejected: &rejected)
         }
     }
 

@@ -6,15 +6,19 @@ import Foundation
 
 /// Writes each micro-batch's rows to a directory as JSON lines, CSV or Parquet, exactly once:
 ///
-/// - batch N's rows go to `part-<N, 10 digits>.<ext>`, written to a temporary name, fsynced and
-///   renamed, so a file is either whole or absent;
-/// - then `_eddy_manifest/<N>` records the batch (file name, rows, bytes), again atomically;
-/// - a batch whose manifest entry exists is ignored (a replay after a crash); a part file without a
-///   manifest entry is left over from a crash before the manifest and is overwritten by the replay.
+/// - batch N's rows go to `part-<N, 10 digits>.<ext>` (and `part-<N>-<i>` when the batch rolls over
+///   to more files), each written under a temporary name, fsynced and renamed, so a file is either
+///   whole or absent; with `partitionBy`, into Hive-style directories (`dt=2026-11-22/hour=13/`, see
+///   `HivePartition`) and without the partition columns;
+/// - then `_eddy_log/<N>` records the batch (files, rows, bytes, rejected rows), again atomically
+///   (see `LakeLog`);
+/// - a batch whose log entry exists is skipped (a replay after a crash); a part file without a log
+///   entry is left over from a crash before the entry and is overwritten by the replay.
 ///
-/// Readers take the files the manifest lists (Spark's `_spark_metadata` contract); every file in the
-/// directory that is not hidden or a temporary is listed once the query has committed the batch. In
-/// update mode rows are appended as they change; a reader keeps the last row per upsert key.
+/// Readers take the files the log lists (Spark's `_spark_metadata` contract). Parquet rows that a
+/// column cannot hold (a NULL in a NOT NULL column, a decimal with more digits than its declared
+/// precision) are rejected: left out, kept in the log entry, and returned as dead letters. In update
+/// mode rows are appended as they change; a reader keeps the last row per upsert key.
 public struct FileSinkDescriptor: SinkDescriptor {
     public enum Format: String, Sendable {
         case jsonLines = "jsonl"
@@ -25,12 +29,14 @@ public struct FileSinkDescriptor: SinkDescriptor {
     public var directory: String
     public var format: Format
     public var options: EncodeOptions
-    /// Parquet: codec, row group and page sizes.
+    /// Parquet: codec, row group and page sizes, decimal precisions.
     public var parquet = ParquetWriter.Options()
     /// A batch's output rolls over to a new part file once the current one holds this many bytes
     /// (Flink's `sink.rolling-policy.file-size`, default 128 MiB); checked every 8192 rows (JSON,
     /// CSV) or row group (Parquet).
     public var fileBytesMax = 128 << 20
+    /// Hive-style partition directories by these columns, in order (SQL's `PARTITIONED BY`).
+    public var partitionBy: [String] = []
 
     public var description: String { "files[\(directory), \(format.rawValue)]" }
 
@@ -41,32 +47,33 @@ public struct FileSinkDescriptor: SinkDescriptor {
 
 extension SinkDescriptor where Self == FileSinkDescriptor {
     public static func files(_ directory: String, format: FileSinkDescriptor.Format = .jsonLines,
-                             options: EncodeOptions = EncodeOptions(), parquet: ParquetWriter.Options = ParquetWriter.Options()) -> FileSinkDescriptor {
-        FileSinkDescriptor(directory: directory, format: format, options: options, parquet: parquet)
+                             options: EncodeOptions = EncodeOptions(), parquet: ParquetWriter.Options = ParquetWriter.Options(),
+                             partitionBy: [String] = []) -> FileSinkDescriptor {
+        FileSinkDescriptor(directory: directory, format: format, options: options, parquet: parquet, partitionBy: partitionBy)
     }
 }
 
 final class FileSink: Sink {
-    struct ManifestEntry: Codable {
-        var batchId: Int64
-        var files: [String]
-        var rows: Int
-        var bytes: Int
-    }
-
     /// Rows encoded per write of a part file.
     static let rowsPerWrite = 8192
 
     let descriptor: FileSinkDescriptor
     let context: SinkContext
-    static let manifestDirectoryName = "_eddy_manifest"
-    private var manifestDirectory: String { descriptor.directory + "/" + Self.manifestDirectoryName }
+    private let logDirectory: String
+    /// The columns written into the files (all but the partition columns).
+    private let fileColumns: [Int]
 
     init(_ descriptor: FileSinkDescriptor, context: SinkContext) throws(EngineError) {
         self.descriptor = descriptor
         self.context = context
+        logDirectory = LakeLog.directory(of: descriptor.directory)
+        for name in descriptor.partitionBy where context.schema.index(of: name) == nil {
+            throw .configuration("partition column \(name) is not a column of the query's result (\(context.schema.names.joined(separator: ", ")))")
+        }
+        fileColumns = context.schema.fields.indices.filter { !descriptor.partitionBy.contains(context.schema.fields[$0].name) }
+        guard !fileColumns.isEmpty else { throw .configuration("every column is a partition column; the files need at least one other") }
         do {
-            try FileManager.default.createDirectory(atPath: descriptor.directory + "/_eddy_manifest", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         } catch {
             throw .configuration("cannot create the sink directory \(descriptor.directory): \(error.localizedDescription)")
         }
@@ -75,23 +82,87 @@ final class FileSink: Sink {
     var description: String { descriptor.description }
 
     func lastCommittedBatch() throws(EngineError) -> Int64? {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: manifestDirectory)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []
         return names.compactMap { Int64($0) }.max()
     }
 
-    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
-        let manifest = "\(manifestDirectory)/\(batchId)"
-        if FileManager.default.fileExists(atPath: manifest) { return }
-        var files: [String] = []
-        var byteCount = 0
-        if !batch.isEmpty {
-            (files, byteCount) = try writeParts(batch, batchId: batchId)
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter] {
+        let entryPath = "\(logDirectory)/\(batchId)"
+        if let stored = try EngineError.io(.execution, { () throws(FileError) in try DurableFile.read(entryPath) }) {
+            guard let entry = try? JSONDecoder().decode(LakeLog.BatchEntry.self, from: Data(stored)) else {
+                throw .execution("\(entryPath) is damaged: the sink's log cannot say what batch \(batchId) wrote")
+            }
+            return RejectedRow.deadLetters(entry.rejected ?? [], sink: description)
         }
-        let entry = ManifestEntry(batchId: batchId, files: files, rows: batch.count, bytes: byteCount)
+        let (accepted, rejected) = screen(batch)
+        var files: [LakeLog.FileEntry] = []
+        if !accepted.isEmpty {
+            if descriptor.partitionBy.isEmpty {
+                files = try writeParts(accepted, batchId: batchId, in: "")
+            } else {
+                let projected = fileColumns.count == accepted.schema.count ? nil : fileColumns
+                for (directory, rows) in HivePartition.split(accepted, by: descriptor.partitionBy) {
+                    try makeDirectory(directory)
+                    let part = accepted.take(rows)
+                    files += try writeParts(projected.map { part.select($0) } ?? part, batchId: batchId, in: directory + "/")
+                }
+            }
+        }
+        let entry = LakeLog.BatchEntry(batchId: batchId, format: descriptor.format.rawValue,
+                                       header: descriptor.format == .csv ? descriptor.options.includeHeader : nil,
+                                       files: files, rejected: rejected.isEmpty ? nil : rejected)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let json = try? encoder.encode(entry) else { throw .internal("cannot encode a manifest entry") }
-        try EngineError.io(.execution) { () throws(FileError) in try DurableFile.replace(manifest, with: Array(json) + [0x0A]) }
+        guard let json = try? encoder.encode(entry) else { throw .internal("cannot encode a log entry") }
+        try EngineError.io(.execution) { () throws(FileError) in try DurableFile.replace(entryPath, with: Array(json) + [0x0A]) }
+        return RejectedRow.deadLetters(rejected, sink: description)
+    }
+
+    /// The rows a Parquet file can hold, and the others with the reason: a NULL in a NOT NULL column,
+    /// a decimal with more digits than its column's declared precision. JSON and CSV take every row.
+    private func screen(_ batch: RecordBatch) -> (RecordBatch, [RejectedRow]) {
+        guard descriptor.format == .parquet, !batch.isEmpty else { return (batch, []) }
+        var reasons: [Int: String] = [:]
+        for (index, field) in batch.schema.fields.enumerated() {
+            let column = batch.columns[index]
+            if !field.nullable && column.validity != nil {
+                for row in 0..<batch.count where column.isNull(row) && reasons[row] == nil {
+                    reasons[row] = "column \(field.name) is NOT NULL but the value is NULL"
+                }
+            }
+            if case .decimal(let scale) = field.type, let precision = descriptor.parquet.decimalPrecision[field.name] {
+                let range = DecimalRange(precision: precision)
+                guard case .int64(let values) = column.values else { continue }
+                for row in 0..<batch.count where reasons[row] == nil && !column.isNull(row) && !range.contains(values[row]) {
+                    reasons[row] = "column \(field.name) is DECIMAL(\(precision), \(scale)); \(formatDecimal(values[row], scale: scale)) has more digits"
+                }
+            }
+        }
+        guard !reasons.isEmpty else { return (batch, []) }
+        var keep = Bitmap(count: batch.count, value: true)
+        var rejected: [RejectedRow] = []
+        for row in reasons.keys.sorted() {
+            keep.clear(row)
+            rejected.append(RejectedRow(batch, row, reason: reasons[row]!))
+        }
+        return (batch.filter(keep), rejected)
+    }
+
+    /// Creates a partition directory (and its parents) durably: each new level's parent is fsynced.
+    private func makeDirectory(_ relative: String) throws(EngineError) {
+        var path = descriptor.directory
+        for part in relative.split(separator: "/") {
+            let parent = path
+            path += "/" + part
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue { continue }
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            } catch {
+                throw .execution("cannot create the partition directory \(path): \(error.localizedDescription)")
+            }
+            try EngineError.io(.execution) { () throws(FileError) in try DurableFile.syncDirectory(parent) }
+        }
     }
 }
 
@@ -104,18 +175,18 @@ extension FileSink {
         return base + (index == 0 ? "" : "-\(index)") + "." + descriptor.format.rawValue
     }
 
-    /// Writes a batch's part files (rolling over at `fileBytesMax`); their names and total size.
-    private func writeParts(_ batch: RecordBatch, batchId: Int64) throws(EngineError) -> ([String], Int) {
-        if descriptor.format == .parquet { return try writeParquet(batch, batchId: batchId) }
-        return try EngineError.io(.execution) { () throws(FileError) in try writeText(batch, batchId: batchId) }
+    /// Writes a batch's part files into `prefix` (a partition directory and `/`, or empty), rolling
+    /// over at `fileBytesMax`; the files with their rows and sizes.
+    private func writeParts(_ batch: RecordBatch, batchId: Int64, in prefix: String) throws(EngineError) -> [LakeLog.FileEntry] {
+        if descriptor.format == .parquet { return try writeParquet(batch, batchId: batchId, in: prefix) }
+        return try EngineError.io(.execution) { () throws(FileError) in try writeText(batch, batchId: batchId, in: prefix) }
     }
 
     /// Parquet files, a row group at a time: a file is closed once it holds `fileBytesMax` bytes.
-    private func writeParquet(_ batch: RecordBatch, batchId: Int64) throws(EngineError) -> ([String], Int) {
-        var names: [String] = []
-        var byteCount = 0
+    private func writeParquet(_ batch: RecordBatch, batchId: Int64, in prefix: String) throws(EngineError) -> [LakeLog.FileEntry] {
+        var files: [LakeLog.FileEntry] = []
         func save(_ writer: inout ParquetWriter) throws(EngineError) {
-            let name = partName(batchId, names.count)
+            let name = prefix + partName(batchId, files.count)
             let bytes: [UInt8]
             do { bytes = try writer.finish() } catch { throw .execution("cannot write \(name) as Parquet: \(error)") }
             try EngineError.io(.execution) { () throws(FileError) in
@@ -123,8 +194,7 @@ extension FileSink {
                 try file.write(bytes)
                 try file.commit()
             }
-            names.append(name)
-            byteCount += bytes.count
+            files.append(LakeLog.FileEntry(path: name, rows: writer.rowCount, bytes: bytes.count))
         }
         do {
             var writer = try ParquetWriter(schema: batch.schema, options: descriptor.parquet)
@@ -145,23 +215,26 @@ extension FileSink {
         } catch {
             throw .execution("cannot write \(descriptor.directory) as Parquet: \(error)")
         }
-        return (names, byteCount)
+        return files
     }
 
     /// JSON-lines or CSV files, encoded and written a slice of rows at a time so a large batch never
     /// sits in memory as text; a file is closed once it holds `fileBytesMax` bytes.
-    private func writeText(_ batch: RecordBatch, batchId: Int64) throws(FileError) -> ([String], Int) {
-        var names = [partName(batchId, 0)]
-        var file = try DurableFileWriter(descriptor.directory + "/" + names[0])
-        var fileBytes = 0, byteCount = 0
+    private func writeText(_ batch: RecordBatch, batchId: Int64, in prefix: String) throws(FileError) -> [LakeLog.FileEntry] {
+        var files: [LakeLog.FileEntry] = []
+        var name = prefix + partName(batchId, 0)
+        var file = try DurableFileWriter(descriptor.directory + "/" + name)
+        var fileBytes = 0, fileRows = 0
         var text: [UInt8] = []
         var row = 0
         while row < batch.count {
             if fileBytes >= descriptor.fileBytesMax {
                 try file.commit()
-                names.append(partName(batchId, names.count))
-                file = try DurableFileWriter(descriptor.directory + "/" + names[names.count - 1])
+                files.append(LakeLog.FileEntry(path: name, rows: fileRows, bytes: fileBytes))
+                name = prefix + partName(batchId, files.count)
+                file = try DurableFileWriter(descriptor.directory + "/" + name)
                 fileBytes = 0
+                fileRows = 0
                 // Every CSV file starts with its header.
                 if descriptor.format == .csv && descriptor.options.includeHeader { CSVEncoder(options: descriptor.options).encodeHeader(batch.schema, into: &text) }
             }
@@ -173,26 +246,20 @@ extension FileSink {
             }
             try file.write(text)
             fileBytes += text.count
-            byteCount += text.count
+            fileRows += rows.count
             text.removeAll(keepingCapacity: true)
             row = rows.upperBound
         }
         try file.commit()
-        return (names, byteCount)
+        files.append(LakeLog.FileEntry(path: name, rows: fileRows, bytes: fileBytes))
+        return files
     }
 }
 
-/// Reads a file sink's committed output in batch order (tests, the demo, tools).
+/// Reads a file sink's committed output (tests, the demo, tools).
 public enum FileSinkReader {
-    /// The committed part files of `directory`, in batch order.
+    /// The table's files now (through the log, compactions applied), as full paths in batch order.
     public static func committedFiles(_ directory: String) throws -> [String] {
-        let manifestDirectory = directory + "/_eddy_manifest"
-        let ids = try FileManager.default.contentsOfDirectory(atPath: manifestDirectory).compactMap { Int64($0) }.sorted()
-        var files: [String] = []
-        for id in ids {
-            let data = try Data(contentsOf: URL(fileURLWithPath: "\(manifestDirectory)/\(id)"))
-            files += try JSONDecoder().decode(FileSink.ManifestEntry.self, from: data).files.map { directory + "/" + $0 }
-        }
-        return files
+        try LakeLog.liveFiles(directory).map { directory + "/" + $0.path }
     }
 }

@@ -10,8 +10,11 @@ import Glibc
 
 /// Reads JSON-lines, CSV or Parquet files from a directory (Spark's file source): files are taken in
 /// name order as they appear; hidden files and names starting with `_` or ending in `.tmp` are ignored.
-/// A directory an Eddy files sink writes (it has `_eddy_manifest/`) is read through the manifest: only
-/// committed part files.
+/// A directory an Eddy files sink writes (it has `_eddy_log/`) is read through its log: only
+/// committed part files, in batch order (see `LakeLog`, compactions included).
+/// With `partitionColumns`, files are also looked for in Hive-style subdirectories (`dt=…/hour=…/`)
+/// and those columns take their values from the directory names (see `HivePartition`); a file whose
+/// directory value does not parse as its column's type goes to the dead letters whole, by name.
 /// With `bounded`, only the files present when the query first starts are read, and their end ends
 /// event time (open windows are emitted), as Flink does for a bounded input.
 public struct FileSourceDescriptor: SourceDescriptor {
@@ -22,6 +25,8 @@ public struct FileSourceDescriptor: SourceDescriptor {
     public var decodeThreads: Int
     /// Read and decode the next batch while the engine processes this one (see `FileSource`).
     public var readAhead: Bool
+    /// Columns of `format`'s schema whose values are partition directory names, not in the files.
+    public var partitionColumns: [String] = []
 
     public var schema: Schema { format.schema }
     public var isBounded: Bool { bounded }
@@ -70,7 +75,9 @@ public final class FileSource: Source {
         columns = context.requiredColumns
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
         log = try FileLog(path: context.metadataDirectory.map { $0 + "/files" })
-        if !descriptor.format.isWholeFile { _ = try descriptor.format.makeDecoder(columns: columns) }  // schema problems surface at start
+        if !descriptor.format.isWholeFile {  // schema problems surface at start
+            _ = try FileRangeReader(descriptor: descriptor, columns: columns, sourceName: "", log: log).makeDecoder()
+        }
     }
 
     deinit { readAhead?.wait() }
@@ -96,11 +103,14 @@ public final class FileSource: Source {
         var names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: descriptor.directory).sorted()
-            // The output of an Eddy files sink: only the files its manifest lists are committed (a
-            // part file of a batch that crashed before its manifest entry is not), as Spark reads
-            // a directory with _spark_metadata; they are taken in the manifest's (batch) order.
-            if names.contains(FileSink.manifestDirectoryName) {
-                names = try FileSinkReader.committedFiles(descriptor.directory).map { ($0 as NSString).lastPathComponent }
+            // The output of an Eddy files sink: only the files its log lists are committed (a part
+            // file of a batch that crashed before its log entry is not), as Spark reads a directory
+            // with _spark_metadata; they are taken in the log's (batch) order.
+            if names.contains(LakeLog.directoryName) {
+                let log = self.log
+                names = try LakeLog.filesToRead(descriptor.directory, taken: { log.contains($0) }).map(\.path)
+            } else if !descriptor.partitionColumns.isEmpty {
+                names = Self.listRecursively(descriptor.directory, names)
             }
         } catch {
             throw .execution("cannot list \(descriptor.directory): \(error.localizedDescription)")
@@ -114,8 +124,26 @@ public final class FileSource: Source {
         try log.append(fresh)
     }
 
-    static func isIgnored(_ name: String) -> Bool {
-        name.hasPrefix(".") || name.hasPrefix("_") || name.hasSuffix(".tmp")
+    static func isIgnored(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return name.hasPrefix(".") || name.hasPrefix("_") || name.hasSuffix(".tmp")
+    }
+
+    /// Relative paths of the files under `directory` (whose top level holds `names`), through
+    /// subdirectories that are not hidden, in name order.
+    static func listRecursively(_ directory: String, _ names: [String]) -> [String] {
+        var result: [String] = []
+        for name in names where !name.hasPrefix(".") && !name.hasPrefix("_") {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                let inner = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + name).sorted()) ?? []
+                result += listRecursively(directory + "/" + name, inner).map { name + "/" + $0 }
+            } else {
+                result.append(name)
+            }
+        }
+        return result
     }
 
     public func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
@@ -202,6 +230,59 @@ struct FileRangeReader: Sendable {
     let columns: [String]?
     let sourceName: String
     let log: FileLog
+    /// The format of the files: the declared one without the partition columns.
+    let fileFormat: RecordFormat
+    /// The columns to decode from the files (nil: all of `fileFormat`'s).
+    let fileColumns: [String]?
+
+    init(descriptor: FileSourceDescriptor, columns: [String]?, sourceName: String, log: FileLog) {
+        self.descriptor = descriptor
+        self.columns = columns
+        self.sourceName = sourceName
+        self.log = log
+        let partitions = descriptor.partitionColumns
+        fileFormat = descriptor.format.without(partitions)
+        if let columns, !partitions.isEmpty {
+            let inFiles = columns.filter { !partitions.contains($0) }
+            // A query that reads only partition columns still decodes one column, to count the rows.
+            fileColumns = inFiles.isEmpty ? Array(fileFormat.schema.names.prefix(1)) : inFiles
+        } else {
+            fileColumns = columns
+        }
+    }
+
+    func makeDecoder() throws(EngineError) -> RowDecoder { try fileFormat.makeDecoder(columns: fileColumns) }
+
+    /// The chunk's rows with the partition columns added from the file's directory names, in the
+    /// source's column order; a value that does not parse as its column's type sends the file to
+    /// the dead letters.
+    private func addingPartitions(_ chunk: SourceChunk, _ entry: FileLog.Entry) -> SourceChunk {
+        let partitions = descriptor.partitionColumns
+        guard !partitions.isEmpty else { return chunk }
+        let values = HivePartition.values(in: entry.name)
+        let wanted = columns.map { names in descriptor.schema.fields.filter { names.contains($0.name) } } ?? descriptor.schema.fields
+        let count = chunk.batch.count
+        var output: [Column] = []
+        for field in wanted {
+            guard partitions.contains(field.name) else {
+                output.append(chunk.batch.column(field.name)!)
+                continue
+            }
+            var value = Value.null
+            if let text = values[field.name] ?? nil {
+                guard let parsed = Value(parsing: text, as: field.type) else {
+                    let letter = DeadLetter(reason: .malformed, detail: "\(entry.name): partition value \(field.name)=\(text) is not a \(field.type)",
+                                            source: sourceName, partition: 0, offset: entry.start, value: [])
+                    return SourceChunk(partition: 0, batch: .empty(Schema(wanted)), deadLetters: chunk.deadLetters + [letter])
+                }
+                value = parsed
+            }
+            var builder = ColumnBuilder(field.type, capacity: count)
+            for _ in 0..<count { builder.append(value) }
+            output.append(builder.finish())
+        }
+        return SourceChunk(partition: chunk.partition, batch: RecordBatch(schema: Schema(wanted), columns: output), deadLetters: chunk.deadLetters)
+    }
 
     /// The end of a batch starting at `from`: all known bytes, or a line boundary near `limit.maxBytes`.
     func planEnd(from: Int64, limit: ReadLimit) throws(EngineError) -> Int64 {
@@ -254,10 +335,10 @@ struct FileRangeReader: Sendable {
                     guard position == entry.start, upTo == entry.start + entry.size else {
                         throw .checkpoint("the offsets cut \(entry.name) at byte \(position - entry.start) or \(upTo - entry.start); a \(descriptor.format) file is read whole")
                     }
-                    chunks.append(try readWhole(entry))
+                    chunks.append(addingPartitions(try readWhole(entry), entry))
                 } else {
                     let bytes = try readBytes(entry, from: position - entry.start, count: Int(upTo - position))
-                    chunks += try decode(bytes, entry: entry, offsetInFile: position - entry.start)
+                    chunks += try decode(bytes, entry: entry, offsetInFile: position - entry.start).map { addingPartitions($0, entry) }
                 }
             }
             position = entry.start + entry.size
@@ -268,7 +349,7 @@ struct FileRangeReader: Sendable {
     /// A whole Parquet file as the source's columns: columns the file lacks are NULL; a file that
     /// cannot be read, or whose column has another type, goes to the dead letters whole (by name).
     private func readWhole(_ entry: FileLog.Entry) throws(EngineError) -> SourceChunk {
-        let wanted = columns.map { names in descriptor.schema.fields.filter { names.contains($0.name) } } ?? descriptor.schema.fields
+        let wanted = fileColumns.map { names in fileFormat.schema.fields.filter { names.contains($0.name) } } ?? fileFormat.schema.fields
         let schema = Schema(wanted)
         let bytes = try readBytes(entry, from: 0, count: Int(entry.size))
         func letter(_ reason: String) -> SourceChunk {
@@ -303,7 +384,7 @@ struct FileRangeReader: Sendable {
     /// Decodes whole lines, split across `decodeThreads` at line boundaries when the buffer is large.
     /// CSV with a header: every piece that does not start the file gets the file's header first.
     private func decode(_ bytes: [UInt8], entry: FileLog.Entry, offsetInFile: Int64) throws(EngineError) -> [SourceChunk] {
-        let format = descriptor.format, columns = self.columns, sourceName = self.sourceName
+        let format = fileFormat, columns = fileColumns, sourceName = self.sourceName
         let expectsHeader = try format.makeDecoder(columns: columns).expectsHeader
         let header = expectsHeader ? try headerLine(entry) : []
         let threads = expectsHeader ? 1 : descriptor.decodeThreads

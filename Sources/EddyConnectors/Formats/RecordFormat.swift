@@ -18,6 +18,18 @@ public enum RecordFormat: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same format without the columns `names` (a file source's partition columns, which come
+    /// from directory names instead of the files).
+    func without(_ names: [String]) -> RecordFormat {
+        guard !names.isEmpty else { return self }
+        let kept = Schema(schema.fields.filter { !names.contains($0.name) })
+        switch self {
+        case .jsonLines(_, let options): return .jsonLines(kept, options)
+        case .csv(_, let options): return .csv(kept, options)
+        case .parquet: return .parquet(kept)
+        }
+    }
+
     /// Whether a file is decoded whole rather than line by line.
     public var isWholeFile: Bool {
         if case .parquet = self { return true }

@@ -102,8 +102,8 @@ final class LogSink: Sink {
         return last
     }
 
-    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) {
-        guard !batch.isEmpty else { return }
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter] {
+        guard !batch.isEmpty else { return [] }
         let lines = descriptor.valueFormat.encode(valueColumns.count == batch.schema.count ? batch : batch.select(valueColumns))
         let keys = keyColumns.map { descriptor.keyFormat.encode(batch.select($0)) }
         var perPartition: [[LogAppend]] = Array(repeating: [], count: partitionCount)
@@ -140,6 +140,7 @@ final class LogSink: Sink {
             let lastIndex = Int(String(decoding: records.last!.headers[2].value!, as: UTF8.self))!
             newest[partition] = QueryPosition(batchId: batchId, index: lastIndex)
         }
+        return []
     }
 
     /// The newest record of this query in `partition`, looked up in the topic once.

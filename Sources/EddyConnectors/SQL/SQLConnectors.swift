@@ -204,11 +204,13 @@ struct KafkaConnector: TableConnector {
     }
 }
 
-/// `'connector' = 'filesystem'`: a directory of JSON-lines or CSV files. As a source, new files are
-/// picked up at every trigger (so `source.monitor-interval` is the trigger interval); as a sink, one
-/// file per micro-batch with a manifest (exactly once).
+/// `'connector' = 'filesystem'`: a directory of JSON-lines, CSV or Parquet files, with Hive-style
+/// partition directories for `PARTITIONED BY`. As a source, new files are picked up at every trigger
+/// (so `source.monitor-interval` is the trigger interval); as a sink, files per micro-batch with a
+/// log (`_eddy_log/`, exactly once).
 struct FilesystemConnector: TableConnector {
     let name = "filesystem"
+    let partitionable = true
     let optionKeys: Set<String> = [
         "path", "format", "source.monitor-interval", "sink.output-mode",
         "csv.field-delimiter", "csv.ignore-first-line", "parquet.compression", "parquet.row-group.rows", "parquet.page.size",
@@ -227,7 +229,9 @@ struct FilesystemConnector: TableConnector {
 
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         let path = try table.options.required("path", "the directory the files are in")
-        return .files(path, format: try recordFormat(table), bounded: table.bounded)
+        var source: FileSourceDescriptor = .files(path, format: try recordFormat(table), bounded: table.bounded)
+        source.partitionColumns = table.partitionKeys
+        return source
     }
 
     func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
@@ -239,6 +243,7 @@ struct FilesystemConnector: TableConnector {
         default: sink = .files(path, format: .jsonLines)
         }
         if let bytes = try fileBytesMax(table) { sink.fileBytesMax = bytes }
+        sink.partitionBy = table.partitionKeys
         return sink
     }
 
@@ -270,7 +275,7 @@ struct FilesystemConnector: TableConnector {
     /// Flink's 'parquet.compression' (SNAPPY, the default, GZIP, ZSTD or UNCOMPRESSED, any case), and
     /// Eddy's row group rows and page bytes.
     func parquetOptions(_ table: TableDefinition) throws(SQLError) -> ParquetWriter.Options {
-        var options = ParquetWriter.Options()
+        var options = ParquetWriter.Options(decimalPrecision: table.decimalPrecision)
         if let text = table.options["parquet.compression"] {
             guard let codec = ParquetWriter.Options.Codec(rawValue: text.lowercased()) else {
                 throw SQLError("option 'parquet.compression' is SNAPPY, GZIP, ZSTD or UNCOMPRESSED, not '\(text)'",
@@ -510,13 +515,14 @@ final class PrintSink: Sink {
     var description: String { "print" }
     func lastCommittedBatch() -> Int64? { lastBatch }
 
-    func write(batchId: Int64, _ batch: RecordBatch) {
+    func write(batchId: Int64, _ batch: RecordBatch) -> [DeadLetter] {
         // At least once across restarts (standard output keeps no state): a replayed batch prints again.
-        if let lastBatch, batchId <= lastBatch { return }
+        if let lastBatch, batchId <= lastBatch { return [] }
         lastBatch = batchId
         for row in batch.rows {
             output(prefix + kind + "[" + row.map(\.description).joined(separator: ", ") + "]")
         }
+        return []
     }
 }
 
@@ -536,7 +542,7 @@ struct BlackholeSinkDescriptor: SinkDescriptor {
 final class BlackholeSink: Sink {
     var description: String { "blackhole" }
     func lastCommittedBatch() -> Int64? { nil }
-    func write(batchId: Int64, _ batch: RecordBatch) {}
+    func write(batchId: Int64, _ batch: RecordBatch) -> [DeadLetter] { [] }
 }
 
 /// `'connector' = 'sqlite'`: a table of an SQLite database file, written exactly once (see
@@ -587,6 +593,7 @@ struct PostgresConnector: TableConnector {
             throw SQLError("an updating result goes into a PostgreSQL table by its PRIMARY KEY: declare PRIMARY KEY (…) NOT ENFORCED", at: table.location)
         }
         return PostgresSinkDescriptor(endpoint: try endpoint(table), table: table.options["table-name"] ?? table.name,
-                                      primaryKey: table.primaryKey, retries: Int(try table.options.integer("sink.max-retries", in: 0...100) ?? 5))
+                                      primaryKey: table.primaryKey, retries: Int(try table.options.integer("sink.max-retries", in: 0...100) ?? 5),
+                                      decimalPrecision: table.decimalPrecision)
     }
 }

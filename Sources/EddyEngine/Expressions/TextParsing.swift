@@ -243,3 +243,23 @@ enum TextParsing {
         return try result.get()
     }
 }
+
+extension Value {
+    /// `text` read as a value of `type` by CAST's rules; nil when it is not one (partition directory
+    /// names, configuration).
+    public init?(parsing text: String, as type: DataType) {
+        do throws(TextParsing.Failure) {
+            switch type {
+            case .utf8: self = .string(text)
+            case .bool: self = .bool(try TextParsing.parse(text, TextParsing.bool))
+            case .int64: self = .int64(try TextParsing.parse(text, TextParsing.int64))
+            case .float64: self = .float64(try TextParsing.parse(text, TextParsing.double))
+            case .decimal(let scale): self = .decimal(try TextParsing.parse(text) { (raw) throws(TextParsing.Failure) in try TextParsing.decimal(raw, scale: scale) }, scale: scale)
+            case .date: self = .date(try TextParsing.parse(text, TextParsing.date))
+            case .timestamp: self = .timestamp(try TextParsing.parse(text, TextParsing.timestamp))
+            }
+        } catch {
+            return nil
+        }
+    }
+}

@@ -8,6 +8,8 @@ public struct DeadLetter: Sendable, Hashable {
         case malformed
         /// The row's event time was behind the watermark.
         case late
+        /// The sink's store refused the row (a value out of a column's range, a constraint, too large).
+        case rejected
     }
 
     public var reason: Reason

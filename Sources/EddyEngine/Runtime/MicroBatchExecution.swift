@@ -89,6 +89,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
         var context: BatchContext
         var rowsPerSource: [Int64] = []
         var readMs: Int64 = 0
+        var replaying = false
     }
 
     /// Runs the next micro-batch if there is anything to do; nil when there was nothing.
@@ -132,10 +133,18 @@ public final class MicroBatchExecution: @unchecked Sendable {
                     clock.mark("walCommit")
                     let done = try process(entry, replaying: replaying)
                     work = done
+                    work!.replaying = replaying
                     try reach(.processed, entry.batchId)
                     action = machine.processed(observations(done.context), nowMs: nowMs)
                 case .writeSink(let batchId):
-                    try plan.sink.write(batchId: batchId, work!.output)
+                    var rejected = try plan.sink.write(batchId: batchId, work!.output)
+                    for index in rejected.indices {
+                        rejected[index].queryId = id
+                        rejected[index].batchId = batchId
+                        rejected[index].index = work!.letters.count + index
+                        rejected[index].replayed = work!.replaying
+                    }
+                    work!.letters += rejected
                     try reach(.sinkWritten, batchId)
                     action = machine.sinkWritten()
                 case .writeDeadLetters(let batchId):

@@ -5,7 +5,13 @@ public protocol Sink: AnyObject {
     var description: String { get }
     /// The highest batch id this sink already holds, if it keeps track (progress and recovery checks).
     func lastCommittedBatch() throws(EngineError) -> Int64?
-    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError)
+    /// Writes batch `batchId` once (a batch the sink already holds is skipped). Rows the store
+    /// refuses one by one (a value out of a column's range, a constraint, a value too large) are left
+    /// out and come back as dead letters (reason `rejected`), and the batch goes on. A replay of a
+    /// batch the sink already holds returns the same letters, so none is lost between the sink's
+    /// commit and the dead-letter write. A store that fails as a whole (disk full, server gone) throws.
+    @discardableResult
+    func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter]
     /// Flushes and releases resources; the query is stopping.
     func close() throws(EngineError)
 }

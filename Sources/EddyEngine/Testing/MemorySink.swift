@@ -21,13 +21,14 @@ public final class MemorySink: SinkDescriptor, Sink, @unchecked Sendable {
         lock.withLock { batches.last?.0 }
     }
 
-    public func write(batchId: Int64, _ batch: RecordBatch) {
+    public func write(batchId: Int64, _ batch: RecordBatch) -> [DeadLetter] {
         lock.withLock {
             if let last = batches.last?.0, batchId <= last {
                 replaysIgnored += 1
-                return
+                return []
             }
             batches.append((batchId, batch))
+            return []
         }
     }
 
