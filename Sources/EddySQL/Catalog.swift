@@ -29,7 +29,7 @@ public struct CatalogTable: Sendable {
         }
     }
 
-    func definition(bounded: Bool) throws(SQLError) -> TableDefinition {
+    public func definition(bounded: Bool) throws(SQLError) -> TableDefinition {
         var table = TableDefinition(name: name, schema: columns, metadata: metadata, primaryKey: primaryKey, options: options,
                                     bounded: bounded, location: definition.location)
         table.partitionKeys = definition.partitionedBy.map(\.name)

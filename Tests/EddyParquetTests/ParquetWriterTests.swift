@@ -103,7 +103,6 @@ final class ParquetWriterTests: XCTestCase {
         return try output.split(separator: "\n").map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
     }
 
-    func pythonString(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "\\'") + "'" }
 
     func testPyarrowAndDuckDBReadEveryTypeCodecAndLayout() throws {
         let rows = Self.rows(2500, seed: "ParquetWriterTests")

@@ -329,6 +329,32 @@ final class BinderTests: XCTestCase {
         let text = "CREATE TABLE o WITH ('connector' = 'memory') AS SELECT category, amount AND TRUE AS x FROM purchases;"
         XCTAssertEqual(error(text)?.location.column, 73, "at its AND")
     }
+
+    /// PARTITIONED BY names physical columns of a connector with partition directories; the
+    /// definition keeps the keys and the declared DECIMAL precisions for the sinks.
+    func testPartitionedByIsCheckedAndKept() throws {
+        XCTAssertEqual(error("CREATE TABLE p (a STRING, b INT) PARTITIONED BY (a) WITH ('connector' = 'memory');")?.message,
+                       "connector 'memory' has no partition directories; PARTITIONED BY is for 'filesystem' tables")
+        struct Lake: TableConnector {
+            let name = "lake"
+            let optionKeys: Set<String> = []
+            let partitionable = true
+        }
+        let files = SQLSession(connectors: ConnectorRegistry([Lake()]))
+        func failure(_ text: String) -> String? {
+            do { try files.run(text); return nil } catch { return error.message }
+        }
+        let with = "WITH ('connector' = 'lake')"
+        XCTAssertEqual(failure("CREATE TABLE p (a STRING, b INT) PARTITIONED BY (c) \(with);"), "partition column `c` is not a physical column of `p`")
+        XCTAssertEqual(failure("CREATE TABLE p (a STRING, b INT) PARTITIONED BY (a, a) \(with);"), "partition column `a` is listed twice")
+        XCTAssertEqual(failure("CREATE TABLE p (a STRING) PARTITIONED BY (a) \(with);"),
+                       "every column of `p` is a partition column; the files need at least one other")
+        _ = try files.run("CREATE TABLE p (amount DECIMAL(7, 2), dt STRING, hour STRING) PARTITIONED BY (dt, hour) \(with);")
+        let table = try XCTUnwrap(files.catalog.tables["p"]).definition(bounded: false)
+        XCTAssertEqual(table.partitionKeys, ["dt", "hour"])
+        XCTAssertEqual(table.decimalPrecision, ["amount": 7])
+        XCTAssertTrue("\(try files.run("DESCRIBE p;"))".contains("PARTITIONED BY (dt, hour)"))
+    }
 }
 
 /// SQL pipelines (post-aggregation projections, HAVING, FILTER, computed keys, upserts) through the

@@ -73,3 +73,8 @@ public func runCommand(_ arguments: [String]) -> (status: Int32, output: String)
     let exited = status & 0x7F == 0
     return (exited ? (status >> 8) & 0xFF : -1, output)
 }
+
+/// `text` as a Python string literal.
+public func pythonString(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+}
