@@ -28,6 +28,24 @@ public struct ParquetReader {
     /// The most bytes one page may decompress to.
     public static let maxPageBytes = 256 << 20
 
+    /// Writer options that keep what this file says about its data: its codec (of the first column
+    /// chunk) and its decimals' precisions (compaction rewrites files with them).
+    public var writerOptions: ParquetWriter.Options {
+        var options = ParquetWriter.Options()
+        if let codec = footer.rowGroups.first?.chunks.first?.codec,
+           let known = ParquetWriter.Options.Codec.allCases.first(where: { $0.thriftValue == codec }) {
+            options.codec = known
+        }
+        for element in footer.elements.dropFirst() {
+            if case .decimal(_, let precision)? = element.logical, (1...18).contains(precision) {
+                options.decimalPrecision[element.name] = Int(precision)
+            } else if element.converted == 5, let precision = element.precision, (1...18).contains(precision) {
+                options.decimalPrecision[element.name] = Int(precision)
+            }
+        }
+        return options
+    }
+
     private let file: [UInt8]
     private let footer: ParquetFooter
     private let columns: [ColumnDescription]

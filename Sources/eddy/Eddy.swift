@@ -13,6 +13,6 @@ struct Eddy: AsyncParsableCommand {
             (Flink SQL; see docs/sql.md); `eddy inspect` decodes captured Kafka requests.
             """,
         version: EddyVersion.current,
-        subcommands: [BrokerCommand.self, DemoCommand.self, RunCommand.self, SQLCommand.self, ExplainCommand.self, GenCommand.self, Inspect.self]
+        subcommands: [BrokerCommand.self, DemoCommand.self, RunCommand.self, SQLCommand.self, ExplainCommand.self, GenCommand.self, LakeCommand.self, Inspect.self]
     )
 }

@@ -178,4 +178,111 @@ final class LakeTests: XCTestCase {
         XCTAssertEqual(String(decoding: letters.letters[1].value, as: UTF8.self), #"{"n":4,"amount":120.50}"#)
         XCTAssertEqual(try FileSinkReader.committedFiles(directory + "/out").count, 1)
     }
+
+    // MARK: compaction
+
+    /// A table of ten small batches in three partitions: each partition's files become one, the rows
+    /// read through the log are the same in the same order per partition, the old files are gone; a
+    /// batch written after it and a second compaction (which merges the first one's output again)
+    /// keep every row once; with nothing small left, a third run does nothing.
+    func testCompactionMergesEachPartitionsSmallFilesOnce() throws {
+        for format in [FileSinkDescriptor.Format.parquet, .jsonLines, .csv] {
+            let out = directory + "/compact-\(format.rawValue)"
+            let sink = try FileSinkDescriptor.files(out, format: format, options: EncodeOptions(includeHeader: true), partitionBy: ["dt"])
+                .makeSink(context())
+            for batch in 0..<10 {
+                try sink.write(batchId: Int64(batch), RecordBatch(schema: Self.schema, rows: Self.rows(batch * 30..<(batch + 1) * 30)))
+            }
+            let before = try rowsByPartition(out, format)
+            XCTAssertEqual(try FileSinkReader.committedFiles(out).count, 30)
+            let report = try LakeCompaction(table: out).run()
+            XCTAssertEqual([report.sequence, report.filesMerged, report.filesWritten, report.rows], [1, 30, 3, 300], "\(format)")
+            XCTAssertEqual(try FileSinkReader.committedFiles(out).count, 3)
+            XCTAssertEqual(try rowsByPartition(out, format), before, "\(format): same rows, same order per partition")
+            let onDisk = try FileManager.default.subpathsOfDirectory(atPath: out).filter { $0.contains("part-") }
+            XCTAssertEqual(onDisk.count, 3, "\(format): the merged files are deleted: \(onDisk)")
+
+            try sink.write(batchId: 10, RecordBatch(schema: Self.schema, rows: Self.rows(300..<330)))
+            XCTAssertEqual(try LakeCompaction(table: out).run().filesMerged, 6)
+            var expected = before
+            for row in Self.rows(300..<330) {
+                guard case .date(let days) = row[1] else { continue }
+                expected["dt=" + formatDate(days), default: []].append(row[0])
+            }
+            XCTAssertEqual(try rowsByPartition(out, format), expected)
+            XCTAssertEqual(try LakeCompaction(table: out).run().sequence, nil, "nothing left to merge")
+            let output = MemorySink()
+            let recordFormat: RecordFormat = format == .parquet ? .parquet(Self.schema)
+                : format == .csv ? .csv(Self.schema, CSVDecodeOptions(hasHeader: true)) : .jsonLines(Self.schema)
+            var source = FileSourceDescriptor.files(out, format: recordFormat)
+            source.partitionColumns = ["dt"]
+            try TestDriver(Pipeline.read(source).write(output)).runUntilIdle()
+            XCTAssertEqual(output.rows.sorted { Self.number($0) < Self.number($1) }, Self.rows(0..<330), "\(format)")
+        }
+    }
+
+    /// The `n` column of each partition's files, in the log's order (the first column of every row).
+    func rowsByPartition(_ table: String, _ format: FileSinkDescriptor.Format) throws -> [String: [Value]] {
+        var result: [String: [Value]] = [:]
+        for path in try FileSinkReader.committedFiles(table) {
+            let partition = String(path.dropFirst(table.count + 1).split(separator: "/")[0])
+            let values: [Value]
+            switch format {
+            case .parquet:
+                values = try ParquetReader(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).readAll(columns: ["n"]).columns[0].int64s.map { .int64($0) }
+            default:
+                let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                values = lines.compactMap { line in
+                    let text = format == .csv ? String(line.split(separator: ",")[0]) : String(line.split(separator: ",")[0].dropFirst(5))
+                    return Int64(text).map(Value.int64)
+                }
+            }
+            result[partition, default: []] += values
+        }
+        return result
+    }
+
+    /// A compaction that crashed leaves files no reader of the log sees (its outputs) or inputs it
+    /// had not deleted yet; the next run removes both and the table reads the same. A second
+    /// compaction while one runs is refused.
+    func testLeftoversOfACrashedCompactionAreRemoved() throws {
+        let out = directory + "/crashed"
+        let sink = try FileSinkDescriptor.files(out, format: .parquet, partitionBy: ["dt"]).makeSink(context())
+        for batch in 0..<4 { try sink.write(batchId: Int64(batch), RecordBatch(schema: Self.schema, rows: Self.rows(batch * 10..<(batch + 1) * 10))) }
+        let first = try FileSinkReader.committedFiles(out)[0]
+        let saved = try Data(contentsOf: URL(fileURLWithPath: first))
+        XCTAssertEqual(try LakeCompaction(table: out).run().filesWritten, 3)
+        // As if the deletes had not happened, and a later compaction had crashed before its log entry.
+        try saved.write(to: URL(fileURLWithPath: first))
+        let orphan = out + "/dt=2025-11-08/part-c0000000002-0.parquet"
+        try saved.write(to: URL(fileURLWithPath: orphan))
+        let lock = try LakeCompactionLock(out)
+        XCTAssertThrowsError(try LakeCompaction(table: out).run()) { XCTAssertTrue("\($0)".contains("another compaction"), "\($0)") }
+        lock.release()
+        let report = try LakeCompaction(table: out).run()
+        XCTAssertEqual(report.leftoversRemoved, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan))
+        XCTAssertEqual(try FileSinkReader.committedFiles(out).count, 3)
+    }
+
+    /// A streaming query reading the table: files compacted before it read any of them are read
+    /// through the compaction's output (every row once); files compacted together with files it had
+    /// already read stop it with an error that names them, rather than reading rows twice.
+    func testAStreamingReaderFollowsCompactions() throws {
+        let out = directory + "/followed"
+        let sink = try FileSinkDescriptor.files(out, format: .parquet).makeSink(context())
+        for batch in 0..<3 { try sink.write(batchId: Int64(batch), RecordBatch(schema: Self.schema, rows: Self.rows(batch * 10..<(batch + 1) * 10))) }
+        let output = MemorySink()
+        let pipeline = Pipeline.read(.files(out, format: .parquet(Self.schema))).write(output)
+        try TestDriver(pipeline, checkpoint: directory + "/reader").runUntilIdle()
+        for batch in 3..<6 { try sink.write(batchId: Int64(batch), RecordBatch(schema: Self.schema, rows: Self.rows(batch * 10..<(batch + 1) * 10))) }
+        try LakeCompaction(table: out, options: .init(minAgeSeconds: 0)).run()
+        XCTAssertThrowsError(try TestDriver(pipeline, checkpoint: directory + "/reader").runUntilIdle()) { error in
+            XCTAssertTrue("\(error)".contains("was compacted (compact-1) before this query read it"), "\(error)")
+        }
+        let fresh = MemorySink()
+        try TestDriver(Pipeline.read(.files(out, format: .parquet(Self.schema))).write(fresh), checkpoint: directory + "/fresh").runUntilIdle()
+        XCTAssertEqual(fresh.rows, Self.rows(0..<60))
+    }
 }

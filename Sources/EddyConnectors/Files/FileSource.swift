@@ -112,6 +112,8 @@ public final class FileSource: Source {
             } else if !descriptor.partitionColumns.isEmpty {
                 names = Self.listRecursively(descriptor.directory, names)
             }
+        } catch let error as LakeLogError {
+            throw .execution(error.description)
         } catch {
             throw .execution("cannot list \(descriptor.directory): \(error.localizedDescription)")
         }

@@ -103,3 +103,18 @@ public enum HivePartition {
         return order.map { ($0, rows[$0]!) }
     }
 }
+
+/// A size as Flink writes it: `128MB`, `1 gb`, `64k`, `65536` (bytes); nil when it is not one (or
+/// is over 1 TiB).
+public func parseByteSize(_ text: String) -> Int? {
+    let compact = text.replacingOccurrences(of: " ", with: "").lowercased()
+    let units: [(String, Int)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+    var number = compact, factor = 1
+    for (suffix, value) in units where compact.hasSuffix(suffix) {
+        number = String(compact.dropLast(suffix.count))
+        factor = value
+        break
+    }
+    guard let count = Int(number), count > 0, count <= (1 << 40) / factor else { return nil }
+    return count * factor
+}

@@ -251,18 +251,10 @@ struct FilesystemConnector: TableConnector {
     func fileBytesMax(_ table: TableDefinition) throws(SQLError) -> Int? {
         let key = "sink.rolling-policy.file-size"
         guard let text = table.options[key] else { return nil }
-        let compact = text.replacingOccurrences(of: " ", with: "").lowercased()
-        let units: [(String, Int)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
-        var number = compact, factor = 1
-        for (suffix, value) in units where compact.hasSuffix(suffix) {
-            number = String(compact.dropLast(suffix.count))
-            factor = value
-            break
-        }
-        guard let count = Int(number), count > 0, count <= (1 << 40) / factor, count * factor >= 1024 else {
+        guard let bytes = parseByteSize(text), bytes >= 1024 else {
             throw SQLError("option '\(key)' is a size of at least 1 KiB such as '128MB', not '\(text)'", at: table.options.location(of: key))
         }
-        return count * factor
+        return bytes
     }
 
     func format(_ table: TableDefinition) throws(SQLError) -> String {
