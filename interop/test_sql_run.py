@@ -61,6 +61,30 @@ def as_parquet(tmp_path, example: str) -> str:
     return str(path)
 
 
+def as_lake(tmp_path, example: str) -> str:
+    """The example with its sinks writing a Parquet lake partitioned by category."""
+    with open(os.path.join(EXAMPLES, example)) as f:
+        text = f.read()
+    changed = text.replace(") WITH ('connector' = 'filesystem', 'path' = 'out/revenue', 'format' = 'json')",
+                           ") PARTITIONED BY (category) WITH ('connector' = 'filesystem', 'path' = 'out/revenue', 'format' = 'parquet')")
+    assert changed != text
+    path = tmp_path / ("lake-" + example)
+    path.write_text(changed)
+    return str(path)
+
+
+def compact(directory: str, rng: random.Random | None = None) -> None:
+    """`eddy lake compact` on a table, SIGKILLed after a random moment when `rng` is given."""
+    proc = subprocess.Popen([eddy_bin(), "lake", "compact", directory, "--target-file-size", "64KB"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if rng is not None:
+        time.sleep(rng.uniform(0, 0.08))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, -signal.SIGKILL), err
+
+
 def as_sqlite(tmp_path, example: str) -> str:
     """The example with its sinks writing tables of one SQLite database: only their WITH clauses change."""
     with open(os.path.join(EXAMPLES, example)) as f:
@@ -105,7 +129,7 @@ def postgres_rows(port: int, table: str) -> list:
     return sorted(result.stdout.splitlines())
 
 
-@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql", "sqlite:revenue.sql", "sqlite:iot.sql",
+@pytest.mark.parametrize("example", sorted(CASES) + ["parquet:revenue.sql", "parquet:fraud.sql", "lake:revenue.sql", "sqlite:revenue.sql", "sqlite:iot.sql",
                                                      "postgres:revenue.sql", "postgres:fraud.sql"])
 def test_killed_and_restarted_equals_straight_through(tmp_path, example, request):
     seed = int(os.environ.get("EDDY_SEED", random.randrange(1 << 30)))
@@ -116,6 +140,10 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example, request
     files = {}
     if target == "parquet":
         example = as_parquet(tmp_path, example)
+    elif target == "lake":
+        # The partitioned lake is also compacted between the killed runs, compactions killed too;
+        # compaction moves rows between files, so rows are compared as sets.
+        example = as_lake(tmp_path, example)
     elif target == "sqlite":
         example = as_sqlite(tmp_path, example)
     if target == "sqlite":
@@ -134,6 +162,9 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example, request
         def rows(directory: str, out: str) -> list:
             run = os.path.basename(directory)
             return postgres_rows(port, f"{schemas[run]}.{out.removeprefix('out/')}")
+    elif target == "lake":
+        def rows(directory: str, out: str) -> list:
+            return sorted(json.dumps(row, sort_keys=True) for row in committed_rows(os.path.join(directory, out)))
     else:
         def rows(directory: str, out: str) -> list:
             return committed_rows(os.path.join(directory, out))
@@ -162,10 +193,16 @@ def test_killed_and_restarted_equals_straight_through(tmp_path, example, request
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 kills += 1
+                if target == "lake" and os.path.isdir(os.path.join(killed_dir, outputs[0], "_eddy_log")):
+                    compact(os.path.join(killed_dir, outputs[0]), rng)
                 continue
         _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
         assert proc.returncode == 0, stderr[-3000:]
         break
+    if target == "lake":
+        compact(os.path.join(killed_dir, outputs[0]))
+        log = os.listdir(os.path.join(killed_dir, outputs[0], "_eddy_log"))
+        assert any(name.startswith("compact-") for name in log), "no compaction committed"
     print(f"{example}: straight run {straight_s:.2f} s; {kills} kills over {runs} runs; "
           + ", ".join(f"{out} {len(rows)} rows" for out, rows in expected.items()))
     assert kills >= 1, "no kill landed inside a run"
@@ -312,3 +349,57 @@ def test_a_checkpoint_of_another_query_is_refused(tmp_path):
     assert "TUMBLE(event_time, 60000 ms)" in refused.stderr and "TUMBLE(event_time, 300000 ms)" in refused.stderr, refused.stderr
     again = subprocess.run(run_command("revenue.sql"), cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert again.returncode == 0, again.stderr[-3000:]
+
+
+def small_disk(path, size: str) -> bool:
+    """Mounts a tmpfs of `size` at `path` (root only); False where mounting is not allowed."""
+    path.mkdir(parents=True, exist_ok=True)
+    return os.environ.get("EDDY_NO_MOUNT") is None and subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("target", ["parquet", "json", "sqlite"])
+def test_a_full_disk_stops_the_query_and_a_restart_loses_nothing(tmp_path, target):
+    """The sink's disk fills up (a small tmpfs where the tests may mount one, otherwise a file-size
+    limit on the process, which fails writes with EFBIG the same way): `eddy run` stops with the
+    cause and the path and a non-zero status; with room again, the restart finishes and the sink holds
+    exactly the rows of a run that never failed."""
+    subprocess.run([eddy_bin(), "gen", "purchases", "--count", "30000", "--span-ms", "3600000", "--out", str(tmp_path / "input" / "purchases"),
+                    "--files", "3"], check=True, timeout=60)
+    example = {"parquet": lambda: as_parquet(tmp_path, "revenue.sql"), "json": lambda: os.path.join(EXAMPLES, "revenue.sql"),
+               "sqlite": lambda: as_sqlite(tmp_path, "revenue.sql")}[target]()
+
+    def rows(directory: str) -> list:
+        if target == "sqlite":
+            return sqlite_rows(directory, "revenue")
+        return committed_rows(os.path.join(directory, "out", "revenue"))
+
+    straight = workspace(tmp_path, "straight", ["purchases"])
+    subprocess.run(run_command(example), cwd=straight, check=True, capture_output=True, timeout=RUN_TIMEOUT_S)
+    expected = rows(straight)
+
+    full = workspace(tmp_path, "full", ["purchases"])
+    mounted = small_disk(tmp_path / "full" / "out", "96k")
+    try:
+        limit = None
+        if not mounted:
+            import resource
+
+            def limit():  # the child ignores SIGXFSZ, so a write past the limit fails with EFBIG
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 10, 4 << 10))
+        failed = subprocess.run(run_command(example), cwd=full, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, preexec_fn=limit)
+        assert failed.returncode in (1, 2), failed.stderr[-2000:]  # 2: the query stopped; 1: it could not start
+        # The files sinks report the errno, SQLite its own words for it.
+        causes = ["No space left on device", "disk is full"] if mounted else ["File too large", "disk is full", "disk I/O error"]
+        # (A file-size limit applies to the checkpoint's files too, which may hit it first.)
+        assert any(cause in failed.stderr for cause in causes), failed.stderr[-2000:]
+        assert "out/" in failed.stderr or (not mounted and "ckpt/" in failed.stderr), failed.stderr[-2000:]
+        assert "Fatal error" not in failed.stderr and "Stack dump" not in failed.stderr
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,size=64m", str(tmp_path / "full" / "out")], check=True)
+        again = subprocess.run(run_command(example), cwd=full, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert rows(full) == expected
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(tmp_path / "full" / "out")], capture_output=True)
