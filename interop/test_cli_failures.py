@@ -193,3 +193,18 @@ def test_inspect_refuses_bad_flags(tmp_path):
     assert_fails(eddy("inspect", "--max-frame-bytes", "0", tmp_path / "x.bin"), "--max-frame-bytes must be positive",
                  code=USAGE_ERROR)
     assert_fails(eddy("inspect"), "files", code=USAGE_ERROR)
+
+
+# eddy lake compact
+
+@pytest.mark.parametrize("args, cause", [
+    (["--target-file-size", "12"], "--target-file-size is a size of at least 1 KiB"),
+    (["--target-file-size", "lots"], "--target-file-size is a size of at least 1 KiB"),
+    (["--min-age-seconds=-1"], "--min-age-seconds must not be negative"),
+])
+def test_lake_compact_refuses_bad_flags(tmp_path, args, cause):
+    assert_fails(eddy("lake", "compact", tmp_path, *args), cause, code=USAGE_ERROR)
+
+
+def test_lake_compact_refuses_a_directory_without_a_log(tmp_path):
+    assert_fails(eddy("lake", "compact", tmp_path), f"{tmp_path} has no _eddy_log/")

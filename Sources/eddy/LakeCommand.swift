@@ -33,11 +33,15 @@ struct LakeCompactCommand: ParsableCommand {
     @Option(help: "Leave the files of batches committed less than this many seconds ago.")
     var minAgeSeconds: Double = 0
 
-    func run() throws {
+    func validate() throws {
         guard let target = parseByteSize(targetFileSize), target >= 1024 else {
-            throw CommandFailure(description: "--target-file-size is a size of at least 1 KiB such as 128MB, not '\(targetFileSize)'")
+            throw ValidationError("--target-file-size is a size of at least 1 KiB such as 128MB, not '\(targetFileSize)'")
         }
-        guard minAgeSeconds >= 0 else { throw CommandFailure(description: "--min-age-seconds cannot be negative") }
+        guard minAgeSeconds >= 0 else { throw ValidationError("--min-age-seconds must not be negative") }
+    }
+
+    func run() throws {
+        let target = parseByteSize(targetFileSize) ?? 128 << 20
         let report: LakeCompaction.Report
         do {
             report = try LakeCompaction(table: directory, options: .init(targetFileBytes: target, minAgeSeconds: minAgeSeconds)).run()

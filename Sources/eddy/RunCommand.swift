@@ -68,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
     var maxBytesPerTrigger: Int64 = 24 << 20
 
-    @Option(help: "Directory for dead letters (malformed and late rows), as JSON lines.")
+    @Option(help: "Directory for dead letters (malformed and late rows, rows a sink refused), as JSON lines.")
     var deadLetters: String?
 
     @Flag(help: "Print each batch's progress (Spark's StreamingQueryProgress as JSON).")
