@@ -8,7 +8,9 @@
 #     in memory, same codec; file sizes against pyarrow's;
 #   - postgres: `eddy run` into a jdbc table of a PostgreSQL server started here (scripts/pg-test-server.sh),
 #     next to COPY FROM STDIN of the same rows as CSV (psql \copy) into the same server;
-#   - sqlite: `eddy run` into an SQLite table.
+#   - sqlite: `eddy run` into an SQLite table;
+#   - windowed: the benchmark's Q_A (revenue per minute and category) into each sink, against the same
+#     query into blackhole: the whole run's events/s, and the sinks' share of its time.
 # Prints one BENCH line per sink.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +66,7 @@ import sys, time, os, glob
 import pyarrow as pa, pyarrow.json as pj, pyarrow.parquet as pq, duckdb
 data, out, codec = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
-schema = pa.schema([("event_id", pa.string()), ("user_id", pa.int64()), ("category", pa.string()), ("amount", pa.decimal128(18, 2)),
+schema = pa.schema([("event_id", pa.string()), ("user_id", pa.int64()), ("category", pa.string()), ("amount", pa.decimal128(10, 2)),
                     ("country", pa.string()), ("event_time", pa.int64())])
 tables = [pj.read_json(f, parse_options=pj.ParseOptions(explicit_schema=schema)) for f in sorted(glob.glob(f"{data}/*.jsonl"))]
 table = pa.concat_tables(tables)
@@ -108,3 +110,26 @@ echo "eddy sqlite: $line"
 eddy_s=$(seconds_of "$line")
 sink_s=$(awk "BEGIN{print ($eddy_s - $base > 0.001 ? $eddy_s - $base : 0.001)}")
 echo "BENCH sqlite rows=$rows eddy_rows_per_s=$(rate "$eddy_s") eddy_sink_rows_per_s=$(rate "$sink_s") blackhole_rows_per_s=$(rate "$base")"
+
+# Windowed results (Q_A): few rows, so the sink's share of the run is what matters.
+windowed() {  # name, WITH clause; prints the REPORT line
+  local name=$1 with=$2
+  rm -rf "$work/run/out" "$work/run/ckpt" "$work/run/results.db"
+  cat > "$work/run/w_$name.sql" <<SQL
+CREATE TABLE purchases ($columns, WATERMARK FOR event_time AS event_time - INTERVAL '10' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = 'data', 'format' = 'json');
+CREATE TABLE sink (window_start TIMESTAMP(3), window_end TIMESTAMP(3), category STRING, n BIGINT, revenue DECIMAL(18, 2)) WITH ($with);
+INSERT INTO sink SELECT window_start, window_end, category, COUNT(*), SUM(amount)
+FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, category;
+SQL
+  (cd "$work/run" && "$eddy" run "w_$name.sql" --checkpoint ckpt --bounded --report | grep '^REPORT')
+}
+w_base=$(seconds_of "$(windowed blackhole "'connector' = 'blackhole'")")
+for sink in "parquet|'connector' = 'filesystem', 'path' = 'out', 'format' = 'parquet'" \
+            "postgres|'connector' = 'jdbc', 'url' = 'jdbc:postgresql://127.0.0.1:$port/eddy', 'table-name' = 'w_sink', 'username' = 'eddy', 'password' = 'eddy-test'" \
+            "sqlite|'connector' = 'sqlite', 'path' = 'results.db'"; do
+  name=${sink%%|*}
+  line=$(windowed "$name" "${sink#*|}")
+  w_s=$(seconds_of "$line")
+  echo "BENCH windowed_$name rows=$rows eddy_rows_per_s=$(rate "$w_s") blackhole_rows_per_s=$(rate "$w_base") vs_blackhole=$(ratio "$w_base" "$w_s")"
+done

@@ -41,10 +41,13 @@ public struct ParquetWriter {
         /// The declared precision of DECIMAL columns by name (1 to 18; 18 when absent). A value with
         /// more digits than its column's precision is an error (`DecimalRange` finds them first).
         public var decimalPrecision: [String: Int]
+        /// zstd's level: 1 by default, as Arrow writes (parquet-mr's default is 3).
+        public var zstdLevel: Int
 
         public init(codec: Codec = .snappy, rowGroupRows: Int = 1 << 20, pageBytes: Int = 1 << 20, dictionaryBytesMax: Int = 1 << 20,
-                    decimalPrecision: [String: Int] = [:]) {
+                    decimalPrecision: [String: Int] = [:], zstdLevel: Int = 1) {
             self.codec = codec
+            self.zstdLevel = zstdLevel
             self.rowGroupRows = rowGroupRows
             self.pageBytes = pageBytes
             self.dictionaryBytesMax = dictionaryBytesMax
@@ -323,7 +326,7 @@ struct ColumnChunkWriter {
         case .gzip: codec = .gzip
         case .zstd: codec = .zstd
         }
-        do { return Array(buffer: try codec.compress(ByteBuffer(bytes: body))) } catch {
+        do { return Array(buffer: try codec.compress(ByteBuffer(bytes: body), level: options.codec == .zstd ? options.zstdLevel : nil)) } catch {
             throw ParquetError("\(options.codec.rawValue): \(error)")
         }
     }

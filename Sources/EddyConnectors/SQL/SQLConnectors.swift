@@ -213,7 +213,8 @@ struct FilesystemConnector: TableConnector {
     let partitionable = true
     let optionKeys: Set<String> = [
         "path", "format", "source.monitor-interval", "sink.output-mode",
-        "csv.field-delimiter", "csv.ignore-first-line", "parquet.compression", "parquet.row-group.rows", "parquet.page.size",
+        "csv.field-delimiter", "csv.ignore-first-line", "parquet.compression", "parquet.compression.codec.zstd.level", "parquet.row-group.rows",
+        "parquet.page.size",
         "sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval",
     ]
 
@@ -277,6 +278,7 @@ struct FilesystemConnector: TableConnector {
         }
         if let rows = try table.options.integer("parquet.row-group.rows", in: 1...Int64(Int32.max)) { options.rowGroupRows = Int(rows) }
         if let bytes = try table.options.integer("parquet.page.size", in: 1024...(256 << 20)) { options.pageBytes = Int(bytes) }
+        if let level = try table.options.integer("parquet.compression.codec.zstd.level", in: 1...22) { options.zstdLevel = Int(level) }
         return options
     }
 
