@@ -57,6 +57,7 @@ public struct LakeCompaction {
         self.options = options
     }
 
+    @discardableResult
     public func run(now: Date = Date()) throws -> Report {
         guard LakeLog.exists(table) else {
             throw LakeLogError("\(table) has no \(LakeLog.directoryName)/: it is not a table an Eddy files sink wrote")
