@@ -32,11 +32,13 @@ public struct DurableFileWriter: ~Copyable {
     private let temporary: String
     private var fd: Int32
 
-    public init(_ path: String) throws(FileError) {
+    /// Writes to `temporary` (default `path` + `.tmp`, which must be in the same directory) until
+    /// `commit` renames it to `path`.
+    public init(_ path: String, temporary: String? = nil) throws(FileError) {
         self.path = path
-        temporary = path + ".tmp"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError("create", temporary, errno: errno) }
+        self.temporary = temporary ?? path + ".tmp"
+        fd = open(self.temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError("create", self.temporary, errno: errno) }
     }
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {

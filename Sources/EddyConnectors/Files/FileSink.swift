@@ -57,6 +57,14 @@ final class FileSink: Sink {
     /// Rows encoded per write of a part file.
     static let rowsPerWrite = 8192
 
+    /// A part file is written as `.<name>.tmp` beside it: hidden, so that tools listing the directory
+    /// (pyarrow, DuckDB, Spark skip names starting with `.` or `_`) never see a half-written file.
+    static func temporaryPath(_ path: String) -> String {
+        let directory = DurableFile.parentDirectory(path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return (path.contains("/") ? directory + "/" : "") + "." + name + ".tmp"
+    }
+
     let descriptor: FileSinkDescriptor
     let context: SinkContext
     private let logDirectory: String
@@ -190,7 +198,7 @@ extension FileSink {
             let bytes: [UInt8]
             do { bytes = try writer.finish() } catch { throw .execution("cannot write \(name) as Parquet: \(error)") }
             try EngineError.io(.execution) { () throws(FileError) in
-                var file = try DurableFileWriter(descriptor.directory + "/" + name)
+                var file = try DurableFileWriter(descriptor.directory + "/" + name, temporary: Self.temporaryPath(descriptor.directory + "/" + name))
                 try file.write(bytes)
                 try file.commit()
             }
@@ -223,7 +231,7 @@ extension FileSink {
     private func writeText(_ batch: RecordBatch, batchId: Int64, in prefix: String) throws(FileError) -> [LakeLog.FileEntry] {
         var files: [LakeLog.FileEntry] = []
         var name = prefix + partName(batchId, 0)
-        var file = try DurableFileWriter(descriptor.directory + "/" + name)
+        var file = try DurableFileWriter(descriptor.directory + "/" + name, temporary: Self.temporaryPath(descriptor.directory + "/" + name))
         var fileBytes = 0, fileRows = 0
         var text: [UInt8] = []
         var row = 0
@@ -232,7 +240,7 @@ extension FileSink {
                 try file.commit()
                 files.append(LakeLog.FileEntry(path: name, rows: fileRows, bytes: fileBytes))
                 name = prefix + partName(batchId, files.count)
-                file = try DurableFileWriter(descriptor.directory + "/" + name)
+                file = try DurableFileWriter(descriptor.directory + "/" + name, temporary: Self.temporaryPath(descriptor.directory + "/" + name))
                 fileBytes = 0
                 fileRows = 0
                 // Every CSV file starts with its header.

@@ -107,8 +107,11 @@ public final class FileSource: Source {
             // file of a batch that crashed before its log entry is not), as Spark reads a directory
             // with _spark_metadata; they are taken in the log's (batch) order.
             if names.contains(LakeLog.directoryName) {
+                // Sizes from the log: a file compacted away since is read inside its compaction's output.
                 let log = self.log
-                names = try LakeLog.filesToRead(descriptor.directory, taken: { log.contains($0) }).map(\.path)
+                let files = try LakeLog.filesToRead(descriptor.directory, taken: { log.contains($0) })
+                try self.log.append(files.map { ($0.path, Int64($0.bytes)) })
+                return
             } else if !descriptor.partitionColumns.isEmpty {
                 names = Self.listRecursively(descriptor.directory, names)
             }
@@ -353,7 +356,15 @@ struct FileRangeReader: Sendable {
     private func readWhole(_ entry: FileLog.Entry) throws(EngineError) -> SourceChunk {
         let wanted = fileColumns.map { names in fileFormat.schema.fields.filter { names.contains($0.name) } } ?? fileFormat.schema.fields
         let schema = Schema(wanted)
-        let bytes = try readBytes(entry, from: 0, count: Int(entry.size))
+        var rows: Range<Int>?
+        var bytes: [UInt8]
+        if isLake, let moved = try movedFile(entry) {
+            // Compacted away: its rows are a range of the output's.
+            bytes = try readPhysical(descriptor.directory + "/" + moved.to, from: 0, count: nil)
+            rows = moved.firstRow..<(moved.firstRow + moved.rows)
+        } else {
+            bytes = try readBytes(entry, from: 0, count: Int(entry.size))
+        }
         func letter(_ reason: String) -> SourceChunk {
             SourceChunk(partition: 0, batch: .empty(schema), deadLetters: [
                 DeadLetter(reason: .malformed, detail: "\(entry.name): \(reason)", source: sourceName, partition: 0, offset: entry.start, value: []),
@@ -362,7 +373,11 @@ struct FileRangeReader: Sendable {
         do {
             let reader = try ParquetReader(bytes)
             let present = wanted.filter { reader.schema.field(named: $0.name) != nil }.map(\.name)
-            let read = try reader.readAll(columns: present)
+            var read = try reader.readAll(columns: present)
+            if let rows {
+                guard rows.upperBound <= read.count else { return letter("holds \(read.count) rows; the log puts this file's rows at \(rows)") }
+                read = read.take(rows.map { Int32($0) })
+            }
             var columns: [Column] = []
             for field in wanted {
                 guard let index = read.schema.index(of: field.name) else {
@@ -456,13 +471,50 @@ struct FileRangeReader: Sendable {
         return ranges
     }
 
+    /// Whether the directory is a table an Eddy files sink writes (its files may be compacted away).
+    private var isLake: Bool { LakeLog.exists(descriptor.directory) }
+
+    /// Where a file of the table went when a compaction deleted it; nil when it is still there.
+    private func movedFile(_ entry: FileLog.Entry) throws(EngineError) -> LakeLog.Moved? {
+        guard access(descriptor.directory + "/" + entry.name, F_OK) != 0, errno == ENOENT else { return nil }
+        do {
+            return try LakeLog.locate(descriptor.directory, entry.name)
+        } catch {
+            throw .execution("cannot read the log of \(descriptor.directory): \(error)")
+        }
+    }
+
+    /// Bytes `offset..<offset + count` of a listed file. A file a compaction deleted is read inside
+    /// the compaction's output (see `LakeLog.Moved`): its first `skipped` bytes (a CSV header) are
+    /// the output's first bytes, the rest are at the output's `offset`.
     private func readBytes(_ entry: FileLog.Entry, from offset: Int64, count: Int) throws(EngineError) -> [UInt8] {
-        let path = descriptor.directory + "/" + entry.name
+        if isLake, let moved = try movedFile(entry) {
+            let output = descriptor.directory + "/" + moved.to
+            let skipped = Int64(moved.skipped), end = offset + Int64(count)
+            var bytes: [UInt8] = []
+            if offset < skipped { bytes = try readPhysical(output, from: offset, count: Int(min(skipped, end) - offset)) }
+            if end > skipped {
+                let from = max(offset, skipped) - skipped + Int64(moved.offset)
+                bytes += try readPhysical(output, from: from, count: Int(end - max(offset, skipped)))
+            }
+            return bytes
+        }
+        return try readPhysical(descriptor.directory + "/" + entry.name, from: offset, count: count, listedSize: entry.size)
+    }
+
+    /// `count` bytes (nil: to the end) of `path` from `offset`.
+    private func readPhysical(_ path: String, from offset: Int64, count wanted: Int?, listedSize: Int64? = nil) throws(EngineError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw .execution("cannot open \(path): \(String(cString: strerror(errno))); files must stay until the query has read them")
         }
         defer { close(fd) }
+        var count = wanted ?? 0
+        if wanted == nil {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw .execution("cannot read \(path): \(String(cString: strerror(errno)))") }
+            count = max(0, Int(info.st_size) - Int(offset))
+        }
         var shortRead = false
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             var done = 0
@@ -475,7 +527,8 @@ struct FileRangeReader: Sendable {
             initialized = done
         }
         guard !shortRead else {
-            throw .execution("\(path) is shorter than when it was listed (\(entry.size) bytes): files must not change once in the directory")
+            let listed = listedSize.map { " (\($0) bytes)" } ?? ""
+            throw .execution("\(path) is shorter than when it was listed\(listed): files must not change once in the directory")
         }
         return bytes
     }

@@ -102,12 +102,13 @@ public struct LakeCompaction {
             runBytes[directory]! += file.bytes
         }
         let sequence = (compactions.map(\.sequence).max() ?? 0) + 1
-        var added: [LakeLog.FileEntry] = [], removed: [String] = []
+        var added: [LakeLog.FileEntry] = [], removed: [String] = [], moved: [LakeLog.Moved] = []
         for directory in order {
             for run in runs[directory]! where run.count >= 2 {
                 let ext = (run[0].path as NSString).pathExtension
                 let name = (directory.isEmpty ? "" : directory + "/") + "part-c" + Self.padded(sequence) + "-\(added.count).\(ext)"
-                let bytes = try merge(run, into: name, csvHeader: csvHeader)
+                let (bytes, places) = try merge(run, into: name, csvHeader: csvHeader)
+                moved += places
                 added.append(LakeLog.FileEntry(path: name, rows: run.reduce(0) { $0 + $1.rows }, bytes: bytes))
                 removed += run.map(\.path)
                 report.filesMerged += run.count
@@ -117,7 +118,7 @@ public struct LakeCompaction {
             }
         }
         guard !added.isEmpty else { return report }
-        let entry = LakeLog.CompactionEntry(sequence: sequence, added: added, removed: removed)
+        let entry = LakeLog.CompactionEntry(sequence: sequence, added: added, removed: removed, moved: moved)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try DurableFile.replace(LakeLog.directory(of: table) + "/\(LakeLog.compactionPrefix)\(sequence)", with: Array(try encoder.encode(entry)) + [0x0A])
@@ -169,10 +170,11 @@ public struct LakeCompaction {
         for directory in directories { try DurableFile.syncDirectory(directory) }
     }
 
-    /// Writes the rows of `files`, in order, to `name`; its size.
-    private func merge(_ files: [LakeLog.FileEntry], into name: String, csvHeader: Bool) throws -> Int {
-        var output = try DurableFileWriter(table + "/" + name)
-        var size = 0
+    /// Writes the rows of `files`, in order, to `name`; its size, and where each file's rows went.
+    private func merge(_ files: [LakeLog.FileEntry], into name: String, csvHeader: Bool) throws -> (Int, [LakeLog.Moved]) {
+        var output = try DurableFileWriter(table + "/" + name, temporary: FileSink.temporaryPath(table + "/" + name))
+        var size = 0, rows = 0
+        var moved: [LakeLog.Moved] = []
         if name.hasSuffix(".parquet") {
             var writer: ParquetWriter?
             for file in files {
@@ -182,6 +184,8 @@ public struct LakeCompaction {
                     throw LakeLogError("\(file.path) has the columns \(reader.schema), \(files[0].path) has \(writer!.schema): not merged")
                 }
                 for group in 0..<reader.rowGroupCount { try writer!.write(try reader.readRowGroup(group)) }
+                moved.append(LakeLog.Moved(path: file.path, to: name, offset: 0, skipped: 0, firstRow: rows, rows: Int(reader.rowCount)))
+                rows += Int(reader.rowCount)
             }
             let bytes = try writer!.finish()
             try output.write(bytes)
@@ -189,16 +193,22 @@ public struct LakeCompaction {
         } else {
             for (index, file) in files.enumerated() {
                 var bytes = try Self.read(table + "/" + file.path)
+                var skipped = 0
                 if index > 0 && csvHeader && name.hasSuffix(".csv"), let newline = bytes.firstIndex(of: 0x0A) {
+                    skipped = newline + 1
                     bytes.removeSubrange(...newline)
                 }
-                if let last = bytes.last, last != 0x0A { bytes.append(0x0A) }
+                guard bytes.last == 0x0A || bytes.isEmpty else {
+                    throw LakeLogError("\(file.path) does not end with a line break: not merged")
+                }
+                moved.append(LakeLog.Moved(path: file.path, to: name, offset: size, skipped: skipped, firstRow: rows, rows: file.rows))
                 try output.write(bytes)
                 size += bytes.count
+                rows += file.rows
             }
         }
         try output.commit()
-        return size
+        return (size, moved)
     }
 
     static func read(_ path: String) throws -> [UInt8] {

@@ -37,6 +37,21 @@ public enum LakeLog {
         public var sequence: Int
         public var added: [FileEntry]
         public var removed: [String]
+        /// Where each removed file's rows are in the added files.
+        public var moved: [Moved]
+    }
+
+    /// A compacted file's place in the file it was merged into: its bytes from `skipped` on (a CSV
+    /// header is not copied) are the output's bytes from `offset` on; its rows are the output's rows
+    /// from `firstRow` on (Parquet). A streaming reader that listed the file before the compaction
+    /// deleted it reads it there.
+    public struct Moved: Codable, Sendable, Hashable {
+        public var path: String
+        public var to: String
+        public var offset: Int
+        public var skipped: Int
+        public var firstRow: Int
+        public var rows: Int
     }
 
     public static func directory(of table: String) -> String { table + "/" + directoryName }
@@ -88,40 +103,75 @@ public enum LakeLog {
         return files
     }
 
-    /// What a streaming reader that has taken `taken` reads next, in order: files of new batches; a
-    /// file compacted before the reader took it is read through the compaction's output when none of
-    /// that output's inputs was taken (otherwise rows would be read twice, and the reader stops with
-    /// the error).
+    /// What a streaming reader that has taken `taken` reads next, in order: the files of new
+    /// batches. A file compacted away is read through the compaction's output when none of the other
+    /// files merged into that output was taken (nor the output itself); otherwise by its own path,
+    /// which `locate` resolves to its bytes or rows inside the output.
     static func filesToRead(_ table: String, taken: (String) -> Bool) throws -> [FileEntry] {
         let (batches, compactions) = try read(table)
-        var replacedBy: [String: Int] = [:]  // a removed path → the index of the compaction that removed it
-        for (index, compaction) in compactions.enumerated() {
-            for path in compaction.removed { replacedBy[path] = index }
+        var movedTo: [String: Moved] = [:]
+        var inputs: [String: [String]] = [:]  // an output → the files merged into it
+        var outputs: [String: FileEntry] = [:]
+        for compaction in compactions {
+            for moved in compaction.moved {
+                movedTo[moved.path] = moved
+                inputs[moved.to, default: []].append(moved.path)
+            }
+            for added in compaction.added { outputs[added.path] = added }
+        }
+        // A file was read, or some of its rows were: it was taken, or a file merged into it was.
+        var touchedMemo: [String: Bool] = [:]
+        func touched(_ path: String) -> Bool {
+            if let known = touchedMemo[path] { return known }
+            let result = taken(path) || inputs[path, default: []].contains(where: touched)
+            touchedMemo[path] = result
+            return result
         }
         var result: [FileEntry] = []
-        var outputsTaken: Set<Int> = []
-        func resolve(_ file: FileEntry) throws {
-            guard !taken(file.path) else { return }
-            guard let index = replacedBy[file.path] else {
+        var emitted: Set<String> = []
+        func resolve(_ file: FileEntry) {
+            guard !taken(file.path), !emitted.contains(file.path) else { return }
+            guard let moved = movedTo[file.path], let output = outputs[moved.to] else {
                 result.append(file)
+                emitted.insert(file.path)
                 return
             }
-            guard !outputsTaken.contains(index) else { return }
-            outputsTaken.insert(index)
-            let compaction = compactions[index]
-            if let read = compaction.removed.first(where: taken) {
-                throw LakeLogError("""
-                    \(table)/\(file.path) was compacted (\(compactionPrefix)\(compaction.sequence)) before this query read it, \
-                    together with \(read), which it had read; compact with a larger --min-age so readers keep up
-                    """)
+            if taken(moved.to) || emitted.contains(moved.to) { return }  // read through the output
+            if inputs[moved.to, default: []].contains(where: touched) {
+                result.append(file)  // some rows of the output were read as other files: this one alone
+                emitted.insert(file.path)
+                return
             }
-            // The output may itself have been compacted again.
-            for added in compaction.added { try resolve(added) }
+            resolve(output)
+            emitted.insert(file.path)
         }
         for batch in batches {
-            for file in batch.files { try resolve(file) }
+            for file in batch.files { resolve(file) }
         }
         return result
+    }
+
+    /// Where a compacted file's content is now: the file that holds it (following later compactions)
+    /// and the mapping (see `Moved`); nil when no compaction moved it.
+    static func locate(_ table: String, _ path: String) throws -> Moved? {
+        let (_, compactions) = try read(table)
+        var movedTo: [String: Moved] = [:]
+        for compaction in compactions { for moved in compaction.moved { movedTo[moved.path] = moved } }
+        guard var location = movedTo[path] else { return nil }
+        while let next = movedTo[location.to] {
+            // `location`'s bytes from `offset` are `next.to`'s from `next.offset + offset - next.skipped`
+            // when past the intermediate file's header; a file that opened the intermediate one (offset
+            // 0) keeps its header as the intermediate's, which the next output drops in turn.
+            if location.offset >= next.skipped {
+                location.offset = next.offset + location.offset - next.skipped
+            } else {
+                location.offset = next.offset
+                location.skipped = next.skipped
+            }
+            location.firstRow += next.firstRow
+            location.to = next.to
+        }
+        return location
     }
 }
 
