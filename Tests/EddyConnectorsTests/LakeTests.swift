@@ -147,9 +147,15 @@ final class LakeTests: XCTestCase {
         let out = directory + "/strict"
         var parquet = ParquetWriter.Options()
         parquet.decimalPrecision = ["amount": 4]
-        let sink = try FileSinkDescriptor.files(out, format: .parquet, parquet: parquet).makeSink(context())
         var rows = Self.rows(0..<120)
         rows[3][0] = .null
+        XCTAssertThrowsError(try FileSinkDescriptor.files(out, format: .parquet, parquet: parquet).makeSink(context())
+            .write(batchId: 0, RecordBatch(schema: Self.schema, rows: rows))) { error in
+            XCTAssertTrue("\(error)".contains("cannot hold a row of batch 0: column n is NOT NULL but the value is NULL; give the query a dead-letter destination"), "\(error)")
+        }
+        var settingAside = context()
+        settingAside.setsRowsAside = true
+        let sink = try FileSinkDescriptor.files(out, format: .parquet, parquet: parquet).makeSink(settingAside)
         let letters = try sink.write(batchId: 0, RecordBatch(schema: Self.schema, rows: rows))
         // amount = n × 1.01: 99.99 is the largest DECIMAL(4, 2), so n ≥ 100 does not fit.
         XCTAssertEqual(letters.count, 21)
@@ -162,6 +168,9 @@ final class LakeTests: XCTestCase {
         XCTAssertEqual(reader.rowCount, 99)
         let read = try reader.readAll(columns: ["amount"])
         XCTAssertEqual(read.columns[0].value(at: 98), .decimal(99 * 101, scale: 2))
+        XCTAssertThrowsError(try sink.write(batchId: 1, RecordBatch(schema: Self.schema, rows: Self.rows(100..<1200)))) { error in
+            XCTAssertTrue("\(error)".contains("cannot hold more than 1000 rows of batch 1"), "\(error)")
+        }
     }
 
     /// Letters a sink returns reach the dead-letter destination with the batch's other letters,

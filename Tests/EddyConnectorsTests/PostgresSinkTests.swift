@@ -84,8 +84,9 @@ final class PostgresSinkTests: XCTestCase {
     /// NUMERIC(5,2) on the COPY path (the table Eddy creates), a CHECK constraint on the upsert path
     /// (a table the user made). A replay of the committed batch returns the same letters.
     func testRowsTheTableRefusesBecomeDeadLetters() throws {
-        let appends = try PostgresSinkDescriptor(endpoint: endpoint, table: table, decimalPrecision: ["amount": 5])
-            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        var context = SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q")
+        context.setsRowsAside = true
+        let appends = try PostgresSinkDescriptor(endpoint: endpoint, table: table, decimalPrecision: ["amount": 5]).makeSink(context)
         let rows = (0..<850).map { (Optional("k\($0)"), Int64($0)) }
         let letters = try appends.write(batchId: 0, batch(rows))
         XCTAssertEqual(letters.count, 50, "amounts 1000.00 to 1061.25 do not fit numeric(5,2)")
@@ -101,8 +102,9 @@ final class PostgresSinkTests: XCTestCase {
             CREATE TABLE \(checked) (k text PRIMARY KEY, n bigint CHECK (n <> 5), amount numeric(18,2), at timestamptz, ok boolean,
             x double precision, day date)
             """)
-        let upserts = try PostgresSinkDescriptor(endpoint: endpoint, table: checked, primaryKey: ["k"])
-            .makeSink(SinkContext(schema: Self.schema, mode: .update, upsertKeys: ["k"], queryId: "q"))
+        context.mode = .update
+        context.upsertKeys = ["k"]
+        let upserts = try PostgresSinkDescriptor(endpoint: endpoint, table: checked, primaryKey: ["k"]).makeSink(context)
         let refused = try upserts.write(batchId: 3, batch([("a", 2), ("b", 5), ("c", 3)]))
         XCTAssertEqual(refused.count, 1)
         XCTAssertTrue(refused[0].detail.contains("check constraint"), refused[0].detail)

@@ -120,10 +120,17 @@ final class SQLiteSinkTests: XCTestCase {
         let connection = try SQLiteConnection.open(storage: .file(path: database)).wait()
         _ = try connection.query(#"CREATE TABLE strict (k TEXT NOT NULL, n INTEGER CHECK (n <> 77), amount NUMERIC, at TEXT, ok BOOLEAN, x REAL, day DATE)"#).wait()
         try connection.close().wait()
-        let sink = try SQLiteSinkDescriptor(path: database, table: "strict")
-            .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q"))
+        var context = SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q")
         var rows = (0..<1200).map { (Optional("k\($0)"), Int64($0)) }
         rows[1100].0 = nil
+        // Without a dead-letter destination a refused row fails the batch, which leaves nothing behind.
+        let strict = try SQLiteSinkDescriptor(path: database, table: "strict").makeSink(context)
+        XCTAssertThrowsError(try strict.write(batchId: 0, batch(rows))) { XCTAssertTrue("\($0)".contains("CHECK constraint failed"), "\($0)") }
+        XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["0"])
+        XCTAssertNil(try strict.lastCommittedBatch())
+        try strict.close()
+        context.setsRowsAside = true
+        let sink = try SQLiteSinkDescriptor(path: database, table: "strict").makeSink(context)
         let letters = try sink.write(batchId: 0, batch(rows))
         XCTAssertEqual(letters.map(\.reason), [.rejected, .rejected])
         XCTAssertTrue(letters[0].detail.contains("CHECK constraint failed"), letters[0].detail)
@@ -138,6 +145,10 @@ final class SQLiteSinkTests: XCTestCase {
         XCTAssertEqual(try query("SELECT count(*) FROM strict"), ["1198"])
         XCTAssertEqual(try sink.write(batchId: 1, batch([("x", 1)])), [])
         XCTAssertEqual(try query("SELECT count(*) FROM eddy_sink_rejects"), ["0"])
+        // More refused rows than `rejectedRowsMax` fail the batch: the query and the table disagree.
+        let allBad = (0..<(SinkContext.rejectedRowsMax + 1)).map { (String?.none, Int64($0)) }
+        XCTAssertThrowsError(try sink.write(batchId: 2, batch(allBad))) { XCTAssertTrue("\($0)".contains("more than 1000 rows"), "\($0)") }
+        XCTAssertEqual(try sink.lastCommittedBatch(), 1)
     }
 
     /// A windowed query crashed at every point of the protocol and restarted: the table holds each

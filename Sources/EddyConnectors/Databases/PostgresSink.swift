@@ -190,13 +190,21 @@ final class PostgresSink: Sink, TableWriter {
 
     private(set) var rowFailure: String?
 
+    /// The connection failed, not the statement: postgres-nio's errors without a server answer, and
+    /// the closed connection its older API reports.
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        if let psql = error as? PSQLError { return psql.serverInfo == nil }
+        if case .connectionClosed? = error as? PostgresError { return true }
+        return false
+    }
+
     private func run(_ sql: String, _ binds: [PostgresData] = []) throws(EngineError) -> [PostgresRow] {
         let connection = try connect()
         do {
             return try connection.query(sql, binds).wait().rows
         } catch {
             rowFailure = Self.isRowFailure(error) ? Self.message(error) : nil
-            if let psql = error as? PSQLError, psql.serverInfo == nil {
+            if Self.isConnectionLost(error) {
                 self.connection = nil
                 throw .execution("PostgreSQL \(descriptor.endpoint) connection lost: \(Self.message(error))")
             }
@@ -353,7 +361,7 @@ final class PostgresSink: Sink, TableWriter {
         done.wait()
         if let error = outcome.error {
             rowFailure = Self.isRowFailure(error) ? Self.message(error) : nil
-            if let psql = error as? PSQLError, psql.serverInfo == nil {
+            if Self.isConnectionLost(error) {
                 self.connection = nil
                 throw .execution("PostgreSQL \(descriptor.endpoint) connection lost during COPY: \(Self.message(error))")
             }

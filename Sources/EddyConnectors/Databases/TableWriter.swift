@@ -5,12 +5,14 @@ import EddyEngine
 /// replacing the table, and bad rows set aside. A database supplies statements, bound values, its
 /// placeholder syntax, and which of its errors are a row's fault.
 ///
-/// Bad rows: the batch's rows go in under a savepoint; when the database refuses them for a row's
+/// Bad rows (when the query has a dead-letter destination, `SinkContext.setsRowsAside`; otherwise a
+/// refused row fails the batch): the batch's rows go in under a savepoint; when the database refuses them for a row's
 /// sake (a constraint, a value out of the column's range), the rows are split in halves, each tried
 /// under its own savepoint, down to the single rows at fault: k bad rows among n cost about
 /// 2·k·log2(n) statements, and a clean batch one savepoint. The rejected rows are recorded in
 /// `eddy_sink_rejects` in the same transaction as the progress row, so a replayed batch returns
-/// them again (see `Sink.write`); only the newest batch's rejects are kept.
+/// them again (see `Sink.write`); only the newest batch's rejects are kept. More than
+/// `SinkContext.rejectedRowsMax` refused rows fail the batch.
 protocol TableWriter: AnyObject {
     associatedtype Bind
     var context: SinkContext { get }
@@ -70,7 +72,9 @@ extension TableWriter {
             }
             if context.mode == .complete { try execute("DELETE FROM \(quotedTable)", []) }
             var rejected: [RejectedRow] = []
-            if batch.count > 0 { try insertGuarded(batch, 0..<batch.count, rejected: &rejected) }
+            if batch.count > 0 {
+                if context.setsRowsAside { try insertGuarded(batch, 0..<batch.count, rejected: &rejected) } else { try insert(batch) }
+            }
             try execute("DELETE FROM \(sinkRejectsTable) WHERE query_id = \(placeholder(1, .utf8)) AND sink = \(placeholder(2, .utf8))",
                         [bind(text: context.queryId), bind(text: sinkName)])
             for (index, row) in rejected.enumerated() {
@@ -114,10 +118,20 @@ extension TableWriter {
             try execute("RELEASE SAVEPOINT eddy_rows", [])
         } catch {
             guard let reason = rowFailure else { throw error }
-            try execute("ROLLBACK TO SAVEPOINT eddy_rows", [])
-            try execute("RELEASE SAVEPOINT eddy_rows", [])
+            do {
+                try execute("ROLLBACK TO SAVEPOINT eddy_rows", [])
+                try execute("RELEASE SAVEPOINT eddy_rows", [])
+            } catch {
+                // The failure ended the whole transaction (SQLite's ON CONFLICT ROLLBACK): nothing to
+                // set aside within it.
+                throw EngineError.execution("\(reason); it rolled back the whole batch, so its rows cannot be set aside one by one")
+            }
             if rows.count == 1 {
                 rejected.append(RejectedRow(batch, rows.lowerBound, reason: reason))
+                if rejected.count > SinkContext.rejectedRowsMax {
+                    throw EngineError.execution(
+                        "the table refused more than \(SinkContext.rejectedRowsMax) rows of one batch (the first: \(rejected[0].reason)); the query and the table disagree")
+                }
                 return
             }
             let middle = rows.lowerBound + rows.count / 2

@@ -103,6 +103,11 @@ final class FileSink: Sink {
             return RejectedRow.deadLetters(entry.rejected ?? [], sink: description)
         }
         let (accepted, rejected) = screen(batch)
+        if let first = rejected.first, !context.setsRowsAside || rejected.count > SinkContext.rejectedRowsMax {
+            let count = rejected.count > SinkContext.rejectedRowsMax ? "more than \(SinkContext.rejectedRowsMax) rows" : "a row"
+            throw .execution("\(description) cannot hold \(count) of batch \(batchId): \(first.reason)"
+                + (context.setsRowsAside ? "; the query and the table disagree" : "; give the query a dead-letter destination to set such rows aside"))
+        }
         var files: [LakeLog.FileEntry] = []
         if !accepted.isEmpty {
             if descriptor.partitionBy.isEmpty {

@@ -105,7 +105,8 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
     }
 
     /// Creates the running source, operators and sink.
-    public func instantiate(checkpoint: CheckpointStore?, queryId: String, stateBytesLimit: Int? = nil) throws(EngineError) -> QueryPlan {
+    public func instantiate(checkpoint: CheckpointStore?, queryId: String, stateBytesLimit: Int? = nil,
+                            setsRowsAside: Bool = false) throws(EngineError) -> QueryPlan {
         let context = SourceContext(metadataDirectory: try checkpoint?.sourceDirectory(0), requiredColumns: source.requiredColumns)
         let scan = try source.descriptor.makeSource(context)
         var schema = scan.schema
@@ -127,7 +128,9 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
             operators.append(op)
             schema = op.outputSchema
         }
-        let sink = try sink.descriptor.makeSink(SinkContext(schema: schema, mode: sink.mode, upsertKeys: upsertKeys, queryId: queryId))
+        var sinkContext = SinkContext(schema: schema, mode: sink.mode, upsertKeys: upsertKeys, queryId: queryId)
+        sinkContext.setsRowsAside = setsRowsAside
+        let sink = try sink.descriptor.makeSink(sinkContext)
         return QueryPlan(sources: [scan], operators: operators, sink: sink, watermark: watermark,
                          boundedInput: source.descriptor.isBounded, signature: try signature(), legacyFingerprint: legacyFingerprint)
     }

@@ -122,7 +122,8 @@ public struct StreamingPipeline: Sendable {
         // Sinks hear the query's id, which a checkpoint keeps across restarts (Spark's `id`; a new
         // query takes its first run's id), so a sink can recognise what it wrote before a crash.
         let queryId = try store?.readMetadata()?.id ?? runId
-        let queryPlan = try physical.instantiate(checkpoint: store, queryId: queryId, stateBytesLimit: options.stateBytesLimit)
+        let queryPlan = try physical.instantiate(checkpoint: store, queryId: queryId, stateBytesLimit: options.stateBytesLimit,
+                                                setsRowsAside: options.deadLetters != nil)
         return try MicroBatchExecution(plan: queryPlan, options: options, checkpoint: store, runId: runId)
     }
 }

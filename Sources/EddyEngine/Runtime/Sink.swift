@@ -27,6 +27,14 @@ public struct SinkContext: Sendable {
     /// Columns that identify a row in update mode (window bounds and group keys): the upsert key.
     public var upsertKeys: [String]
     public var queryId: String
+    /// The query has a dead-letter destination: rows the store refuses are set aside (returned by
+    /// `write`, at most `rejectedRowsMax` per batch) and the batch goes on. Without one, a refused
+    /// row fails the batch with the store's error, and the query stops.
+    public var setsRowsAside = false
+
+    /// The most rows one batch may have refused: past it the batch fails (a table and a query that
+    /// disagree on every row are a mistake to fix, not thousands of dead letters).
+    public static let rejectedRowsMax = 1000
 
     public init(schema: Schema, mode: OutputMode, upsertKeys: [String], queryId: String) {
         self.schema = schema
