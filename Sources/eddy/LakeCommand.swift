@@ -19,8 +19,8 @@ struct LakeCompactCommand: ParsableCommand {
             Runs of consecutive files smaller than --target-file-size in one partition directory are \
             merged, in order, into files of about that size; the table's log (_eddy_log/compact-N) \
             switches readers to the new files atomically, then the old files are deleted. Safe while a \
-            query writes the table. Run it again after a crash: it removes what the crashed run left. \
-            Streaming queries that read the table should be given time with --min-age-seconds.
+            query writes the table, and streaming queries reading the table follow it (every row once). \
+            Run it again after a crash: it removes what the crashed run left.
             """
     )
 

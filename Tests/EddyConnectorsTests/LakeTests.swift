@@ -326,4 +326,44 @@ final class LakeTests: XCTestCase {
             XCTAssertEqual(fresh.rows, Self.rows(0..<80), "\(format)")
         }
     }
+
+    /// A sink opening a table removes the part files of batches that never committed and hidden
+    /// temporaries (not compaction's files); a partition value too long for a directory name is a
+    /// bad row; more than 1000 partition directories in one batch fail it; a source without
+    /// PARTITIONED BY reading the table takes the partition columns its log names; a table of an
+    /// older Eddy is refused with a message.
+    func testHousekeepingAndLimits() throws {
+        let out = directory + "/house"
+        var settingAside = context()
+        settingAside.setsRowsAside = true
+        let descriptor = FileSinkDescriptor.files(out, format: .parquet, partitionBy: ["region"])
+        try descriptor.makeSink(settingAside).write(batchId: 0, RecordBatch(schema: Self.schema, rows: Self.rows(0..<8)))
+        let partition = out + "/region=eu"
+        for leftover in ["part-0000000001.parquet", "part-0000000001-1.parquet", ".part-0000000001.parquet.tmp", "part-c0000000001-0.parquet"] {
+            try Data("x".utf8).write(to: URL(fileURLWithPath: partition + "/" + leftover))
+        }
+        let sink = try descriptor.makeSink(settingAside)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: partition).sorted(), ["part-0000000000.parquet", "part-c0000000001-0.parquet"])
+
+        var rows = Self.rows(8..<10)
+        rows[1][2] = .string(String(repeating: "é", count: 200))
+        let letters = try sink.write(batchId: 1, RecordBatch(schema: Self.schema, rows: rows))
+        XCTAssertEqual(letters.count, 1)
+        XCTAssertTrue(letters[0].detail.contains("bytes; a directory name holds at most 255"), letters[0].detail)
+        let many = (0..<1001).map { n -> [Value] in var row = Self.rows(n..<(n + 1))[0]; row[2] = .string("r\(n)"); return row }
+        XCTAssertThrowsError(try sink.write(batchId: 2, RecordBatch(schema: Self.schema, rows: many))) { error in
+            XCTAssertTrue("\(error)".contains("writes 1001 partition directories"), "\(error)")
+        }
+
+        let output = MemorySink()
+        try TestDriver(Pipeline.read(.files(out, format: .parquet(Self.schema))).write(output)).runUntilIdle()
+        XCTAssertEqual(output.rows.sorted { Self.number($0) < Self.number($1) }, Self.rows(0..<9), "regions from the directories")
+
+        let older = directory + "/older"
+        try FileManager.default.createDirectory(atPath: older + "/_eddy_manifest", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try FileSinkDescriptor.files(older).makeSink(context())) { XCTAssertTrue("\($0)".contains("older Eddy"), "\($0)") }
+        XCTAssertThrowsError(try TestDriver(Pipeline.read(.files(older, format: .jsonLines(Self.schema))).write(MemorySink())).runUntilIdle()) {
+            XCTAssertTrue("\($0)".contains("older Eddy"), "\($0)")
+        }
+    }
 }

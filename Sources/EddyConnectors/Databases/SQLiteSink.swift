@@ -77,11 +77,11 @@ final class SQLiteSink: Sink, TableWriter {
     private(set) var rowFailure: String?
 
     /// A row's fault: a constraint (NOT NULL, CHECK, UNIQUE, foreign key, STRICT type), a value too
-    /// large or out of range.
+    /// large.
     static func isRowFailure(_ error: any Error) -> Bool {
         guard let reason = (error as? SQLiteError)?.reason else { return false }
         switch reason {
-        case .constraint, .tooBig, .mismatch, .range, .constraintCheckFailed, .constraintForeignKeyFailed, .constraintNotNullFailed,
+        case .constraint, .tooBig, .mismatch, .constraintCheckFailed, .constraintForeignKeyFailed, .constraintNotNullFailed,
              .constraintPrimaryKeyFailed, .constraintTriggerFailed, .constraintUniqueFailed, .constraintStrictDataTypeFailed:
             return true
         default:

@@ -56,6 +56,10 @@ extension SinkDescriptor where Self == FileSinkDescriptor {
 final class FileSink: Sink {
     /// Rows encoded per write of a part file.
     static let rowsPerWrite = 8192
+    /// The most partition directories one batch may write (Hive's `hive.exec.max.dynamic.partitions`).
+    static let partitionsPerBatchMax = 1000
+    /// The longest directory name most file systems take.
+    static let directoryNameBytesMax = 255
 
     /// A part file is written as `.<name>.tmp` beside it: hidden, so that tools listing the directory
     /// (pyarrow, DuckDB, Spark skip names starting with `.` or `_`) never see a half-written file.
@@ -80,10 +84,45 @@ final class FileSink: Sink {
         }
         fileColumns = context.schema.fields.indices.filter { !descriptor.partitionBy.contains(context.schema.fields[$0].name) }
         guard !fileColumns.isEmpty else { throw .configuration("every column is a partition column; the files need at least one other") }
+        if !FileManager.default.fileExists(atPath: logDirectory), FileManager.default.fileExists(atPath: descriptor.directory + "/_eddy_manifest") {
+            throw .configuration(LakeLog.olderLayout(descriptor.directory))
+        }
         do {
             try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         } catch {
             throw .configuration("cannot create the sink directory \(descriptor.directory): \(error.localizedDescription)")
+        }
+        try removeUncommittedParts()
+    }
+
+    /// Part files of batches after the last committed one, and half-written temporaries, are left
+    /// over from a crash: the replay may write fewer files (another rolling size) or none (a changed
+    /// query), so they are deleted before it, wherever they are in the partition directories.
+    /// Compaction's files (`part-c…`) are not the sink's and are left alone.
+    private func removeUncommittedParts() throws(EngineError) {
+        let last = try lastCommittedBatch() ?? -1
+        func batch(of name: String) -> Int64? {
+            var name = Substring(name)
+            if name.hasPrefix(".") { name = name.dropFirst() }
+            guard name.hasPrefix("part-") else { return nil }
+            return Int64(name.dropFirst(5).prefix { $0.isNumber })
+        }
+        var stale: [String] = []
+        func walk(_ directory: String) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name != LakeLog.directoryName {
+                let path = directory + "/" + name
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+                if isDirectory.boolValue {
+                    if name.contains("=") { walk(path) }
+                } else if let id = batch(of: name), id > last || name.hasPrefix(".") {
+                    stale.append(path)
+                }
+            }
+        }
+        walk(descriptor.directory)
+        for path in stale where unlink(path) != 0 && errno != ENOENT {
+            throw .execution("cannot remove \(path), left over from a crash: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -103,6 +142,10 @@ final class FileSink: Sink {
             return RejectedRow.deadLetters(entry.rejected ?? [], sink: description)
         }
         let (accepted, rejected) = screen(batch)
+        let groups = descriptor.partitionBy.isEmpty ? [] : HivePartition.split(accepted, by: descriptor.partitionBy)
+        guard groups.count <= Self.partitionsPerBatchMax else {
+            throw .execution("batch \(batchId) writes \(groups.count) partition directories into \(descriptor.directory), more than \(Self.partitionsPerBatchMax): partition by coarser columns")
+        }
         if let first = rejected.first, !context.setsRowsAside || rejected.count > SinkContext.rejectedRowsMax {
             let count = rejected.count > SinkContext.rejectedRowsMax ? "more than \(SinkContext.rejectedRowsMax) rows" : "a row"
             throw .execution("\(description) cannot hold \(count) of batch \(batchId): \(first.reason)"
@@ -114,7 +157,7 @@ final class FileSink: Sink {
                 files = try writeParts(accepted, batchId: batchId, in: "")
             } else {
                 let projected = fileColumns.count == accepted.schema.count ? nil : fileColumns
-                for (directory, rows) in HivePartition.split(accepted, by: descriptor.partitionBy) {
+                for (directory, rows) in groups {
                     try makeDirectory(directory)
                     let part = accepted.take(rows)
                     files += try writeParts(projected.map { part.select($0) } ?? part, batchId: batchId, in: directory + "/")
@@ -123,7 +166,8 @@ final class FileSink: Sink {
         }
         let entry = LakeLog.BatchEntry(batchId: batchId, format: descriptor.format.rawValue,
                                        header: descriptor.format == .csv ? descriptor.options.includeHeader : nil,
-                                       files: files, rejected: rejected.isEmpty ? nil : rejected)
+                                       files: files, rejected: rejected.isEmpty ? nil : rejected,
+                                       partitionBy: descriptor.partitionBy.isEmpty ? nil : descriptor.partitionBy)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let json = try? encoder.encode(entry) else { throw .internal("cannot encode a log entry") }
@@ -131,12 +175,23 @@ final class FileSink: Sink {
         return RejectedRow.deadLetters(rejected, sink: description)
     }
 
-    /// The rows a Parquet file can hold, and the others with the reason: a NULL in a NOT NULL column,
-    /// a decimal with more digits than its column's declared precision. JSON and CSV take every row.
+    /// The rows the files can hold, and the others with the reason: a partition value too long for
+    /// a directory name; in Parquet, a NULL in a NOT NULL column, a decimal with more digits than its
+    /// column's declared precision. JSON and CSV take every value.
     private func screen(_ batch: RecordBatch) -> (RecordBatch, [RejectedRow]) {
-        guard descriptor.format == .parquet, !batch.isEmpty else { return (batch, []) }
+        guard !batch.isEmpty else { return (batch, []) }
         var reasons: [Int: String] = [:]
-        for (index, field) in batch.schema.fields.enumerated() {
+        for name in descriptor.partitionBy {
+            guard let column = batch.column(name) else { continue }
+            for row in 0..<batch.count {
+                let segment = HivePartition.segment(name, HivePartition.text(column, row))
+                if segment.utf8.count > Self.directoryNameBytesMax && reasons[row] == nil {
+                    reasons[row] = "the partition directory \(segment.prefix(40))… is \(segment.utf8.count) bytes; a directory name holds at most \(Self.directoryNameBytesMax)"
+                }
+            }
+        }
+        guard descriptor.format == .parquet || !reasons.isEmpty else { return (batch, []) }
+        for (index, field) in batch.schema.fields.enumerated() where descriptor.format == .parquet {
             let column = batch.columns[index]
             if !field.nullable && column.validity != nil {
                 for row in 0..<batch.count where column.isNull(row) && reasons[row] == nil {

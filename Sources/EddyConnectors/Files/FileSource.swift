@@ -71,6 +71,11 @@ public final class FileSource: Source {
     private var readAhead: ReadAhead?
 
     init(_ descriptor: FileSourceDescriptor, context: SourceContext) throws(EngineError) {
+        var descriptor = descriptor
+        // A table Eddy wrote with partition directories says which columns they are.
+        if descriptor.partitionColumns.isEmpty && LakeLog.exists(descriptor.directory) {
+            descriptor.partitionColumns = LakeLog.partitionColumns(descriptor.directory).filter { descriptor.schema.index(of: $0) != nil }
+        }
         self.descriptor = descriptor
         columns = context.requiredColumns
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
@@ -106,6 +111,9 @@ public final class FileSource: Source {
             // The output of an Eddy files sink: only the files its log lists are committed (a part
             // file of a batch that crashed before its log entry is not), as Spark reads a directory
             // with _spark_metadata; they are taken in the log's (batch) order.
+            if names.contains("_eddy_manifest") && !names.contains(LakeLog.directoryName) {
+                throw LakeLogError(LakeLog.olderLayout(descriptor.directory))
+            }
             if names.contains(LakeLog.directoryName) {
                 // Sizes from the log: a file compacted away since is read inside its compaction's output.
                 let log = self.log

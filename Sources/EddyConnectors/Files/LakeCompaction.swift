@@ -29,7 +29,7 @@ public struct LakeCompaction {
         /// Files smaller than this are merged into files of at most about this size.
         public var targetFileBytes = 128 << 20
         /// Files of batches committed less than this long ago are left alone (a streaming query that
-        /// reads the table keeps up with files this old).
+        /// reads the table and keeps up then reads them as they were, not inside a merged file).
         public var minAgeSeconds: Double = 0
 
         public init(targetFileBytes: Int = 128 << 20, minAgeSeconds: Double = 0) {

@@ -31,6 +31,8 @@ public enum LakeLog {
         public var header: Bool?
         public var files: [FileEntry]
         public var rejected: [RejectedRow]?
+        /// The partition columns of the table's directories (left out of the files).
+        public var partitionBy: [String]?
     }
 
     public struct CompactionEntry: Codable, Sendable {
@@ -61,29 +63,56 @@ public enum LakeLog {
         return FileManager.default.fileExists(atPath: directory(of: table), isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// The log's entries: batches by id, compactions by sequence.
+    /// The log's entries: batches by id, compactions by sequence. Entries never change once written,
+    /// so each is decoded once per process (a streaming reader looks at the log every trigger).
     public static func read(_ table: String) throws -> (batches: [BatchEntry], compactions: [CompactionEntry]) {
         let log = directory(of: table)
+        if !FileManager.default.fileExists(atPath: log), FileManager.default.fileExists(atPath: table + "/_eddy_manifest") {
+            throw LakeLogError(olderLayout(table))
+        }
         let names = try FileManager.default.contentsOfDirectory(atPath: log)
         var batches: [BatchEntry] = [], compactions: [CompactionEntry] = []
-        let decoder = JSONDecoder()
         for name in names {
             if Int64(name) != nil {
-                batches.append(try decode(BatchEntry.self, log + "/" + name, decoder))
+                batches.append(try cached(log + "/" + name, \.batches))
             } else if name.hasPrefix(compactionPrefix), Int(name.dropFirst(compactionPrefix.count)) != nil {
-                compactions.append(try decode(CompactionEntry.self, log + "/" + name, decoder))
+                compactions.append(try cached(log + "/" + name, \.compactions))
             }
         }
         return (batches.sorted { $0.batchId < $1.batchId }, compactions.sorted { $0.sequence < $1.sequence })
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ path: String, _ decoder: JSONDecoder) throws -> T {
+    /// The message for a table an Eddy before `_eddy_log/` wrote.
+    static func olderLayout(_ table: String) -> String {
+        "\(table) was written by an older Eddy (its log is _eddy_manifest/); write the results again into a new directory"
+    }
+
+    private final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var batches: [String: BatchEntry] = [:]
+        var compactions: [String: CompactionEntry] = [:]
+    }
+    private static let cache = Cache()
+
+    private static func cached<T: Decodable>(_ path: String, _ slot: ReferenceWritableKeyPath<Cache, [String: T]>) throws -> T {
+        if let known = cache.lock.withLock({ cache[keyPath: slot][path] }) { return known }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let entry: T
         do {
-            return try decoder.decode(type, from: data)
+            entry = try JSONDecoder().decode(T.self, from: data)
         } catch {
             throw LakeLogError("\(path) is not a log entry Eddy can read: \(error)")
         }
+        cache.lock.withLock { cache[keyPath: slot][path] = entry }
+        return entry
+    }
+
+    /// The partition columns the newest batch entry names (empty when none).
+    static func partitionColumns(_ table: String) -> [String] {
+        let log = directory(of: table)
+        guard let newest = ((try? FileManager.default.contentsOfDirectory(atPath: log)) ?? []).compactMap({ Int64($0) }).max(),
+              let entry = try? cached(log + "/\(newest)", \.batches) else { return [] }
+        return entry.partitionBy ?? []
     }
 
     /// The table's files now, in order: batch order, a compaction's output where its first input was.
