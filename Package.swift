@@ -59,7 +59,7 @@ let package = Package(
         ),
         // The streaming engine: columnar batches, expressions, plans, operators, state, checkpoints, runtime.
         .target(name: "EddyEngine", dependencies: ["EddyCore", "CEddyShims"], exclude: ["README.md"]),
-        .target(name: "EddyKafka", dependencies: ["CRdKafka"], exclude: ["README.md"]),
+        .target(name: "EddyKafka", dependencies: ["EddyCore", "CRdKafka"], exclude: ["README.md"]),
         // JSON and CSV into columns and out of them (Avro and Protobuf later).
         .target(name: "EddyFormats", dependencies: ["EddyEngine"], exclude: ["README.md"]),
         // Streaming SQL in Flink's dialect: lexer, parser, binder to the engine's logical plans.
@@ -71,7 +71,7 @@ let package = Package(
         // itself in; a Kafka client later), generators (Parquet, PostgreSQL, Kafka later).
         .target(
             name: "EddyConnectors",
-            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet",
+            dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet", "EddyKafka",
                            .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["README.md"]
         ),

@@ -95,7 +95,7 @@ public final class KafkaProducer {
         let topicHandle = try self.topic(topic)
         while true {
             let result = value.withUnsafeBytes { payload in
-                withOptionalBytes(key) { keyBytes in
+                withOptional(key) { keyBytes in
                     rd_kafka_produce(topicHandle, -1 /* RD_KAFKA_PARTITION_UA */, RD_KAFKA_MSG_F_COPY,
                                      UnsafeMutableRawPointer(mutating: payload.baseAddress), payload.count,
                                      keyBytes?.baseAddress, keyBytes?.count ?? 0, nil)
@@ -134,12 +134,3 @@ public final class KafkaProducer {
     }
 }
 
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let bytes else { return body(nil) }
-    return bytes.withUnsafeBytes { body($0) }
-}
-
-/// A NUL-terminated C buffer as a String.
-private func cText(_ buffer: [CChar]) -> String {
-    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}

@@ -1,6 +1,7 @@
 import EddyCore
 import EddyEngine
 import EddyFormats
+import Foundation
 
 /// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
 /// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
@@ -65,12 +66,18 @@ public struct LogSourceDescriptor: SourceDescriptor {
     public var metadata: [String: Metadata] = [:]
     /// The columns in their declared order (the format's and the metadata columns); nil: the format's.
     public var declaredSchema: Schema?
+    /// Read only up to the offsets readable when the query first started (kept in its checkpoint, so a
+    /// restart ends at the same place), and let that end close event time (Flink's
+    /// `scan.bounded.mode` = 'latest-offset', `eddy run --bounded`).
+    public var bounded = false
+
+    public var isBounded: Bool { bounded }
 
     public var schema: Schema { declaredSchema ?? format.schema }
     public var description: String { "log[\(topic), \(format)]" }
 
     public func makeSource(_ context: SourceContext) throws(EngineError) -> any Source {
-        try LogSource(self, columns: context.requiredColumns)
+        try LogSource(self, columns: context.requiredColumns, metadataDirectory: context.metadataDirectory)
     }
 }
 
@@ -98,9 +105,14 @@ final class LogSource: Source {
     /// The key's columns in key order (json, csv), when any is wanted.
     let keyFormat: RecordFormat?
 
-    init(_ descriptor: LogSourceDescriptor, columns: [String]?) throws(EngineError) {
+    /// The bounded end, where the checkpoint keeps it.
+    private let boundedEndPath: String?
+    private var boundedEnd: SourceOffsets?
+
+    init(_ descriptor: LogSourceDescriptor, columns: [String]?, metadataDirectory: String? = nil) throws(EngineError) {
         self.descriptor = descriptor
         self.columns = columns
+        boundedEndPath = metadataDirectory.map { $0 + "/bounded-end" }
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
         metadataColumns = schema.names.compactMap { name in descriptor.metadata[name].map { (name, $0) } }
         let keyFields = descriptor.key?.fields ?? []
@@ -137,7 +149,7 @@ final class LogSource: Source {
         do { found = try descriptor.log.readableRanges(descriptor.topic, isolation: isolation) } catch {
             throw .execution("cannot list the partitions of \(descriptor.topic): \(error)")
         }
-        guard let found else { throw .execution("topic \(descriptor.topic) does not exist in the embedded broker") }
+        guard let found else { throw .execution("topic \(descriptor.topic) does not exist") }
         return found.map { ($0.start.rawValue, $0.end.rawValue) }
     }
 
@@ -156,7 +168,7 @@ final class LogSource: Source {
             do { found = try descriptor.log.offsets(descriptor.topic, atOrAfter: millis, isolation: isolation) } catch {
                 throw .execution("cannot look up the offsets of \(descriptor.topic) at timestamp \(millis): \(error)")
             }
-            guard let found else { throw .execution("topic \(descriptor.topic) does not exist in the embedded broker") }
+            guard let found else { throw .execution("topic \(descriptor.topic) does not exist") }
             // A partition added between the two calls starts at its start.
             return ranges.indices.map { index in index < found.count ? max(ranges[index].start, found[index].rawValue) : ranges[index].start }
         case .specific(let offsets, let otherwise):
@@ -168,7 +180,24 @@ final class LogSource: Source {
     }
 
     func latestOffsets() throws(EngineError) -> SourceOffsets {
-        SourceOffsets(ordered: try ranges().map(\.end))
+        guard descriptor.bounded else { return SourceOffsets(ordered: try ranges().map(\.end)) }
+        if let boundedEnd { return boundedEnd }
+        // The first look fixes the end, durably: a restart must not read further than the first run.
+        if let path = boundedEndPath, let stored = try EngineError.io(.checkpoint, { () throws(FileError) in try DurableFile.read(path) }) {
+            guard let ends = try? JSONDecoder().decode([Int64].self, from: Data(stored)) else {
+                throw .checkpoint("\(path) is damaged: the bounded end of \(descriptor.topic) is unknown")
+            }
+            boundedEnd = SourceOffsets(ordered: ends)
+            return boundedEnd!
+        }
+        let ends = try ranges().map(\.end)
+        if let path = boundedEndPath {
+            guard let json = try? JSONEncoder().encode(ends) else { throw .internal("cannot encode the bounded end") }
+            try? FileManager.default.createDirectory(atPath: DurableFile.parentDirectory(path), withIntermediateDirectories: true)
+            try EngineError.io(.checkpoint) { () throws(FileError) in try DurableFile.replace(path, with: Array(json)) }
+        }
+        boundedEnd = SourceOffsets(ordered: ends)
+        return boundedEnd!
     }
 
     /// Up to `limit.maxRecords` offsets in all, shared among partitions in proportion to their lag.

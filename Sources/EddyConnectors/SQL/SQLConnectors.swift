@@ -1,9 +1,27 @@
 import EddyCore
 import EddyEngine
 import EddyFormats
+import EddyKafka
 import EddyParquet
 import EddySQL
 import Foundation
+
+/// One `KafkaClusterLog` per set of client properties in the process, so that a script's tables on
+/// one cluster share its connections.
+final class ClusterLogs: @unchecked Sendable {
+    static let shared = ClusterLogs()
+    private let lock = NSLock()
+    private var logs: [[String: String]: KafkaClusterLog] = [:]
+
+    func log(_ properties: [String: String]) throws -> KafkaClusterLog {
+        try lock.withLock {
+            if let known = logs[properties] { return known }
+            let created = try KafkaClusterLog(properties: properties)
+            logs[properties] = created
+            return created
+        }
+    }
+}
 
 /// The connectors `CREATE TABLE … WITH ('connector' = …)` can name today, with Flink's option names.
 public enum SQLConnectors {
@@ -19,7 +37,9 @@ public enum SQLConnectors {
     }
 }
 
-/// `'connector' = 'kafka'`: a topic of the broker embedded in this process, through `RecordLog`.
+/// `'connector' = 'kafka'`: a topic of the broker embedded in this process, or of the cluster
+/// 'properties.bootstrap.servers' names (any Kafka-protocol cluster, through librdkafka:
+/// `KafkaClusterLog`), through `RecordLog`.
 /// As a source: no consumer group (offsets live in the query's checkpoint, as Spark's Kafka source
 /// keeps them); values in `'format'` (or `'value.format'`) json or csv; the `'key.fields'` columns
 /// from the record key in `'key.format'` (json, csv or raw); metadata columns `partition`, `offset`
@@ -35,8 +55,10 @@ struct KafkaConnector: TableConnector {
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
-        "sink.partitions", "sink.delivery-guarantee",
+        "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode",
     ]
+    /// librdkafka's (Kafka's) client properties, passed verbatim to the cluster's clients.
+    let optionPrefixes = ["properties."]
     let metadataKeys: Set<String> = Set(LogSourceDescriptor.Metadata.allCases.map(\.rawValue))
 
     func validate(_ table: TableDefinition) throws(SQLError) {
@@ -49,6 +71,7 @@ struct KafkaConnector: TableConnector {
         _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
         _ = try startingOffsets(table)
         _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
+        _ = try table.options.choice("scan.bounded.mode", ["unbounded", "latest-offset"])
         for (column, key) in table.metadata {
             let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
             guard let field = table.schema.field(named: column), field.type == wanted else {
@@ -71,6 +94,8 @@ struct KafkaConnector: TableConnector {
         descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
         descriptor.key = key.map { LogSourceDescriptor.KeyColumns(format: $0.format, fields: $0.fields) }
         descriptor.declaredSchema = table.schema
+        let boundedMode = try table.options.choice("scan.bounded.mode", ["unbounded", "latest-offset"])
+        descriptor.bounded = table.bounded || boundedMode == "latest-offset"
         do {
             if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
         } catch {
@@ -128,20 +153,29 @@ struct KafkaConnector: TableConnector {
         return (format, fields)
     }
 
+    /// The embedded broker when 'properties.bootstrap.servers' is absent or names it; otherwise the
+    /// cluster it names, through librdkafka with every 'properties.*' option passed verbatim.
     func log(_ table: TableDefinition) throws(SQLError) -> any RecordLog {
         let servers = table.options["properties.bootstrap.servers"]
-        guard let embedded else {
+        if let embedded, servers == nil || planningOnly
+            || servers!.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == embedded.address }) {
+            return embedded.log
+        }
+        guard servers != nil else {
             throw SQLError("""
-                connector 'kafka' reads the broker embedded in this process, and none is: run with \
-                --broker-data-dir DIR to embed one (reading another cluster through 'properties.bootstrap.servers' \
-                is not supported yet)
-                """, at: table.options.location(of: servers == nil ? "connector" : "properties.bootstrap.servers"))
+                connector 'kafka' needs 'properties.bootstrap.servers' (the cluster to read or write), or a broker \
+                embedded in this process: run with --broker-data-dir DIR to embed one
+                """, at: table.options.location(of: "connector"))
         }
-        if let servers, !planningOnly, !servers.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == embedded.address }) {
-            throw SQLError("'properties.bootstrap.servers' = '\(servers)' is not the embedded broker (\(embedded.address)); reading another cluster is not supported yet",
-                           at: table.options.location(of: "properties.bootstrap.servers"))
+        var properties: [String: String] = [:]
+        for option in table.options.entries where option.key.hasPrefix("properties.") {
+            properties[String(option.key.dropFirst("properties.".count))] = option.value
         }
-        return embedded.log
+        do {
+            return try ClusterLogs.shared.log(properties)
+        } catch {
+            throw SQLError("cannot use the cluster \(servers!): \(error)", at: table.options.location(of: "properties.bootstrap.servers"))
+        }
     }
 
     func format(_ table: TableDefinition) throws(SQLError) -> String {

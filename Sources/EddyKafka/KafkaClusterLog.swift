@@ -1,0 +1,447 @@
+import CRdKafka
+import EddyCore
+import Foundation
+
+/// EddyCore's `RecordLog` over any Kafka-protocol cluster (Apache Kafka, Redpanda, a remote `eddy
+/// broker`) through librdkafka, so the engine's log source, log sink and dead-letter sink read and
+/// write a cluster exactly as they do the broker embedded in the process.
+///
+/// - Reads use librdkafka's partition consumer (`rd_kafka_consume_start`/`consume_batch`), one per
+///   topic, partition and isolation level, without a consumer group: the engine's checkpoint owns
+///   the offsets, as Spark's Kafka source does. A read that continues where the last one stopped
+///   keeps librdkafka's prefetched records; one that starts elsewhere (a replay) restarts the
+///   partition at its offset. Records past the read's end that librdkafka already handed over are
+///   kept for the next read. At read_committed librdkafka drops aborted records and control records,
+///   so offsets have gaps; a read ends at its `to` when it sees a record at or past it, or the end of
+///   the partition there.
+/// - Readable ranges are ListOffsets answers (`rd_kafka_query_watermark_offsets`) from a handle of
+///   the reader's isolation level: the last stable offset at read_committed.
+/// - Appends go through an idempotent producer (`acks=all`) to the given partition and wait for
+///   the delivery reports.
+///
+/// `properties` are librdkafka's (Kafka's) client properties, passed verbatim (`bootstrap.servers`,
+/// security settings, …). Thread-safe: calls are serialised.
+public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
+    public let properties: [String: String]
+    /// How long a call waits for the cluster before it fails.
+    public let timeoutMs: Int32
+    private let lock = NSLock()
+    private var consumers: [IsolationLevel: OpaquePointer] = [:]
+    private var partitions: [PartitionKey: PartitionReader] = [:]
+    private var producerHandle: OpaquePointer?
+    private let deliveries = Deliveries()
+
+    public init(properties: [String: String], timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        guard properties["bootstrap.servers"] != nil else { throw KafkaError("'bootstrap.servers' is required to reach a cluster") }
+        self.properties = properties
+        self.timeoutMs = timeoutMs
+        _ = try consumer(.readCommitted)  // bad properties fail here, not at the first read
+    }
+
+    deinit {
+        for reader in partitions.values { reader.close() }
+        for handle in consumers.values { rd_kafka_destroy(handle) }
+        if let producerHandle {
+            rd_kafka_flush(producerHandle, timeoutMs)
+            rd_kafka_destroy(producerHandle)
+        }
+    }
+
+    public var bootstrapServers: String { properties["bootstrap.servers"] ?? "" }
+
+    // MARK: RecordLog
+
+    public func partitionCount(_ topic: String) throws -> Int? {
+        try lock.withLock { try metadataPartitions(topic) }
+    }
+
+    public func ensureTopic(_ topic: String, partitions count: Int32) throws -> Int {
+        try lock.withLock {
+            if let existing = try metadataPartitions(topic) { return existing }
+            try createTopic(topic, partitions: count)
+            // The cluster may take a moment to show a new topic in its metadata.
+            let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+            while Date() < deadline {
+                if let created = try metadataPartitions(topic) { return created }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            throw KafkaError("topic \(topic) was created on \(bootstrapServers) but does not show in its metadata")
+        }
+    }
+
+    public func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? {
+        try lock.withLock {
+            guard let count = try metadataPartitions(topic) else { return nil }
+            let handle = try consumer(isolation)
+            var ranges: [ReadableRange] = []
+            for partition in 0..<Int32(count) {
+                var low: Int64 = 0, high: Int64 = 0
+                let code = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMs)
+                guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("offsets of \(topic)-\(partition) on \(bootstrapServers)", code) }
+                ranges.append(ReadableRange(start: Offset(low), end: Offset(high)))
+            }
+            return ranges
+        }
+    }
+
+    public func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? {
+        guard let ranges = try readableRanges(topic, isolation: isolation) else { return nil }
+        return try lock.withLock {
+            guard let list = rd_kafka_topic_partition_list_new(Int32(ranges.count)) else { throw KafkaError("out of memory") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for partition in ranges.indices { rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = millis }
+            let code = rd_kafka_offsets_for_times(try consumer(isolation), list, timeoutMs)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("offsets of \(topic) at \(millis) ms on \(bootstrapServers)", code) }
+            return ranges.indices.map { index in
+                let element = list.pointee.elems[index]
+                // No record at or after the time: the readable end.
+                return element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0 ? Offset(element.offset) : ranges[index].end
+            }
+        }
+    }
+
+    public func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+                     isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        guard from < to else { return from }
+        return try lock.withLock {
+            let key = PartitionKey(topic: topic, partition: partition.rawValue, isolation: isolation)
+            let reader: PartitionReader
+            if let existing = partitions[key] {
+                reader = existing
+            } else {
+                guard let handle = rd_kafka_topic_new(try consumer(isolation), topic, nil) else {
+                    throw KafkaError("cannot read topic \(topic)", rd_kafka_last_error())
+                }
+                reader = PartitionReader(topic: topic, partition: partition.rawValue, handle: handle)
+                partitions[key] = reader
+            }
+            return try reader.read(from: from.rawValue, to: to.rawValue, maxBytes: maxBytes, timeoutMs: timeoutMs, cluster: bootstrapServers) { record in
+                try visit(record)
+            }
+        }
+    }
+
+    public func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset {
+        try lock.withLock {
+            guard !records.isEmpty else { throw KafkaError("nothing to append to \(topic)-\(partition.rawValue)") }
+            let producer = try self.producer()
+            deliveries.reset(count: records.count)
+            for (index, record) in records.enumerated() {
+                var headers: OpaquePointer?
+                if !record.headers.isEmpty {
+                    headers = rd_kafka_headers_new(record.headers.count)
+                    for header in record.headers {
+                        _ = withOptional(header.value) { value in
+                            rd_kafka_header_add(headers, header.key, -1, value?.baseAddress, value?.count ?? 0)
+                        }
+                    }
+                }
+                let code = withOptional(record.key) { key in
+                    withOptional(record.value) { value in
+                        eddy_rd_kafka_produce(producer, topic, partition.rawValue, key?.baseAddress, key?.count ?? 0,
+                                              value?.baseAddress, value?.count ?? 0, headers, UnsafeMutableRawPointer(bitPattern: index + 1))
+                    }
+                }
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if let headers { rd_kafka_headers_destroy(headers) }
+                    if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                        rd_kafka_poll(producer, 100)
+                        throw KafkaError("the producer's queue for \(topic) is full (\(records.count) records in one append)")
+                    }
+                    throw KafkaError("cannot produce to \(topic)-\(partition.rawValue)", code)
+                }
+            }
+            let flushed = rd_kafka_flush(producer, timeoutMs)
+            guard flushed == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError("records for \(topic)-\(partition.rawValue) undelivered after \(timeoutMs) ms", flushed)
+            }
+            if let error = deliveries.firstError { throw KafkaError("append to \(topic)-\(partition.rawValue): \(error)") }
+            guard let first = deliveries.firstOffset else { throw KafkaError("append to \(topic)-\(partition.rawValue): no delivery report") }
+            return Offset(first)
+        }
+    }
+
+    // MARK: handles
+
+    private func consumer(_ isolation: IsolationLevel) throws(KafkaError) -> OpaquePointer {
+        if let existing = consumers[isolation] { return existing }
+        var settings = properties
+        settings["isolation.level"] = isolation == .readCommitted ? "read_committed" : "read_uncommitted"
+        settings["enable.partition.eof"] = "true"
+        settings["enable.auto.commit"] = "false"
+        settings["enable.auto.offset.store"] = "false"
+        settings["allow.auto.create.topics"] = "false"
+        settings["group.id"] = settings["group.id"] ?? "eddy-no-group"  // required by librdkafka; never joined
+        let handle = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
+        consumers[isolation] = handle
+        return handle
+    }
+
+    private func producer() throws(KafkaError) -> OpaquePointer {
+        if let producerHandle { return producerHandle }
+        var settings = ["acks": "all", "enable.idempotence": "true"].merging(properties) { $1 }
+        for key in ["group.id", "isolation.level", "auto.offset.reset"] { settings[key] = nil }  // consumer-only keys
+        let handle = try makeHandle(RD_KAFKA_PRODUCER, settings, what: "producer") { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let opaque else { return }
+                Unmanaged<Deliveries>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+            }
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self.deliveries).toOpaque())
+        }
+        producerHandle = handle
+        return handle
+    }
+
+    private func metadataPartitions(_ topic: String) throws -> Int? {
+        let handle = try consumer(.readCommitted)
+        guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { throw KafkaError("cannot name topic \(topic)", rd_kafka_last_error()) }
+        defer { rd_kafka_topic_destroy(topicHandle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMs)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError("metadata of \(topic) from \(bootstrapServers)", code) }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt > 0 else { return nil }
+        let found = metadata.pointee.topics[0]
+        if found.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { return nil }
+        guard found.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("metadata of \(topic) from \(bootstrapServers)", found.err) }
+        return Int(found.partition_cnt)
+    }
+
+    private func createTopic(_ topic: String, partitions count: Int32) throws {
+        let handle = try consumer(.readCommitted)
+        var errorText = [CChar](repeating: 0, count: 512)
+        // Replication factor -1: the cluster's default (KIP-464).
+        guard let newTopic = rd_kafka_NewTopic_new(topic, count, -1, &errorText, errorText.count) else {
+            throw KafkaError("cannot describe topic \(topic): \(cText(errorText))")
+        }
+        defer { rd_kafka_NewTopic_destroy(newTopic) }
+        guard let queue = rd_kafka_queue_new(handle) else { throw KafkaError("out of memory") }
+        defer { rd_kafka_queue_destroy(queue) }
+        var topics: [OpaquePointer?] = [newTopic]
+        rd_kafka_CreateTopics(handle, &topics, 1, nil, queue)
+        guard let event = rd_kafka_queue_poll(queue, Int32(timeoutMs) + 1000) else {
+            throw KafkaError("creating topic \(topic) on \(bootstrapServers) timed out")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError("cannot create topic \(topic)", rd_kafka_event_error(event))
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else { throw KafkaError("creating topic \(topic): no result") }
+        var resultCount = 0
+        guard let results = rd_kafka_CreateTopics_result_topics(result, &resultCount), resultCount > 0 else { return }
+        let code = rd_kafka_topic_result_error(results[0])
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS else {
+            let message = rd_kafka_topic_result_error_string(results[0]).map { String(cString: $0) } ?? ""
+            throw KafkaError("cannot create topic \(topic) on \(bootstrapServers): \(String(cString: rd_kafka_err2name(code))) \(message)")
+        }
+    }
+
+    private func makeHandle(_ type: rd_kafka_type_t, _ settings: [String: String], what: String,
+                            configure: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError("cannot allocate a librdkafka configuration") }
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            guard rd_kafka_conf_set(conf, name, value, &errorText, errorText.count) == RD_KAFKA_CONF_OK else {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError("property \(name): \(cText(errorText))")
+            }
+        }
+        configure(conf)
+        guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError("cannot create a \(what) for \(settings["bootstrap.servers"] ?? "?"): \(cText(errorText))")
+        }
+        return handle
+    }
+}
+
+private struct PartitionKey: Hashable {
+    let topic: String
+    let partition: Int32
+    let isolation: IsolationLevel
+}
+
+/// One partition's consumer (see `KafkaClusterLog`): where the next sequential read starts, and the
+/// records librdkafka handed over past the last read's end.
+private final class PartitionReader {
+    struct Held {
+        var offset: Int64
+        var timestamp: Int64
+        var key: [UInt8]?
+        var value: [UInt8]?
+        var headers: [LogHeader]
+    }
+
+    let topic: String
+    let partition: Int32
+    let handle: OpaquePointer
+    private var started = false
+    /// The offset a read continuing the last one starts at.
+    private var expected: Int64 = -1
+    private var held: [Held] = []
+    /// The partition's end (or last stable offset) as the last end-of-partition event said.
+    private var endSeen: Int64 = -1
+
+    init(topic: String, partition: Int32, handle: OpaquePointer) {
+        self.topic = topic
+        self.partition = partition
+        self.handle = handle
+    }
+
+    func close() {
+        if started { rd_kafka_consume_stop(handle, partition) }
+        rd_kafka_topic_destroy(handle)
+    }
+
+    func read(from: Int64, to: Int64, maxBytes: Int, timeoutMs: Int32, cluster: String,
+              _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        if !started || from != expected {
+            if started { rd_kafka_consume_stop(handle, partition) }
+            held = []
+            endSeen = -1
+            guard rd_kafka_consume_start(handle, partition, from) == 0 else {
+                throw KafkaError("cannot read \(topic)-\(partition) from \(from) on \(cluster)", rd_kafka_last_error())
+            }
+            started = true
+        }
+        var next = from
+        var bytes = 0
+        // Records handed over earlier, past the last read's end.
+        while let first = held.first, next < to, bytes < maxBytes {
+            guard first.offset < to else { expected = to; return Offset(to) }
+            held.removeFirst()
+            guard first.offset >= next else { continue }
+            try withHeld(first, visit)
+            bytes += (first.key?.count ?? 0) + (first.value?.count ?? 0)
+            next = first.offset + 1
+        }
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 1000)
+        var waitedMs: Int32 = 0
+        while next < to && bytes < maxBytes && held.isEmpty {
+            if endSeen >= to { next = to; break }  // the rest of [next, to) holds no record we may see
+            let count = rd_kafka_consume_batch(handle, partition, 200, &messages, messages.count)
+            guard count >= 0 else { throw KafkaError("reading \(topic)-\(partition) on \(cluster)", rd_kafka_last_error()) }
+            if count == 0 {
+                waitedMs += 200
+                if waitedMs >= timeoutMs {
+                    throw KafkaError("no record of \(topic)-\(partition) from offset \(next) (before \(to)) arrived from \(cluster) in \(timeoutMs) ms")
+                }
+                continue
+            }
+            waitedMs = 0
+            var failure: Error?
+            for index in 0..<count {
+                guard let message = messages[index] else { continue }
+                defer { rd_kafka_message_destroy(message) }
+                guard failure == nil else { continue }
+                let record = message.pointee
+                if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    endSeen = max(endSeen, record.offset)
+                    continue
+                }
+                guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    if record.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE {
+                        failure = KafkaError("offset \(next) of \(topic)-\(partition) is no longer in the log on \(cluster) (retention deleted it)")
+                    } else {
+                        failure = KafkaError("reading \(topic)-\(partition) on \(cluster)", record.err)
+                    }
+                    continue
+                }
+                if record.offset < next { continue }
+                if record.offset >= to || bytes >= maxBytes || !held.isEmpty {
+                    held.append(Self.copy(message))
+                    continue
+                }
+                do {
+                    try withMessage(message, visit)
+                } catch {
+                    failure = error
+                    continue
+                }
+                bytes += record.len + record.key_len
+                next = record.offset + 1
+            }
+            if let failure {
+                rd_kafka_consume_stop(handle, partition)
+                started = false
+                throw failure
+            }
+        }
+        if let first = held.first, first.offset >= to { next = max(next, to) }
+        expected = next
+        return Offset(next)
+    }
+
+    private func withMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>, _ visit: (LogRecord) throws -> Void) throws {
+        let record = message.pointee
+        let value = record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) }
+        let key = record.key.map { UnsafeRawBufferPointer(start: $0, count: record.key_len) }
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &type)
+        try visit(LogRecord(offset: Offset(record.offset), timestamp: Timestamp(millis: timestamp), key: key, value: value,
+                            headers: Self.headers(message)))
+    }
+
+    private func withHeld(_ held: Held, _ visit: (LogRecord) throws -> Void) throws {
+        try withOptional(held.key) { key in
+            try withOptional(held.value) { value in
+                try visit(LogRecord(offset: Offset(held.offset), timestamp: Timestamp(millis: held.timestamp), key: key, value: value, headers: held.headers))
+            }
+        }
+    }
+
+    private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> Held {
+        let record = message.pointee
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        return Held(offset: record.offset, timestamp: rd_kafka_message_timestamp(message, &type),
+                    key: record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) },
+                    value: record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) },
+                    headers: headers(message))
+    }
+
+    private static func headers(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> [LogHeader] {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
+        var result: [LogHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            result.append(LogHeader(key: name.map { String(cString: $0) } ?? "",
+                                    value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return result
+    }
+}
+
+/// Delivery reports of one append: the first record's offset and the first error.
+private final class Deliveries: @unchecked Sendable {
+    private(set) var firstOffset: Int64?
+    private(set) var firstError: String?
+
+    func reset(count: Int) {
+        firstOffset = nil
+        firstError = nil
+    }
+
+    func report(_ message: rd_kafka_message_t) {
+        guard message.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if firstError == nil { firstError = KafkaError("delivery failed", message.err).description }
+            return
+        }
+        // The opaque is the record's index + 1; the first record's offset is the append's.
+        if Int(bitPattern: message._private) == 1 { firstOffset = message.offset }
+    }
+}
+
+func withOptional<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
+}
+
+/// A NUL-terminated C buffer as a String.
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

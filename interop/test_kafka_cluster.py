@@ -1,0 +1,186 @@
+"""`eddy run` against a Kafka-protocol cluster it does not embed: a separate `eddy broker` process,
+reached only through `properties.bootstrap.servers` (librdkafka). The same SQL over the same events
+gives the same rows as over files; aborted transactions are never read and an open one holds the
+reader at the last stable offset; killed and restarted, the pipeline writes each result once.
+
+The seed is printed; EDDY_SEED replays the kill times."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+from confluent_kafka import Consumer, Producer
+
+from conftest import eddy_bin
+from interop_helpers import committed_rows, create_topic
+
+EVENTS = 20_000
+RUN_TIMEOUT_S = 120
+
+COLUMNS = """
+  event_id   STRING,
+  user_id    BIGINT,
+  category   STRING,
+  amount     DECIMAL(10, 2),
+  country    STRING,
+  event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '10' SECOND"""
+
+QUERY = """
+CREATE TABLE revenue (window_start TIMESTAMP(3), window_end TIMESTAMP(3), category STRING, n BIGINT, revenue DECIMAL(18, 2))
+  WITH ('connector' = 'filesystem', 'path' = 'out/revenue', 'format' = 'json');
+INSERT INTO revenue
+SELECT window_start, window_end, category, COUNT(*), SUM(amount)
+FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, category;
+"""
+
+
+def kafka_sql(bootstrap: str, topic: str, extra: str = "") -> str:
+    return (f"CREATE TABLE purchases ({COLUMNS}\n) WITH ('connector' = 'kafka', 'topic' = '{topic}', 'format' = 'json',\n"
+            f"  'properties.bootstrap.servers' = '{bootstrap}', 'scan.startup.mode' = 'earliest-offset'{extra});\n" + QUERY)
+
+
+def files_sql() -> str:
+    return f"CREATE TABLE purchases ({COLUMNS}\n) WITH ('connector' = 'filesystem', 'path' = 'data', 'format' = 'json');\n" + QUERY
+
+
+def generate(tmp_path, bootstrap: str, topic: str, partitions: int = 3) -> str:
+    """The same events to files and to the topic; the files' directory."""
+    create_topic(bootstrap, topic, partitions)
+    data = tmp_path / "data"
+    subprocess.run([eddy_bin(), "gen", "purchases", "--count", str(EVENTS), "--span-ms", "3600000", "--out", str(data), "--files", "1"],
+                   check=True, timeout=60)
+    produced = subprocess.run([eddy_bin(), "gen", "purchases", "--count", str(EVENTS), "--span-ms", "3600000",
+                               "--bootstrap-server", bootstrap, "--topic", topic], capture_output=True, text=True, timeout=120)
+    assert produced.returncode == 0, produced.stderr
+    return str(data)
+
+
+def run(directory, sql: str, *args: str) -> subprocess.CompletedProcess:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "q.sql")
+    with open(path, "w") as f:
+        f.write(sql)
+    return subprocess.run([eddy_bin(), "run", path, "--checkpoint", "ckpt", "--bounded", *args], cwd=directory,
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+
+def rows(directory) -> list:
+    return sorted(json.dumps(r, sort_keys=True) for r in committed_rows(os.path.join(directory, "out", "revenue")))
+
+
+def test_a_cluster_topic_gives_the_rows_of_the_same_events_in_files(broker, tmp_path):
+    data = generate(tmp_path, broker.bootstrap, "shop")
+    files_dir = tmp_path / "files"
+    os.makedirs(files_dir)
+    os.symlink(data, files_dir / "data")
+    from_files = run(files_dir, files_sql())
+    assert from_files.returncode == 0, from_files.stderr[-2000:]
+    from_kafka = run(tmp_path / "kafka", kafka_sql(broker.bootstrap, "shop"))
+    assert from_kafka.returncode == 0, from_kafka.stderr[-2000:]
+    expected = rows(files_dir)
+    assert expected, "no windows"
+    assert rows(tmp_path / "kafka") == expected
+
+
+def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
+    """read_committed (the default): records of an aborted transaction are never read; a bounded run
+    stops at the last stable offset, before an open transaction's records."""
+    create_topic(broker.bootstrap, "txn")
+
+    def event(n: int, amount: str) -> bytes:
+        return json.dumps({"event_id": f"e{n}", "user_id": n, "category": "books", "amount": amount, "country": "DE",
+                           "event_time": 1_767_225_600_000 + n * 1000}).encode()
+
+    plain = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    for n in range(10):
+        plain.produce("txn", event(n, "1.00"))
+    plain.flush(30)
+    aborted = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "aborter"})
+    aborted.init_transactions(30)
+    aborted.begin_transaction()
+    for n in range(10, 20):
+        aborted.produce("txn", event(n, "1000.00"))
+    aborted.flush(30)
+    aborted.abort_transaction(30)
+    for n in range(20, 30):
+        plain.produce("txn", event(n, "1.00"))
+    plain.flush(30)
+    held = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "holder"})
+    held.init_transactions(30)
+    held.begin_transaction()
+    for n in range(30, 40):
+        held.produce("txn", event(n, "1000.00"))
+    held.flush(30)
+    for n in range(40, 50):  # after the open transaction: not stable yet
+        plain.produce("txn", event(n, "1.00"))
+    plain.flush(30)
+
+    sql = kafka_sql(broker.bootstrap, "txn").replace(QUERY, "") + \
+        "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id, amount FROM purchases;\n"
+    result = run(tmp_path / "t", sql)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = committed_rows(str(tmp_path / "t" / "out" / "seen"))
+    assert sorted(int(r["event_id"][1:]) for r in seen) == list(range(10)) + list(range(20, 30))
+    held.abort_transaction(30)
+
+
+def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path):
+    """A continuous pipeline reading the cluster and writing windows to a file table and to a topic
+    of the same cluster, SIGKILLed at random moments and restarted: the table equals a straight run's
+    and a read_committed consumer reads each window once from the topic."""
+    seed = int(os.environ.get("EDDY_SEED", random.randrange(1 << 30)))
+    print(f"EDDY_SEED={seed}")
+    rng = random.Random(seed)
+    generate(tmp_path, broker.bootstrap, "shop")
+    sink = (f"\nCREATE TABLE windows WITH ('connector' = 'kafka', 'topic' = 'windows', 'format' = 'json', "
+            f"'properties.bootstrap.servers' = '{broker.bootstrap}', 'sink.partitions' = '2') AS\n"
+            "SELECT window_start, category, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))\n"
+            "GROUP BY window_start, window_end, category;\n")
+    straight = run(tmp_path / "straight", kafka_sql(broker.bootstrap, "shop"), "--max-bytes-per-trigger", "200000")
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    expected = rows(tmp_path / "straight")
+
+    killed = tmp_path / "killed"
+    os.makedirs(killed)
+    (killed / "q.sql").write_text(kafka_sql(broker.bootstrap, "shop") + sink)
+    command = [eddy_bin(), "run", "q.sql", "--checkpoint", "ckpt", "--bounded", "--max-bytes-per-trigger", "200000"]
+    kills = 0
+    for attempt in range(20):
+        proc = subprocess.Popen(command, cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if kills < 3:
+            time.sleep(rng.uniform(0.2, 2.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+        _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+        assert proc.returncode == 0, stderr[-3000:]
+        break
+    assert kills >= 1, "no kill landed inside a run"
+    assert rows(killed) == expected
+
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "check", "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed", "enable.partition.eof": True})
+    consumer.subscribe(["windows"])
+    values, ends = [], set()
+    deadline = time.monotonic() + 60
+    while len(ends) < 2 and time.monotonic() < deadline:
+        message = consumer.poll(1.0)
+        if message is None:
+            continue
+        if message.error():
+            ends.add(message.partition())
+            continue
+        values.append(json.loads(message.value()))
+    consumer.close()
+    windows = [(v["window_start"], v["category"]) for v in values]
+    assert len(windows) == len(set(windows)), "a window was written twice"
+    assert len(windows) == len(expected)
