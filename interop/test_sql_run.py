@@ -326,7 +326,7 @@ def test_kafka_tables_without_an_embedded_broker_are_refused(tmp_path):
     sql.write_text("CREATE TABLE k (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');\n")
     result = eddy("run", sql)
     assert result.returncode == 2, result.stderr
-    assert "connector 'kafka' reads the broker embedded in this process, and none is: run with --broker-data-dir DIR" in result.stderr, result.stderr
+    assert "connector 'kafka' needs 'properties.bootstrap.servers' (the cluster to read or write), or a broker embedded in this process: run with --broker-data-dir DIR" in result.stderr, result.stderr
 
 
 def test_a_checkpoint_of_another_query_is_refused(tmp_path):
