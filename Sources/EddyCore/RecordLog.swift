@@ -130,3 +130,17 @@ public struct RecordLogError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var description: String { detail }
 }
+
+/// A log that writes a micro-batch's records atomically, with a marker of which batch it was, for
+/// sinks whose readers must see a batch all at once or not at all (Kafka transactions read at
+/// read_committed). The marker is committed with the records, so after a crash the writer can ask
+/// which batch it committed last.
+public protocol TransactionalRecordLog: RecordLog {
+    /// The newest batch committed under `writer` to `topic` (nil: none). Asks only after any
+    /// transaction a previous incarnation of the writer left undecided has been completed or aborted.
+    func committedBatch(writer: String, topic: String) throws -> Int64?
+
+    /// Appends `records` (each to its partition) as one transaction of `writer`, marked as batch
+    /// `batchId`; on return they are committed, visible to read_committed readers all together.
+    func appendTransaction(writer: String, topic: String, batchId: Int64, _ records: [(partition: PartitionID, record: LogAppend)]) throws
+}

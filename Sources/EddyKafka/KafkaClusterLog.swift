@@ -21,7 +21,7 @@ import Foundation
 ///
 /// `properties` are librdkafka's (Kafka's) client properties, passed verbatim (`bootstrap.servers`,
 /// security settings, …). Thread-safe: calls are serialised.
-public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
+public final class KafkaClusterLog: TransactionalRecordLog, @unchecked Sendable {
     public let properties: [String: String]
     /// How long a call waits for the cluster before it fails.
     public let timeoutMs: Int32
@@ -30,6 +30,9 @@ public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
     private var partitions: [PartitionKey: PartitionReader] = [:]
     private var producerHandle: OpaquePointer?
     private let deliveries = Deliveries()
+    /// Transactional producers by transactional id, and the consumer that reads their markers.
+    private var transactional: [String: OpaquePointer] = [:]
+    private var markerReaders: [String: OpaquePointer] = [:]
 
     public init(properties: [String: String], timeoutMs: Int32 = 30_000) throws(KafkaError) {
         guard properties["bootstrap.servers"] != nil else { throw KafkaError("'bootstrap.servers' is required to reach a cluster") }
@@ -41,6 +44,8 @@ public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
     deinit {
         for reader in partitions.values { reader.close() }
         for handle in consumers.values { rd_kafka_destroy(handle) }
+        for handle in transactional.values { rd_kafka_destroy(handle) }
+        for handle in markerReaders.values { rd_kafka_destroy(handle) }
         if let producerHandle {
             rd_kafka_flush(producerHandle, timeoutMs)
             rd_kafka_destroy(producerHandle)
@@ -127,29 +132,7 @@ public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
             let producer = try self.producer()
             deliveries.reset(count: records.count)
             for (index, record) in records.enumerated() {
-                var headers: OpaquePointer?
-                if !record.headers.isEmpty {
-                    headers = rd_kafka_headers_new(record.headers.count)
-                    for header in record.headers {
-                        _ = withOptional(header.value) { value in
-                            rd_kafka_header_add(headers, header.key, -1, value?.baseAddress, value?.count ?? 0)
-                        }
-                    }
-                }
-                let code = withOptional(record.key) { key in
-                    withOptional(record.value) { value in
-                        eddy_rd_kafka_produce(producer, topic, partition.rawValue, key?.baseAddress, key?.count ?? 0,
-                                              value?.baseAddress, value?.count ?? 0, headers, UnsafeMutableRawPointer(bitPattern: index + 1))
-                    }
-                }
-                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    if let headers { rd_kafka_headers_destroy(headers) }
-                    if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                        rd_kafka_poll(producer, 100)
-                        throw KafkaError("the producer's queue for \(topic) is full (\(records.count) records in one append)")
-                    }
-                    throw KafkaError("cannot produce to \(topic)-\(partition.rawValue)", code)
-                }
+                try produce(producer, topic, partition, record, opaque: index + 1)
             }
             let flushed = rd_kafka_flush(producer, timeoutMs)
             guard flushed == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -158,6 +141,126 @@ public final class KafkaClusterLog: RecordLog, @unchecked Sendable {
             if let error = deliveries.firstError { throw KafkaError("append to \(topic)-\(partition.rawValue): \(error)") }
             guard let first = deliveries.firstOffset else { throw KafkaError("append to \(topic)-\(partition.rawValue): no delivery report") }
             return Offset(first)
+        }
+    }
+
+    // MARK: transactions
+
+    /// The batch marker is an offset committed for partition 0 of the topic in the consumer group
+    /// named after the writer (the transactional id), inside the transaction (Kafka's
+    /// consume-transform-produce commit, KIP-98/447): batch N commits offset N + 1.
+    public func committedBatch(writer: String, topic: String) throws -> Int64? {
+        try lock.withLock {
+            _ = try transactionalProducer(writer)  // completes or aborts what a previous incarnation left
+            let reader: OpaquePointer
+            if let existing = markerReaders[writer] {
+                reader = existing
+            } else {
+                var settings = properties
+                settings["group.id"] = writer
+                settings["enable.auto.commit"] = "false"
+                settings["isolation.level"] = "read_committed"
+                reader = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
+                markerReaders[writer] = reader
+            }
+            guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            rd_kafka_topic_partition_list_add(list, topic, 0)
+            let code = rd_kafka_committed(reader, list, timeoutMs)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("the committed batch of \(writer) on \(bootstrapServers)", code) }
+            let element = list.pointee.elems[0]
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("the committed batch of \(writer) on \(bootstrapServers)", element.err) }
+            return element.offset > 0 ? element.offset - 1 : nil
+        }
+    }
+
+    public func appendTransaction(writer: String, topic: String, batchId: Int64, _ records: [(partition: PartitionID, record: LogAppend)]) throws {
+        try lock.withLock {
+            let producer = try transactionalProducer(writer)
+            try check(rd_kafka_begin_transaction(producer), "begin a transaction of \(writer)", producer)
+            do {
+                deliveries.reset(count: records.count)
+                for (index, entry) in records.enumerated() {
+                    try produce(producer, topic, entry.partition, entry.record, opaque: index + 1)
+                }
+                guard let offsets = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
+                defer { rd_kafka_topic_partition_list_destroy(offsets) }
+                rd_kafka_topic_partition_list_add(offsets, topic, 0).pointee.offset = batchId + 1
+                guard let group = rd_kafka_consumer_group_metadata_new(writer) else { throw KafkaError("out of memory") }
+                defer { rd_kafka_consumer_group_metadata_destroy(group) }
+                try check(rd_kafka_send_offsets_to_transaction(producer, offsets, group, timeoutMs), "mark batch \(batchId) of \(writer)", producer)
+                try check(rd_kafka_commit_transaction(producer, timeoutMs), "commit batch \(batchId) of \(writer) to \(topic)", producer)
+                if let error = deliveries.firstError { throw KafkaError("batch \(batchId) of \(writer) to \(topic): \(error)") }
+            } catch {
+                // The transaction is aborted (or the producer fenced); the batch is written again on replay.
+                if let error = rd_kafka_abort_transaction(producer, timeoutMs) { rd_kafka_error_destroy(error) }
+                throw error
+            }
+        }
+    }
+
+    /// The transactional producer of `writer`, its transactions initialised: this fences an older
+    /// incarnation and settles the transaction it left (completed if its commit had begun, else
+    /// aborted).
+    private func transactionalProducer(_ writer: String) throws -> OpaquePointer {
+        if let existing = transactional[writer] { return existing }
+        var settings = ["acks": "all", "enable.idempotence": "true"].merging(properties) { $1 }
+        for key in ["group.id", "isolation.level", "auto.offset.reset"] { settings[key] = nil }
+        settings["transactional.id"] = writer
+        let handle = try makeHandle(RD_KAFKA_PRODUCER, settings, what: "transactional producer") { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let opaque else { return }
+                Unmanaged<Deliveries>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+            }
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self.deliveries).toOpaque())
+        }
+        do {
+            try check(rd_kafka_init_transactions(handle, timeoutMs), "initialise the transactions of \(writer)", nil)
+        } catch {
+            rd_kafka_destroy(handle)
+            throw error
+        }
+        transactional[writer] = handle
+        return handle
+    }
+
+    /// Throws a librdkafka transaction error (and forgets a producer that can no longer be used).
+    private func check(_ error: OpaquePointer?, _ what: String, _ producer: OpaquePointer?) throws {
+        guard let error else { return }
+        defer { rd_kafka_error_destroy(error) }
+        let text = String(cString: rd_kafka_error_string(error))
+        if rd_kafka_error_is_fatal(error) != 0, let producer, let writer = transactional.first(where: { $0.value == producer })?.key {
+            transactional[writer] = nil
+            rd_kafka_destroy(producer)
+            throw KafkaError("cannot \(what) on \(bootstrapServers): \(text) (fatal: another writer with this transactional id took over, or the cluster refused)")
+        }
+        throw KafkaError("cannot \(what) on \(bootstrapServers): \(text)")
+    }
+
+    /// Enqueues one record to its partition (headers handed to librdkafka).
+    private func produce(_ producer: OpaquePointer, _ topic: String, _ partition: PartitionID, _ record: LogAppend, opaque: Int) throws {
+        var headers: OpaquePointer?
+        if !record.headers.isEmpty {
+            headers = rd_kafka_headers_new(record.headers.count)
+            for header in record.headers {
+                _ = withOptional(header.value) { value in
+                    rd_kafka_header_add(headers, header.key, -1, value?.baseAddress, value?.count ?? 0)
+                }
+            }
+        }
+        while true {
+            let code = withOptional(record.key) { key in
+                withOptional(record.value) { value in
+                    eddy_rd_kafka_produce(producer, topic, partition.rawValue, key?.baseAddress, key?.count ?? 0,
+                                          value?.baseAddress, value?.count ?? 0, headers, UnsafeMutableRawPointer(bitPattern: opaque))
+                }
+            }
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
+                if let headers { rd_kafka_headers_destroy(headers) }
+                throw KafkaError("cannot produce to \(topic)-\(partition.rawValue)", code)
+            }
+            rd_kafka_poll(producer, 100)  // serve delivery reports until the queue has room
         }
     }
 

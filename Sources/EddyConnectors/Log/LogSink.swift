@@ -29,6 +29,10 @@ public struct LogSinkDescriptor: SinkDescriptor {
     public var keyFormat: MessageFormat
     /// Leave the key fields out of the value (Flink's 'value.fields-include' = 'EXCEPT_KEY').
     public var valueExceptKey: Bool
+    /// Write each micro-batch in one transaction of the log (`TransactionalRecordLog`: a Kafka
+    /// cluster), committed with a marker of the batch: read_committed readers see a batch all at once
+    /// or not at all, and a replayed batch the log has committed is skipped.
+    public var transactional = false
 
     public init(log: any RecordLog, topic: String, partitions: Int32 = 1, keyFields: [String]? = nil,
                 valueFormat: MessageFormat = .json, keyFormat: MessageFormat = .json, valueExceptKey: Bool = false) {
@@ -87,6 +91,9 @@ final class LogSink: Sink {
             }
         }
         guard descriptor.valueFormat != .raw else { throw .configuration("raw is a key format; values are json or csv") }
+        if descriptor.transactional && !(descriptor.log is any TransactionalRecordLog) {
+            throw .configuration("\(descriptor.topic): this log has no transactions")
+        }
         let keyed = Set(keyColumns ?? [])
         valueColumns = context.schema.fields.indices.filter { !descriptor.valueExceptKey || !keyed.contains($0) }
         guard !valueColumns.isEmpty else { throw .configuration("every column is in the key: the value would be empty") }
@@ -94,7 +101,18 @@ final class LogSink: Sink {
 
     var description: String { descriptor.description }
 
+    /// The transactional id (and marker group) of this query's writes to this topic: stable across
+    /// restarts, so a restarted query fences its previous incarnation.
+    var writer: String { "eddy-\(context.queryId)-\(descriptor.topic)" }
+
+    private var transactionalLog: (any TransactionalRecordLog)? { descriptor.transactional ? descriptor.log as? any TransactionalRecordLog : nil }
+
     func lastCommittedBatch() throws(EngineError) -> Int64? {
+        if let log = transactionalLog {
+            do { return try log.committedBatch(writer: writer, topic: descriptor.topic) } catch {
+                throw .execution("cannot read the committed batch of \(descriptor.topic): \(error)")
+            }
+        }
         var last: Int64?
         for partition in 0..<partitionCount {
             if let position = try newestPosition(partition) { last = max(last ?? position.batchId, position.batchId) }
@@ -103,19 +121,31 @@ final class LogSink: Sink {
     }
 
     func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter] {
-        guard !batch.isEmpty else { return [] }
+        // An empty batch still commits its marker in a transaction, so the committed batch advances.
+        guard !batch.isEmpty || transactionalLog != nil else { return [] }
         let lines = descriptor.valueFormat.encode(valueColumns.count == batch.schema.count ? batch : batch.select(valueColumns))
         let keys = keyColumns.map { descriptor.keyFormat.encode(batch.select($0)) }
         var perPartition: [[LogAppend]] = Array(repeating: [], count: partitionCount)
+        if let log = transactionalLog {
+            // One transaction per batch; a batch whose marker is committed is not written again.
+            if let committed = try lastCommittedBatch(), batchId <= committed { return [] }
+            var records: [(partition: PartitionID, record: LogAppend)] = []
+            records.reserveCapacity(batch.count)
+            for index in 0..<batch.count {
+                let key = keys?[index] ?? nil
+                let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
+                records.append((PartitionID(Int32(partition)), record(key: key, value: lines[index], batchId: batchId, index: index)))
+            }
+            do { try log.appendTransaction(writer: writer, topic: descriptor.topic, batchId: batchId, records) } catch {
+                throw .execution("cannot write batch \(batchId) to \(descriptor.topic): \(error)")
+            }
+            return []
+        }
         for index in 0..<batch.count {
             let key = keys?[index] ?? nil
             let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
             if let newest = try newestPosition(partition), QueryPosition(batchId: batchId, index: index) <= newest { continue }
-            perPartition[partition].append(LogAppend(key: key.map(Array.init), value: lines[index].map(Array.init), headers: [
-                LogHeader(key: DeadLetter.queryIdHeader, value: Array(context.queryId.utf8)),
-                LogHeader(key: DeadLetter.batchIdHeader, value: Array(String(batchId).utf8)),
-                LogHeader(key: DeadLetter.indexHeader, value: Array(String(index).utf8)),
-            ]))
+            perPartition[partition].append(record(key: key, value: lines[index], batchId: batchId, index: index))
         }
         for (partition, records) in perPartition.enumerated() where !records.isEmpty {
             var start = 0
@@ -141,6 +171,15 @@ final class LogSink: Sink {
             newest[partition] = QueryPosition(batchId: batchId, index: lastIndex)
         }
         return []
+    }
+
+    /// A row's record, with the query, batch and index in headers.
+    private func record(key: ArraySlice<UInt8>?, value: ArraySlice<UInt8>?, batchId: Int64, index: Int) -> LogAppend {
+        LogAppend(key: key.map(Array.init), value: value.map(Array.init), headers: [
+            LogHeader(key: DeadLetter.queryIdHeader, value: Array(context.queryId.utf8)),
+            LogHeader(key: DeadLetter.batchIdHeader, value: Array(String(batchId).utf8)),
+            LogHeader(key: DeadLetter.indexHeader, value: Array(String(index).utf8)),
+        ])
     }
 
     /// The newest record of this query in `partition`, looked up in the topic once.

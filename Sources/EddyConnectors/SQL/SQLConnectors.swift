@@ -67,7 +67,6 @@ struct KafkaConnector: TableConnector {
         _ = try format(table)
         _ = try keyFields(table)
         _ = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"])
-        // Every guarantee is met with exactly once: replays write only what the topic lacks.
         _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
         _ = try startingOffsets(table)
         _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
@@ -121,9 +120,14 @@ struct KafkaConnector: TableConnector {
         if exceptKey && key == nil {
             throw SQLError("'value.fields-include' = 'EXCEPT_KEY' needs 'key.fields'", at: table.options.location(of: "value.fields-include"))
         }
-        return LogSinkDescriptor(log: try log(table), topic: try table.options.required("topic", "the topic the table writes"),
-                                 partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
-                                 keyFormat: key?.format ?? .json, valueExceptKey: exceptKey)
+        let log = try log(table)
+        var sink = LogSinkDescriptor(log: log, topic: try table.options.required("topic", "the topic the table writes"),
+                                     partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
+                                     keyFormat: key?.format ?? .json, valueExceptKey: exceptKey)
+        // A cluster's topic takes each micro-batch in one transaction unless the table asks for less.
+        let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
+        sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
+        return sink
     }
 
     /// Flink's 'key.fields' ('a;b') with 'key.format' (json, csv, or raw for one STRING column): the
