@@ -4,6 +4,7 @@ import EddyCore
 import EddyEngine
 import EddyFormats
 import EddyParquet
+import EddyTestSupport
 import Foundation
 import Logging
 import NIOPosix
@@ -521,3 +522,21 @@ final class Letters: DeadLetterSink, @unchecked Sendable {
     var description: String { "letters" }
     func write(_ letters: [DeadLetter]) throws(EngineError) { self.letters += letters }
 }
+
+/// Keyed rows go where Kafka's Java client puts their keys: murmur2 as kafka-python computes it.
+final class KafkaPartitionerTests: XCTestCase {
+    func testKeysLandWhereJavaClientsPutThem() throws {
+        let keys = ["", "a", "ab", "abc", "21", "foobar", "a-little-bit-long-string", #"{"category":"books"}"#, "é", String(repeating: "k", count: 1000)]
+        let script = """
+            import sys, json
+            from kafka.partitioner.default import murmur2
+            print(json.dumps([(murmur2(k.encode()) & 0x7FFFFFFF) % 7 for k in json.loads(sys.stdin.read())]))
+            """
+        let input = String(decoding: try JSONEncoder().encode(keys), as: UTF8.self)
+        let output: String
+        do { output = try runPython(script, input: input) } catch is PythonUnavailable { throw XCTSkip("the Python venv is not set up (make setup)") }
+        let expected = try JSONDecoder().decode([Int].self, from: Data(output.utf8))
+        XCTAssertEqual(keys.map { LogSinkDescriptor.defaultPartition(key: Array($0.utf8)[...], partitions: 7) }, expected)
+    }
+}
+

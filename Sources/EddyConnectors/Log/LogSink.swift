@@ -8,7 +8,8 @@ import Foundation
 /// with `raw` one STRING column's text).
 ///
 /// Each record carries `eddy.query.id`, `eddy.batch.id` and `eddy.batch.index` headers. A row goes to
-/// the partition its key hashes to (FNV-1a of the key's bytes), else to `index mod partitions`, so a
+/// the partition its key hashes to (Kafka's murmur2, as Java clients place keys), else to
+/// `index mod partitions` (see `partitioner`), so a
 /// batch replayed after a crash puts the same records in the same order into the same partitions; the
 /// sink then writes in each partition only the records after the newest one of its query there (found
 /// once among the partition's last `scanRecordsMax` records, then kept). A crash between two
@@ -33,6 +34,19 @@ public struct LogSinkDescriptor: SinkDescriptor {
     /// cluster), committed with a marker of the batch: read_committed readers see a batch all at once
     /// or not at all, and a replayed batch the log has committed is skipped.
     public var transactional = false
+    /// Flink's `sink.partitioner`.
+    public enum Partitioner: String, Sendable {
+        case `default`
+        case roundRobin = "round-robin"
+        case fixed
+    }
+    public var partitioner = Partitioner.default
+
+    /// The partition Kafka's Java client (and librdkafka's `murmur2_random`) puts a key in: positive
+    /// murmur2 of its bytes modulo the partition count.
+    public static func defaultPartition(key: ArraySlice<UInt8>, partitions: Int) -> Int {
+        Int(LogSink.murmur2(key) & 0x7FFF_FFFF) % partitions
+    }
 
     public init(log: any RecordLog, topic: String, partitions: Int32 = 1, keyFields: [String]? = nil,
                 valueFormat: MessageFormat = .json, keyFormat: MessageFormat = .json, valueExceptKey: Bool = false) {
@@ -133,7 +147,7 @@ final class LogSink: Sink {
             records.reserveCapacity(batch.count)
             for index in 0..<batch.count {
                 let key = keys?[index] ?? nil
-                let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
+                let partition = partition(key: key, index: index)
                 records.append((PartitionID(Int32(partition)), record(key: key, value: lines[index], batchId: batchId, index: index)))
             }
             do { try log.appendTransaction(writer: writer, topic: descriptor.topic, batchId: batchId, records) } catch {
@@ -143,7 +157,7 @@ final class LogSink: Sink {
         }
         for index in 0..<batch.count {
             let key = keys?[index] ?? nil
-            let partition = key.map { Int(Self.fnv1a($0) % UInt64(partitionCount)) } ?? index % partitionCount
+            let partition = partition(key: key, index: index)
             if let newest = try newestPosition(partition), QueryPosition(batchId: batchId, index: index) <= newest { continue }
             perPartition[partition].append(record(key: key, value: lines[index], batchId: batchId, index: index))
         }
@@ -196,11 +210,41 @@ final class LogSink: Sink {
         return found
     }
 
-    /// FNV-1a of the key's bytes (a stable partitioner; Java's murmur2 is not needed in process).
-    static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
+    /// The partition of row `index`: by `sink.partitioner` (`default`: a keyed row where Kafka's Java
+    /// client puts its key, an unkeyed one round-robin by index; `round-robin`; `fixed`: partition 0).
+    func partition(key: ArraySlice<UInt8>?, index: Int) -> Int {
+        switch descriptor.partitioner {
+        case .fixed: return 0
+        case .roundRobin: return index % partitionCount
+        case .default: return key.map { LogSinkDescriptor.defaultPartition(key: $0, partitions: partitionCount) } ?? index % partitionCount
+        }
+    }
+
+    /// Kafka's murmur2 of a key (see `LogSinkDescriptor.defaultPartition`).
+    static func murmur2(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        let m: UInt32 = 0x5BD1_E995
+        var h: UInt32 = 0x9747_B28C ^ UInt32(truncatingIfNeeded: bytes.count)
+        var index = bytes.startIndex
+        while bytes.endIndex - index >= 4 {
+            var k = UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24
+            k = k &* m
+            k ^= k >> 24
+            k = k &* m
+            h = h &* m
+            h ^= k
+            index += 4
+        }
+        let tail = bytes.endIndex - index
+        if tail == 3 { h ^= UInt32(bytes[index + 2]) << 16 }
+        if tail >= 2 { h ^= UInt32(bytes[index + 1]) << 8 }
+        if tail >= 1 {
+            h ^= UInt32(bytes[index])
+            h = h &* m
+        }
+        h ^= h >> 13
+        h = h &* m
+        h ^= h >> 15
+        return h
     }
 }
 

@@ -55,7 +55,7 @@ struct KafkaConnector: TableConnector {
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
-        "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode",
+        "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "sink.partitioner",
     ]
     /// librdkafka's (Kafka's) client properties, passed verbatim to the cluster's clients.
     let optionPrefixes = ["properties."]
@@ -127,6 +127,9 @@ struct KafkaConnector: TableConnector {
         // A cluster's topic takes each micro-batch in one transaction unless the table asks for less.
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
         sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
+        if let partitioner = try table.options.choice("sink.partitioner", ["default", "round-robin", "fixed"]) {
+            sink.partitioner = LogSinkDescriptor.Partitioner(rawValue: partitioner)!
+        }
         return sink
     }
 
