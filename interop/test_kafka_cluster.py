@@ -82,11 +82,18 @@ def test_a_cluster_topic_gives_the_rows_of_the_same_events_in_files(broker, tmp_
     os.symlink(data, files_dir / "data")
     from_files = run(files_dir, files_sql())
     assert from_files.returncode == 0, from_files.stderr[-2000:]
-    from_kafka = run(tmp_path / "kafka", kafka_sql(broker.bootstrap, "shop"))
+    from_kafka = run(tmp_path / "kafka", kafka_sql(broker.bootstrap, "shop", ", 'properties.group.id' = 'revenue-query'"))
     assert from_kafka.returncode == 0, from_kafka.stderr[-2000:]
     expected = rows(files_dir)
     assert expected, "no windows"
     assert rows(tmp_path / "kafka") == expected
+    # The query's progress shows in its group for Kafka's tools: committed offsets at the end, lag 0.
+    from confluent_kafka import TopicPartition
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "revenue-query"})
+    committed = consumer.committed([TopicPartition("shop", p) for p in range(3)], timeout=20)
+    ends = [consumer.get_watermark_offsets(TopicPartition("shop", p), timeout=20)[1] for p in range(3)]
+    consumer.close()
+    assert [tp.offset for tp in committed] == ends
 
 
 def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):

@@ -144,3 +144,10 @@ public protocol TransactionalRecordLog: RecordLog {
     /// `batchId`; on return they are committed, visible to read_committed readers all together.
     func appendTransaction(writer: String, topic: String, batchId: Int64, _ records: [(partition: PartitionID, record: LogAppend)]) throws
 }
+
+/// A log that keeps consumer groups' committed offsets, so that a reader that owns its offsets
+/// (the engine's checkpoint) can still show its progress to the cluster's tools (lag per group).
+public protocol GroupOffsetsRecordLog: RecordLog {
+    /// Commits `offsets` (the next offset to read, per partition) of `topic` for `group`.
+    func commitGroupOffsets(group: String, topic: String, _ offsets: [PartitionID: Offset]) throws
+}

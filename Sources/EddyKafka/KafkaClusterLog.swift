@@ -21,7 +21,7 @@ import Foundation
 ///
 /// `properties` are librdkafka's (Kafka's) client properties, passed verbatim (`bootstrap.servers`,
 /// security settings, …). Thread-safe: calls are serialised.
-public final class KafkaClusterLog: TransactionalRecordLog, @unchecked Sendable {
+public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLog, @unchecked Sendable {
     public let properties: [String: String]
     /// How long a call waits for the cluster before it fails.
     public let timeoutMs: Int32
@@ -144,6 +144,34 @@ public final class KafkaClusterLog: TransactionalRecordLog, @unchecked Sendable 
         }
     }
 
+    // MARK: group offsets
+
+    public func commitGroupOffsets(group: String, topic: String, _ offsets: [PartitionID: Offset]) throws {
+        guard !offsets.isEmpty else { return }
+        try lock.withLock {
+            let handle = try groupConsumer(group)
+            guard let list = rd_kafka_topic_partition_list_new(Int32(offsets.count)) else { throw KafkaError("out of memory") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (partition, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+                rd_kafka_topic_partition_list_add(list, topic, partition.rawValue).pointee.offset = offset.rawValue
+            }
+            let code = rd_kafka_commit(handle, list, 0)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("committing the offsets of \(topic) for group \(group)", code) }
+        }
+    }
+
+    /// A consumer of `group` that never joins it: it reads and commits the group's offsets only.
+    private func groupConsumer(_ group: String) throws -> OpaquePointer {
+        if let existing = markerReaders[group] { return existing }
+        var settings = properties
+        settings["group.id"] = group
+        settings["enable.auto.commit"] = "false"
+        settings["isolation.level"] = "read_committed"
+        let handle = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
+        markerReaders[group] = handle
+        return handle
+    }
+
     // MARK: transactions
 
     /// The batch marker is an offset committed for partition 0 of the topic in the consumer group
@@ -152,17 +180,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, @unchecked Sendable 
     public func committedBatch(writer: String, topic: String) throws -> Int64? {
         try lock.withLock {
             _ = try transactionalProducer(writer)  // completes or aborts what a previous incarnation left
-            let reader: OpaquePointer
-            if let existing = markerReaders[writer] {
-                reader = existing
-            } else {
-                var settings = properties
-                settings["group.id"] = writer
-                settings["enable.auto.commit"] = "false"
-                settings["isolation.level"] = "read_committed"
-                reader = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
-                markerReaders[writer] = reader
-            }
+            let reader = try groupConsumer(writer)
             guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             rd_kafka_topic_partition_list_add(list, topic, 0)

@@ -70,6 +70,10 @@ public struct LogSourceDescriptor: SourceDescriptor {
     /// restart ends at the same place), and let that end close event time (Flink's
     /// `scan.bounded.mode` = 'latest-offset', `eddy run --bounded`).
     public var bounded = false
+    /// After each committed micro-batch, its end offsets are committed for this consumer group too
+    /// (when the log keeps groups: a cluster), so Kafka's tools show the query's lag. The query reads
+    /// from its checkpoint, never from the group.
+    public var groupId: String?
 
     public var isBounded: Bool { bounded }
 
@@ -177,6 +181,12 @@ final class LogSource: Source {
                 offsets[Int32(index)].map { min(max($0, ranges[index].start), ranges[index].end) } ?? fallback[index]
             }
         }
+    }
+
+    func committed(_ end: SourceOffsets) {
+        guard let group = descriptor.groupId, let log = descriptor.log as? any GroupOffsetsRecordLog else { return }
+        // Only for the cluster's tools: a failure costs a stale lag figure, never a result.
+        try? log.commitGroupOffsets(group: group, topic: descriptor.topic, end.partitions.mapValues { Offset($0) })
     }
 
     func latestOffsets() throws(EngineError) -> SourceOffsets {

@@ -95,6 +95,7 @@ struct KafkaConnector: TableConnector {
         descriptor.declaredSchema = table.schema
         let boundedMode = try table.options.choice("scan.bounded.mode", ["unbounded", "latest-offset"])
         descriptor.bounded = table.bounded || boundedMode == "latest-offset"
+        descriptor.groupId = table.options["properties.group.id"]
         do {
             if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
         } catch {
