@@ -17,7 +17,7 @@ import time
 from confluent_kafka import Consumer, Producer
 
 from conftest import eddy_bin
-from interop_helpers import committed_rows, create_topic
+from interop_helpers import committed_rows, create_topic, read_all
 
 EVENTS = 20_000
 RUN_TIMEOUT_S = 120
@@ -118,6 +118,7 @@ def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
     aborted.abort_transaction(30)
     for n in range(20, 30):
         plain.produce("txn", event(n, "1.00"))
+    plain.produce("txn", b"{not json")  # malformed: to the dead-letter topic
     plain.flush(30)
     held = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "holder"})
     held.init_transactions(30)
@@ -131,11 +132,14 @@ def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
 
     sql = kafka_sql(broker.bootstrap, "txn").replace(QUERY, "") + \
         "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id, amount FROM purchases;\n"
-    result = run(tmp_path / "t", sql)
+    result = run(tmp_path / "t", sql, "--dead-letters", f"kafka://{broker.bootstrap}/dead-letters")
     assert result.returncode == 0, result.stderr[-2000:]
     seen = committed_rows(str(tmp_path / "t" / "out" / "seen"))
     assert sorted(int(r["event_id"][1:]) for r in seen) == list(range(10)) + list(range(20, 30))
     held.abort_transaction(30)
+    letters = read_all(broker.bootstrap, "dead-letters")
+    assert [m.value() for m in letters] == [b"{not json"]
+    assert dict(letters[0].headers())["eddy.error.reason"] == b"malformed"
 
 
 def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path):

@@ -68,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
     var maxBytesPerTrigger: Int64 = 24 << 20
 
-    @Option(help: "Directory for dead letters (malformed and late rows, rows a sink refused), as JSON lines.")
+    @Option(help: "Where dead letters go (malformed and late rows, rows a sink refused): a directory (JSON lines) or kafka://HOST:PORT/TOPIC.")
     var deadLetters: String?
 
     @Flag(help: "Print each batch's progress (Spark's StreamingQueryProgress as JSON).")
@@ -195,9 +195,23 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension QueryOptions {
-    /// Dead letters (malformed records, and late rows as JSON) into files under `directory`.
-    mutating func sendDeadLetters(to directory: String) throws {
-        deadLetters = try FileDeadLetterSink(directory: directory)
+    /// Dead letters (malformed records, late rows and rows a sink refused, as JSON) into files under a
+    /// directory, or to a topic of a Kafka-protocol cluster: `kafka://HOST:PORT[,HOST:PORT…]/TOPIC`.
+    mutating func sendDeadLetters(to destination: String) throws {
+        if destination.hasPrefix("kafka://") {
+            let rest = destination.dropFirst("kafka://".count)
+            guard let slash = rest.lastIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex else {
+                throw CommandFailure(description: "--dead-letters \(destination): a topic is kafka://HOST:PORT/TOPIC")
+            }
+            let servers = String(rest[..<slash]), topic = String(rest[rest.index(after: slash)...])
+            do {
+                deadLetters = try LogDeadLetterSink(log: ClusterLogs.shared.log(["bootstrap.servers": servers]), topic: topic)
+            } catch {
+                throw CommandFailure(description: "--dead-letters \(destination): \(error)")
+            }
+        } else {
+            deadLetters = try FileDeadLetterSink(directory: destination)
+        }
         deadLetterLateRows = true
         encodeRows = { batch in
             var bytes: [UInt8] = []

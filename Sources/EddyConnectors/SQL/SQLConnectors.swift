@@ -8,12 +8,12 @@ import Foundation
 
 /// One `KafkaClusterLog` per set of client properties in the process, so that a script's tables on
 /// one cluster share its connections.
-final class ClusterLogs: @unchecked Sendable {
-    static let shared = ClusterLogs()
+public final class ClusterLogs: @unchecked Sendable {
+    public static let shared = ClusterLogs()
     private let lock = NSLock()
     private var logs: [[String: String]: KafkaClusterLog] = [:]
 
-    func log(_ properties: [String: String]) throws -> KafkaClusterLog {
+    public func log(_ properties: [String: String]) throws -> KafkaClusterLog {
         try lock.withLock {
             if let known = logs[properties] { return known }
             let created = try KafkaClusterLog(properties: properties)
