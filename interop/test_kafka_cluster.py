@@ -105,30 +105,27 @@ def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
         return json.dumps({"event_id": f"e{n}", "user_id": n, "category": "books", "amount": amount, "country": "DE",
                            "event_time": 1_767_225_600_000 + n * 1000}).encode()
 
+    def send(producer: Producer, numbers: range, amount: str) -> None:
+        for n in numbers:
+            producer.produce("txn", event(n, amount))
+        producer.flush(30)
+
+    def transaction(transactional_id: str) -> Producer:
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": transactional_id})
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        return producer
+
     plain = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
-    for n in range(10):
-        plain.produce("txn", event(n, "1.00"))
-    plain.flush(30)
-    aborted = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "aborter"})
-    aborted.init_transactions(30)
-    aborted.begin_transaction()
-    for n in range(10, 20):
-        aborted.produce("txn", event(n, "1000.00"))
-    aborted.flush(30)
+    send(plain, range(10), "1.00")
+    aborted = transaction("aborter")
+    send(aborted, range(10, 20), "1000.00")
     aborted.abort_transaction(30)
-    for n in range(20, 30):
-        plain.produce("txn", event(n, "1.00"))
     plain.produce("txn", b"{not json")  # malformed: to the dead-letter topic
-    plain.flush(30)
-    held = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "holder"})
-    held.init_transactions(30)
-    held.begin_transaction()
-    for n in range(30, 40):
-        held.produce("txn", event(n, "1000.00"))
-    held.flush(30)
-    for n in range(40, 50):  # after the open transaction: not stable yet
-        plain.produce("txn", event(n, "1.00"))
-    plain.flush(30)
+    send(plain, range(20, 30), "1.00")
+    held = transaction("holder")
+    send(held, range(30, 40), "1000.00")
+    send(plain, range(40, 50), "1.00")  # after the open transaction: not stable yet
 
     sql = kafka_sql(broker.bootstrap, "txn").replace(QUERY, "") + \
         "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id, amount FROM purchases;\n"
