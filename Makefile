@@ -6,7 +6,7 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker bench-engine bench-sinks fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker bench-engine bench-sinks bench-kafka fuzz capture-fixtures clean
 
 help:
 	@echo "make demo              install what is missing, build, run the broker with kcat, decode real clients' requests"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-broker      broker produce/consume throughput (librdkafka, release build) next to disk bandwidth"
 	@echo "make bench-engine      engine Q_A/Q_B (10 M events) against DuckDB on the same files (release build)"
 	@echo "make bench-sinks       rows/s into Parquet, PostgreSQL and SQLite next to pyarrow, DuckDB and COPY (release build)"
+	@echo "make bench-kafka       Q_A from a topic of a separate broker next to files and a bare librdkafka consumer (release build)"
 	@echo "make fuzz              run the wire and SQL fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
 
@@ -64,6 +65,9 @@ bench-engine: setup
 
 bench-sinks: setup
 	bash scripts/bench-sinks.sh
+
+bench-kafka: setup
+	bash scripts/bench-kafka.sh
 
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -17,7 +17,7 @@ import time
 from confluent_kafka import Consumer, Producer
 
 from conftest import eddy_bin
-from interop_helpers import committed_rows, create_topic, read_all
+from interop_helpers import committed_rows, create_topic, read_all, wait_until
 
 EVENTS = 20_000
 RUN_TIMEOUT_S = 120
@@ -215,3 +215,55 @@ def read_topic(bootstrap: str, topic: str, isolation: str) -> list:
         values.append(json.loads(message.value()))
     consumer.close()
     return values
+
+
+def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(broker, tmp_path):
+    """A running query picks up partitions added to its topic (read from their start); a query whose
+    topic was deleted and created again stops with a message that says so, rather than reading
+    nothing or reading the new records as if they were the old ones."""
+    from confluent_kafka.admin import AdminClient, NewPartitions
+
+    def event(n: int) -> bytes:
+        return json.dumps({"event_id": f"e{n}", "user_id": n, "category": "books", "amount": "1.00", "country": "DE",
+                           "event_time": 1_767_225_600_000 + n * 1000}).encode()
+
+    create_topic(broker.bootstrap, "grow")
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    for n in range(10):
+        producer.produce("grow", event(n), partition=0)
+    producer.flush(30)
+    directory = tmp_path / "grow"
+    os.makedirs(directory)
+    (directory / "q.sql").write_text(kafka_sql(broker.bootstrap, "grow").replace(QUERY, "")
+                                     + "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id FROM purchases;\n")
+    proc = subprocess.Popen([eddy_bin(), "run", "q.sql", "--checkpoint", "ckpt", "--interval-ms", "200"], cwd=directory,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def seen() -> set:
+            try:
+                return {r["event_id"] for r in committed_rows(str(directory / "out" / "seen"))}
+            except FileNotFoundError:
+                return set()
+        wait_until(lambda: len(seen()) == 10, 30, "the first 10 records")
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_partitions([NewPartitions("grow", 3)])["grow"].result(30)
+        wait_until(lambda: len(admin.list_topics("grow", timeout=10).topics["grow"].partitions) == 3, 30, "3 partitions")
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})  # one that knows them
+        for n in range(10, 16):
+            producer.produce("grow", event(n), partition=1 + n % 2)
+        producer.flush(30)
+        wait_until(lambda: len(seen()) == 16, 60, "the records of the added partitions")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+
+    admin.delete_topics(["grow"])["grow"].result(30)
+    wait_until(lambda: "grow" not in admin.list_topics(timeout=10).topics, 30, "the topic deleted")
+    create_topic(broker.bootstrap, "grow", 3)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    producer.produce("grow", event(99), partition=0)
+    producer.flush(30)
+    again = subprocess.run([eddy_bin(), "run", "q.sql", "--checkpoint", "ckpt", "--interval-ms", "200"], cwd=directory,
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert again.returncode == 2, again.stderr[-2000:]
+    assert "grow-0 ends at offset 1, before the query's 10: the topic was deleted and created again" in again.stderr, again.stderr[-2000:]

@@ -213,12 +213,29 @@ final class LogSource: Source {
     /// Up to `limit.maxRecords` offsets in all, shared among partitions in proportion to their lag.
     func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
         let latest = try latestOffsets()
+        let ranges = try self.ranges()
         var end = start
-        let missing = latest.partitions.keys.filter { end[$0] == nil }
-        if !missing.isEmpty {
-            // Partitions added since the query started begin at their start.
-            let initial = try initialOffsets()
-            for partition in missing { end[partition] = initial[partition] ?? 0 }
+        for (index, range) in ranges.enumerated() {
+            let partition = PartitionID(Int32(index))
+            guard let from = end[partition] else {
+                // A partition added since the query started is read from its start, whatever the
+                // startup mode said for the others (as Spark's Kafka source does).
+                if latest[partition] != nil { end[partition] = range.start }
+                continue
+            }
+            // Spark's failOnDataLoss: records the query has not read are gone.
+            if from < range.start {
+                throw .execution("""
+                    \(descriptor.topic)-\(index): records \(from) to \(range.start - 1) were deleted (retention or DeleteRecords) \
+                    before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them
+                    """)
+            }
+            if from > range.end && !descriptor.bounded {
+                throw .execution("""
+                    \(descriptor.topic)-\(index) ends at offset \(range.end), before the query's \(from): the topic was deleted and \
+                    created again, or truncated; restart the query on a new checkpoint to read it
+                    """)
+            }
         }
         let lag = latest.partitions.reduce(into: [PartitionID: Int64]()) { result, entry in
             result[entry.key] = max(0, entry.value - (end[entry.key] ?? 0))
