@@ -47,6 +47,14 @@ public protocol RecordLog: AnyObject, Sendable {
     /// when it is missing) and returns the first record's offset. Durable as an acks=1 produce is.
     @discardableResult
     func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset
+
+    /// A hint that reads of these partitions from these offsets follow (a micro-batch's plan), so a
+    /// client that fetches ahead can start them all at once. Does nothing unless a log needs it.
+    func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws
+}
+
+extension RecordLog {
+    public func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws {}
 }
 
 /// The offsets of a partition a reader can read now: [start, end).

@@ -109,21 +109,31 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
                      isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
         guard from < to else { return from }
         return try lock.withLock {
-            let key = PartitionKey(topic: topic, partition: partition.rawValue, isolation: isolation)
-            let reader: PartitionReader
-            if let existing = partitions[key] {
-                reader = existing
-            } else {
-                guard let handle = rd_kafka_topic_new(try consumer(isolation), topic, nil) else {
-                    throw KafkaError("cannot read topic \(topic)", rd_kafka_last_error())
-                }
-                reader = PartitionReader(topic: topic, partition: partition.rawValue, handle: handle)
-                partitions[key] = reader
-            }
+            let reader = try partitionReader(topic, partition, isolation)
             return try reader.read(from: from.rawValue, to: to.rawValue, maxBytes: maxBytes, timeoutMs: timeoutMs, cluster: bootstrapServers) { record in
                 try visit(record)
             }
         }
+    }
+
+    /// Starts fetching every partition of the coming reads, so they arrive in parallel.
+    public func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws {
+        try lock.withLock {
+            for (partition, offset) in offsets {
+                try partitionReader(topic, partition, isolation).position(at: offset.rawValue, cluster: bootstrapServers)
+            }
+        }
+    }
+
+    private func partitionReader(_ topic: String, _ partition: PartitionID, _ isolation: IsolationLevel) throws -> PartitionReader {
+        let key = PartitionKey(topic: topic, partition: partition.rawValue, isolation: isolation)
+        if let existing = partitions[key] { return existing }
+        guard let handle = rd_kafka_topic_new(try consumer(isolation), topic, nil) else {
+            throw KafkaError("cannot read topic \(topic)", rd_kafka_last_error())
+        }
+        let reader = PartitionReader(topic: topic, partition: partition.rawValue, handle: handle)
+        partitions[key] = reader
+        return reader
     }
 
     public func append(_ topic: String, partition: PartitionID, _ records: [LogAppend]) throws -> Offset {
@@ -414,17 +424,23 @@ private final class PartitionReader {
         rd_kafka_topic_destroy(handle)
     }
 
+    /// Makes the next read start at `from`: continues the fetch under way when it is there already,
+    /// else restarts the partition's fetch at `from`.
+    func position(at from: Int64, cluster: String) throws {
+        guard !started || from != expected else { return }
+        if started { rd_kafka_consume_stop(handle, partition) }
+        held = []
+        endSeen = -1
+        guard rd_kafka_consume_start(handle, partition, from) == 0 else {
+            throw KafkaError("cannot read \(topic)-\(partition) from \(from) on \(cluster)", rd_kafka_last_error())
+        }
+        started = true
+        expected = from
+    }
+
     func read(from: Int64, to: Int64, maxBytes: Int, timeoutMs: Int32, cluster: String,
               _ visit: (LogRecord) throws -> Void) throws -> Offset {
-        if !started || from != expected {
-            if started { rd_kafka_consume_stop(handle, partition) }
-            held = []
-            endSeen = -1
-            guard rd_kafka_consume_start(handle, partition, from) == 0 else {
-                throw KafkaError("cannot read \(topic)-\(partition) from \(from) on \(cluster)", rd_kafka_last_error())
-            }
-            started = true
-        }
+        try position(at: from, cluster: cluster)
         var next = from
         var bytes = 0
         // Records handed over earlier, past the last read's end.
@@ -440,8 +456,14 @@ private final class PartitionReader {
         var waitedMs: Int32 = 0
         while next < to && bytes < maxBytes && held.isEmpty {
             if endSeen >= to { next = to; break }  // the rest of [next, to) holds no record we may see
-            let count = rd_kafka_consume_batch(handle, partition, 200, &messages, messages.count)
+            // What is queued, without waiting for a full batch (consume_batch waits until it has as many
+            // as asked or the timeout passes); when nothing is, wait for one record.
+            var count = rd_kafka_consume_batch(handle, partition, 0, &messages, messages.count)
             guard count >= 0 else { throw KafkaError("reading \(topic)-\(partition) on \(cluster)", rd_kafka_last_error()) }
+            if count == 0, let one = rd_kafka_consume(handle, partition, 200) {
+                messages[0] = one
+                count = 1
+            }
             if count == 0 {
                 waitedMs += 200
                 if waitedMs >= timeoutMs {

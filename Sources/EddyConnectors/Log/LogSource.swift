@@ -254,6 +254,13 @@ final class LogSource: Source {
 
     func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
         var chunks: [SourceChunk] = []
+        var starts: [PartitionID: Offset] = [:]
+        for partition in end.sortedPartitions where (end[partition] ?? 0) > (start[partition] ?? 0) {
+            starts[partition] = Offset(start[partition] ?? 0)
+        }
+        do { try descriptor.log.willRead(descriptor.topic, from: starts, isolation: isolation) } catch {
+            throw .execution("cannot read \(descriptor.topic): \(error)")
+        }
         for partition in end.sortedPartitions {
             guard let to = end[partition] else { continue }
             var from = start[partition] ?? 0
