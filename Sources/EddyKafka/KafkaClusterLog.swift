@@ -27,6 +27,10 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
     public let timeoutMs: Int32
     private let lock = NSLock()
     private var consumers: [IsolationLevel: OpaquePointer] = [:]
+    /// Handles for metadata and ListOffsets only: a consuming handle's connection carries fetches
+    /// that the broker holds up to `fetch.wait.max.ms` at the end of a partition, and requests on one
+    /// connection are answered in order, so a query behind them would wait.
+    private var queriers: [IsolationLevel: OpaquePointer] = [:]
     private var partitions: [PartitionKey: PartitionReader] = [:]
     private var producerHandle: OpaquePointer?
     private let deliveries = Deliveries()
@@ -38,12 +42,13 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         guard properties["bootstrap.servers"] != nil else { throw KafkaError("'bootstrap.servers' is required to reach a cluster") }
         self.properties = properties
         self.timeoutMs = timeoutMs
-        _ = try consumer(.readCommitted)  // bad properties fail here, not at the first read
+        _ = try querier(.readCommitted)  // bad properties fail here, not at the first read
     }
 
     deinit {
         for reader in partitions.values { reader.close() }
         for handle in consumers.values { rd_kafka_destroy(handle) }
+        for handle in queriers.values { rd_kafka_destroy(handle) }
         for handle in transactional.values { rd_kafka_destroy(handle) }
         for handle in markerReaders.values { rd_kafka_destroy(handle) }
         if let producerHandle {
@@ -77,7 +82,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
     public func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? {
         try lock.withLock {
             guard let count = try metadataPartitions(topic) else { return nil }
-            let handle = try consumer(isolation)
+            let handle = try querier(isolation)
             var ranges: [ReadableRange] = []
             for partition in 0..<Int32(count) {
                 var low: Int64 = 0, high: Int64 = 0
@@ -95,7 +100,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
             guard let list = rd_kafka_topic_partition_list_new(Int32(ranges.count)) else { throw KafkaError("out of memory") }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for partition in ranges.indices { rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = millis }
-            let code = rd_kafka_offsets_for_times(try consumer(isolation), list, timeoutMs)
+            let code = rd_kafka_offsets_for_times(try querier(isolation), list, timeoutMs)
             guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("offsets of \(topic) at \(millis) ms on \(bootstrapServers)", code) }
             return ranges.indices.map { index in
                 let element = list.pointee.elems[index]
@@ -217,11 +222,17 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
                 guard let group = rd_kafka_consumer_group_metadata_new(writer) else { throw KafkaError("out of memory") }
                 defer { rd_kafka_consumer_group_metadata_destroy(group) }
                 try check(rd_kafka_send_offsets_to_transaction(producer, offsets, group, timeoutMs), "mark batch \(batchId) of \(writer)", producer)
+                // A failed delivery makes the commit fail (an abortable error): nothing is committed then.
                 try check(rd_kafka_commit_transaction(producer, timeoutMs), "commit batch \(batchId) of \(writer) to \(topic)", producer)
-                if let error = deliveries.firstError { throw KafkaError("batch \(batchId) of \(writer) to \(topic): \(error)") }
             } catch {
-                // The transaction is aborted (or the producer fenced); the batch is written again on replay.
-                if let error = rd_kafka_abort_transaction(producer, timeoutMs) { rd_kafka_error_destroy(error) }
+                // The batch is written again on replay. A fenced producer cannot even abort; one whose
+                // abort fails too (a commit that timed out) is replaced.
+                if (error as? TransactionFailure)?.fatal == true {
+                    discardProducer(writer)
+                } else if let abortError = rd_kafka_abort_transaction(producer, timeoutMs) {
+                    rd_kafka_error_destroy(abortError)
+                    discardProducer(writer)
+                }
                 throw error
             }
         }
@@ -243,7 +254,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
             rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self.deliveries).toOpaque())
         }
         do {
-            try check(rd_kafka_init_transactions(handle, timeoutMs), "initialise the transactions of \(writer)", nil)
+            try check(rd_kafka_init_transactions(handle, timeoutMs), "initialise the transactions of \(writer)", handle)
         } catch {
             rd_kafka_destroy(handle)
             throw error
@@ -252,17 +263,28 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         return handle
     }
 
-    /// Throws a librdkafka transaction error (and forgets a producer that can no longer be used).
+    /// A failed transactional call; `fatal` when the producer can no longer be used (fenced by a newer
+    /// writer with the same transactional id, or refused by the cluster).
+    private struct TransactionFailure: Error, CustomStringConvertible {
+        let description: String
+        let fatal: Bool
+    }
+
+    /// Throws a librdkafka transaction error as a `TransactionFailure`.
     private func check(_ error: OpaquePointer?, _ what: String, _ producer: OpaquePointer?) throws {
         guard let error else { return }
         defer { rd_kafka_error_destroy(error) }
         let text = String(cString: rd_kafka_error_string(error))
-        if rd_kafka_error_is_fatal(error) != 0, let producer, let writer = transactional.first(where: { $0.value == producer })?.key {
-            transactional[writer] = nil
-            rd_kafka_destroy(producer)
-            throw KafkaError("cannot \(what) on \(bootstrapServers): \(text) (fatal: another writer with this transactional id took over, or the cluster refused)")
-        }
-        throw KafkaError("cannot \(what) on \(bootstrapServers): \(text)")
+        let fatal = rd_kafka_error_is_fatal(error) != 0
+        throw TransactionFailure(description: "cannot \(what) on \(bootstrapServers): \(text)"
+                                 + (fatal ? " (fatal: another writer with this transactional id took over, or the cluster refused)" : ""),
+                                 fatal: fatal)
+    }
+
+    /// Forgets (and destroys) the transactional producer of `writer`: the next write makes a new one,
+    /// whose `init_transactions` settles whatever this one left.
+    private func discardProducer(_ writer: String) {
+        if let producer = transactional.removeValue(forKey: writer) { rd_kafka_destroy(producer) }
     }
 
     /// Enqueues one record to its partition (headers handed to librdkafka).
@@ -294,6 +316,18 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
 
     // MARK: handles
 
+    private func querier(_ isolation: IsolationLevel) throws(KafkaError) -> OpaquePointer {
+        if let existing = queriers[isolation] { return existing }
+        var settings = properties
+        settings["isolation.level"] = isolation == .readCommitted ? "read_committed" : "read_uncommitted"
+        settings["enable.auto.commit"] = "false"
+        settings["allow.auto.create.topics"] = "false"
+        settings["group.id"] = settings["group.id"] ?? "eddy-no-group"
+        let handle = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
+        queriers[isolation] = handle
+        return handle
+    }
+
     private func consumer(_ isolation: IsolationLevel) throws(KafkaError) -> OpaquePointer {
         if let existing = consumers[isolation] { return existing }
         var settings = properties
@@ -303,6 +337,12 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         settings["enable.auto.offset.store"] = "false"
         settings["allow.auto.create.topics"] = "false"
         settings["group.id"] = settings["group.id"] ?? "eddy-no-group"  // required by librdkafka; never joined
+        // A read from an offset the log no longer has is data loss, reported, never a silent jump.
+        settings["auto.offset.reset"] = "error"
+        // Bounds on what each started partition prefetches (librdkafka's defaults are 100 000 records
+        // and 64 MiB per partition); a user's settings win.
+        settings["queued.min.messages"] = properties["queued.min.messages"] ?? "20000"
+        settings["queued.max.messages.kbytes"] = properties["queued.max.messages.kbytes"] ?? "16384"
         let handle = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
         consumers[isolation] = handle
         return handle
@@ -324,7 +364,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
     }
 
     private func metadataPartitions(_ topic: String) throws -> Int? {
-        let handle = try consumer(.readCommitted)
+        let handle = try querier(.readCommitted)
         guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { throw KafkaError("cannot name topic \(topic)", rd_kafka_last_error()) }
         defer { rd_kafka_topic_destroy(topicHandle) }
         var metadata: UnsafePointer<rd_kafka_metadata>?
@@ -339,7 +379,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
     }
 
     private func createTopic(_ topic: String, partitions count: Int32) throws {
-        let handle = try consumer(.readCommitted)
+        let handle = try querier(.readCommitted)
         var errorText = [CChar](repeating: 0, count: 512)
         // Replication factor -1: the cluster's default (KIP-464).
         guard let newTopic = rd_kafka_NewTopic_new(topic, count, -1, &errorText, errorText.count) else {
@@ -483,7 +523,7 @@ private final class PartitionReader {
                     continue
                 }
                 guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    if record.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE {
+                    if record.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || record.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET {
                         failure = KafkaError("offset \(next) of \(topic)-\(partition) is no longer in the log on \(cluster) (retention deleted it)")
                     } else {
                         failure = KafkaError("reading \(topic)-\(partition) on \(cluster)", record.err)

@@ -108,9 +108,15 @@ final class LogSink: Sink {
         if descriptor.transactional && !(descriptor.log is any TransactionalRecordLog) {
             throw .configuration("\(descriptor.topic): this log has no transactions")
         }
+
         let keyed = Set(keyColumns ?? [])
         valueColumns = context.schema.fields.indices.filter { !descriptor.valueExceptKey || !keyed.contains($0) }
         guard !valueColumns.isEmpty else { throw .configuration("every column is in the key: the value would be empty") }
+        if transactionalLog != nil {
+            // Fence the previous run and settle the transaction it left now, not at the first write:
+            // an open transaction holds read_committed readers back.
+            _ = try lastCommittedBatch()
+        }
     }
 
     var description: String { descriptor.description }

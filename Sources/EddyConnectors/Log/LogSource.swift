@@ -210,7 +210,13 @@ final class LogSource: Source {
         return boundedEnd!
     }
 
-    /// Up to `limit.maxRecords` offsets in all, shared among partitions in proportion to their lag.
+    /// The average bytes of a record value read so far: `maxBytesPerTrigger` becomes a record count
+    /// with it (records of a log are planned by offset, before their sizes are known).
+    private var averageRecordBytes = 256.0
+    private var bytesSeen = 0, recordsSeen = 0
+
+    /// Up to `limit.maxRecords` offsets in all (or as many as `limit.maxBytes` holds of records of the
+    /// average size seen), shared among partitions in proportion to their lag.
     func planEnd(from start: SourceOffsets, limit: ReadLimit) throws(EngineError) -> SourceOffsets {
         let latest = try latestOffsets()
         let ranges = try self.ranges()
@@ -230,6 +236,12 @@ final class LogSource: Source {
                     before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them
                     """)
             }
+            if descriptor.bounded, let boundedEnd = latest[partition], from > boundedEnd {
+                throw .execution("""
+                    \(descriptor.topic)-\(index): the checkpoint is at offset \(from), past the end (\(boundedEnd)) its first bounded \
+                    run fixed; a bounded run reads to that end once: use a new checkpoint for another
+                    """)
+            }
             if from > range.end && !descriptor.bounded {
                 throw .execution("""
                     \(descriptor.topic)-\(index) ends at offset \(range.end), before the query's \(from): the topic was deleted and \
@@ -243,7 +255,7 @@ final class LogSource: Source {
         let totalLag = lag.values.reduce(0, +)
         for (partition, behind) in lag {
             var take = behind
-            if let maxRecords = limit.maxRecords, totalLag > maxRecords {
+            if let maxRecords = limit.maxRecords ?? limit.maxBytes.map({ max(1, Int64(Double($0) / averageRecordBytes)) }), totalLag > maxRecords {
                 take = max(1, behind * maxRecords / totalLag)
                 take = min(take, behind)
             }
@@ -253,7 +265,16 @@ final class LogSource: Source {
     }
 
     func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
+        defer { if recordsSeen > 0 { averageRecordBytes = max(16, Double(bytesSeen) / Double(recordsSeen)) } }
         var chunks: [SourceChunk] = []
+        var start = start
+        if end.partitions.keys.contains(where: { start[$0] == nil }) {
+            // A partition added since the last batch starts at its log start (see `planEnd`).
+            let ranges = try self.ranges()
+            for partition in end.partitions.keys where start[partition] == nil && Int(partition.rawValue) < ranges.count {
+                start[partition] = ranges[Int(partition.rawValue)].start
+            }
+        }
         var starts: [PartitionID: Offset] = [:]
         for partition in end.sortedPartitions where (end[partition] ?? 0) > (start[partition] ?? 0) {
             starts[partition] = Offset(start[partition] ?? 0)
@@ -280,6 +301,8 @@ final class LogSource: Source {
                             letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)"))
                             return
                         }
+                        bytesSeen += value.count
+                        recordsSeen += 1
                         if let failure = decoder.appendRecord(value) {
                             letters.append(letter(record, partition: partition, reason: failure.reason))
                         } else if let failure = keys.append(record.key) {
