@@ -339,10 +339,9 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         settings["group.id"] = settings["group.id"] ?? "eddy-no-group"  // required by librdkafka; never joined
         // A read from an offset the log no longer has is data loss, reported, never a silent jump.
         settings["auto.offset.reset"] = "error"
-        // Bounds on what each started partition prefetches (librdkafka's defaults are 100 000 records
-        // and 64 MiB per partition); a user's settings win.
-        settings["queued.min.messages"] = properties["queued.min.messages"] ?? "20000"
-        settings["queued.max.messages.kbytes"] = properties["queued.max.messages.kbytes"] ?? "16384"
+        // Each started partition prefetches up to librdkafka's queued.min.messages (100 000 records) or
+        // queued.max.messages.kbytes (64 MiB); smaller queues make librdkafka 2.0 pause a partition's
+        // fetching for a second whenever its queue is full, which a micro-batch then waits for.
         let handle = try makeHandle(RD_KAFKA_CONSUMER, settings, what: "consumer")
         consumers[isolation] = handle
         return handle
