@@ -139,7 +139,7 @@ def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
     assert dict(letters[0].headers())["eddy.error.reason"] == b"malformed"
 
 
-def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path):
+def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path, request):
     """A pipeline reading the cluster and writing windows to a file table and, in one Kafka
     transaction per micro-batch, to a topic of the same cluster: SIGKILLed at random moments, the
     broker SIGKILLed once too, and restarted, the table equals a straight run's and a
@@ -164,6 +164,7 @@ def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path)
     kills = 0
     for attempt in range(20):
         proc = subprocess.Popen(command, cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        request.addfinalizer(proc.kill)  # never left running after a failure or a timeout
         if kills < 3:
             time.sleep(rng.uniform(0.2, 2.0))
             if proc.poll() is None:
@@ -217,7 +218,7 @@ def read_topic(bootstrap: str, topic: str, isolation: str) -> list:
     return values
 
 
-def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(broker, tmp_path):
+def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(broker, tmp_path, request):
     """A running query picks up partitions added to its topic (read from their start); a query whose
     topic was deleted and created again stops with a message that says so, rather than reading
     nothing or reading the new records as if they were the old ones."""
@@ -238,6 +239,7 @@ def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(brok
                                      + "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id FROM purchases;\n")
     proc = subprocess.Popen([eddy_bin(), "run", "q.sql", "--checkpoint", "ckpt", "--interval-ms", "200"], cwd=directory,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    request.addfinalizer(proc.kill)
     try:
         def seen() -> set:
             try:
