@@ -19,6 +19,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // eddy server's HTTP (REST API, server-sent events, the dashboard) and /metrics. No traits:
+        // Hummingbird's swift-configuration support is not used.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -75,13 +80,31 @@ let package = Package(
                            .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["README.md"]
         ),
+        // `eddy server`: pipelines as a service, the REST API, live events, the dashboard, /metrics.
+        .target(
+            name: "EddyServer",
+            dependencies: [
+                "EddyCore", "EddyWire", "EddyBroker", "EddyEngine", "EddyFormats", "EddySQL", "EddyConnectors",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["README.md"],
+            resources: [.embedInCode("Web")]
+        ),
         // The codec generator: reads spec/kafka-messages.json, writes Sources/EddyWire/Generated.
         .executableTarget(name: "EddyWireGen", exclude: ["README.md"]),
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "EddySQL", "EddyKafka", "CEddyShims",
+                "EddyCore", "EddyWire", "EddyLog", "EddyBroker", "EddyEngine", "EddyFormats", "EddyConnectors", "EddySQL", "EddyKafka", "EddyServer", "CEddyShims",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -169,3 +169,12 @@ enum ISOTimestamp {
         }
     }
 }
+
+/// Epoch milliseconds of an ISO-8601 timestamp (the rules of `ISOTimestamp`), nil when it is not one.
+public func parseISOTimestamp(_ text: String) -> Int64? {
+    var text = text
+    return text.withUTF8 { bytes -> Int64? in
+        guard let base = bytes.baseAddress, case .value(let millis) = ISOTimestamp.parse(base, base + bytes.count) else { return nil }
+        return millis
+    }
+}

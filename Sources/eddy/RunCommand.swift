@@ -5,6 +5,7 @@ import EddyCore
 import EddyEngine
 import EddyFormats
 import EddySQL
+import EddyServer
 import Foundation
 import Logging
 import NIOCore
@@ -143,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
             var jobOptions = options
             jobOptions.name = job.name
             do {
-                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(Self.directoryName(job.name))" }, options: jobOptions) { progress in
+                let query = try job.pipeline.start(checkpoint: directory.map { "\($0)/\(QuerySettings.directoryName(job.name))" }, options: jobOptions) { progress in
                     totals.add(progress)
                     if printProgress { print(progress.json) }
                 }
@@ -155,68 +156,17 @@ struct RunCommand: AsyncParsableCommand {
         return queries
     }
 
-    /// A table's name as one directory name: characters other than letters, digits, `_`, `-` and
-    /// `.` (and a name of dots) are percent-encoded, so no name reaches outside the checkpoint.
-    static func directoryName(_ name: String) -> String {
-        var result = ""
-        for byte in name.utf8 {
-            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && name.contains { $0 != "." })
-            result += safe ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
-        }
-        return result
-    }
-
     /// The trigger, read limit, state limit and dead letters, from the flags and the file's SETs.
-    func queryOptions(_ settings: [String: String]) throws -> QueryOptions {
-        var options = QueryOptions()
-        if bounded {
-            options.trigger = .availableNow
-        } else {
-            var interval = intervalMs ?? 1000
-            if intervalMs == nil, let text = settings["execution.checkpointing.interval"] {
-                guard let parsed = TableOptions.parseDuration(text) else {
-                    throw CommandFailure(description: "SET 'execution.checkpointing.interval' = '\(text)': not a duration ('1 s', '500 ms')")
-                }
-                interval = parsed.milliseconds
-            }
-            options.trigger = .processingTime(intervalMs: interval)
-        }
-        options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
-        if let text = settings["table.exec.state.max-bytes"] {
-            guard let bytes = Int(text), bytes > 0 else {
-                throw CommandFailure(description: "SET 'table.exec.state.max-bytes' = '\(text)': not a positive number of bytes")
-            }
-            options.stateBytesLimit = bytes
-        }
-        if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
-        return options
-    }
-}
-
-extension QueryOptions {
-    /// Dead letters (malformed records, late rows and rows a sink refused, as JSON) into files under a
-    /// directory, or to a topic of a Kafka-protocol cluster: `kafka://HOST:PORT[,HOST:PORT…]/TOPIC`.
-    mutating func sendDeadLetters(to destination: String) throws {
-        if destination.hasPrefix("kafka://") {
-            let rest = destination.dropFirst("kafka://".count)
-            guard let slash = rest.lastIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex else {
-                throw CommandFailure(description: "--dead-letters \(destination): a topic is kafka://HOST:PORT/TOPIC")
-            }
-            let servers = String(rest[..<slash]), topic = String(rest[rest.index(after: slash)...])
-            do {
-                deadLetters = try LogDeadLetterSink(log: ClusterLogs.shared.log(["bootstrap.servers": servers]), topic: topic)
-            } catch {
-                throw CommandFailure(description: "--dead-letters \(destination): \(error)")
-            }
-        } else {
-            deadLetters = try FileDeadLetterSink(directory: destination)
-        }
-        deadLetterLateRows = true
-        encodeRows = { batch in
-            var bytes: [UInt8] = []
-            JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
-            return bytes.split(separator: 0x0A).map(Array.init)
+    func queryOptions(_ sets: [String: String]) throws -> QueryOptions {
+        var settings = QuerySettings()
+        settings.bounded = bounded
+        settings.intervalMs = intervalMs
+        settings.maxBytesPerTrigger = maxBytesPerTrigger
+        settings.deadLetters = deadLetters
+        do {
+            return try settings.options(sets)
+        } catch {
+            throw CommandFailure(description: error.description)
         }
     }
 }
@@ -285,12 +235,13 @@ final class EmbeddedBroker: @unchecked Sendable {
     let broker: Broker
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private let pool: NIOThreadPool
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
 
-    init(dataDirectory: String, listen: String, defaultPartitions: Int32? = nil, logger: Logger) throws {
+    init(dataDirectory: String, listen: String, defaultPartitions: Int32? = nil, retentionMs: Int64? = nil, logger: Logger) throws {
         var config = BrokerConfig(dataDirectory: dataDirectory)
         (config.listenHost, config.listenPort) = BrokerCommand.split(listen)!
         if let defaultPartitions { config.defaultPartitions = defaultPartitions }
+        if let retentionMs { config.logDefaults.retentionMs = retentionMs }
         pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)

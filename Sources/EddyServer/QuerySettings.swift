@@ -1,0 +1,100 @@
+import EddyConnectors
+import EddyEngine
+import EddyFormats
+import EddySQL
+import Foundation
+
+/// A setting that cannot be used, with the reason (the CLI and the server show it as it is).
+public struct SettingError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+/// How a query of a SQL file runs, shared by `eddy run` and `eddy server`: the flags, then the
+/// file's SETs, then the defaults.
+public struct QuerySettings: Sendable {
+    /// Read the input up to where it ends now, then stop (availableNow).
+    public var bounded = false
+    /// Trigger interval; nil: SET 'execution.checkpointing.interval', else 1000 ms.
+    public var intervalMs: Int64?
+    public var maxBytesPerTrigger: Int64 = 24 << 20
+    /// A directory (JSON lines) or kafka://HOST:PORT/TOPIC.
+    public var deadLetters: String?
+
+    public init() {}
+
+    /// The trigger, read limit, state limit and dead letters, from these settings and the file's SETs.
+    public func options(_ sets: [String: String]) throws(SettingError) -> QueryOptions {
+        var options = QueryOptions()
+        if bounded {
+            options.trigger = .availableNow
+        } else {
+            var interval = intervalMs ?? 1000
+            if intervalMs == nil, let text = sets["execution.checkpointing.interval"] {
+                guard let parsed = TableOptions.parseDuration(text) else {
+                    throw SettingError("SET 'execution.checkpointing.interval' = '\(text)': not a duration ('1 s', '500 ms')")
+                }
+                interval = parsed.milliseconds
+            }
+            options.trigger = .processingTime(intervalMs: interval)
+        }
+        options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
+        if let text = sets["table.exec.state.max-bytes"] {
+            guard let bytes = Int(text), bytes > 0 else {
+                throw SettingError("SET 'table.exec.state.max-bytes' = '\(text)': not a positive number of bytes")
+            }
+            options.stateBytesLimit = bytes
+        }
+        if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
+        return options
+    }
+
+    /// A table's name as one directory name: characters other than letters, digits, `_`, `-` and
+    /// `.` (and a name of dots) are percent-encoded, so no name reaches outside the checkpoint.
+    public static func directoryName(_ name: String) -> String {
+        var result = ""
+        for byte in name.utf8 {
+            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && name.contains { $0 != "." })
+            result += safe ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }
+        return result
+    }
+}
+
+extension QueryOptions {
+    /// Dead letters (malformed records, late rows and rows a sink refused, as JSON) into files under a
+    /// directory, or to a topic of a Kafka-protocol cluster: `kafka://HOST:PORT[,HOST:PORT…]/TOPIC`.
+    public mutating func sendDeadLetters(to destination: String) throws(SettingError) {
+        if destination.hasPrefix("kafka://") {
+            let rest = destination.dropFirst("kafka://".count)
+            guard let slash = rest.lastIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex else {
+                throw SettingError("--dead-letters \(destination): a topic is kafka://HOST:PORT/TOPIC")
+            }
+            let servers = String(rest[..<slash]), topic = String(rest[rest.index(after: slash)...])
+            do {
+                deadLetters = try LogDeadLetterSink(log: ClusterLogs.shared.log(["bootstrap.servers": servers]), topic: topic)
+            } catch {
+                throw SettingError("--dead-letters \(destination): \(error)")
+            }
+        } else {
+            do {
+                deadLetters = try FileDeadLetterSink(directory: destination)
+            } catch {
+                throw SettingError("--dead-letters \(destination): \(error)")
+            }
+        }
+        setsAsideLateRowsAsJSON()
+    }
+
+    /// Late rows go to the dead-letter destination too, encoded as JSON objects.
+    public mutating func setsAsideLateRowsAsJSON() {
+        deadLetterLateRows = true
+        encodeRows = { batch in
+            var bytes: [UInt8] = []
+            JSONLinesEncoder(options: EncodeOptions()).encode(batch, into: &bytes)
+            return bytes.split(separator: 0x0A).map(Array.init)
+        }
+    }
+}
