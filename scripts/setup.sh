@@ -2,13 +2,14 @@
 # Installs what Eddy needs on a fresh Debian machine, and only what is missing:
 #   - Debian packages: the C libraries Eddy links (zlib, zstd, lz4, snappy, librdkafka) and the
 #     command-line Kafka client used by interop tests (kcat), and the PostgreSQL server the sink tests
-#     start for themselves (scripts/pg-test-server.sh);
+#     start for themselves (scripts/pg-test-server.sh), the headless Chromium that loads the dashboard
+#     and the Prometheus that scrapes eddy server in the server tests;
 #   - a Python virtual environment under .venv/ with the Kafka clients and oracles the tests drive.
 # Safe to run again: each step checks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev librdkafka-dev kcat pkg-config postgresql)
+APT_PACKAGES=(zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev librdkafka-dev kcat pkg-config postgresql chromium prometheus)
 PY_REQUIREMENTS=scripts/requirements.txt
 
 missing=()

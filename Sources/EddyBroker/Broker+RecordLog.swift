@@ -1,6 +1,8 @@
 import EddyCore
 import EddyLog
 import EddyWire
+import Dispatch
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The broker as a `RecordLog` for readers and writers in the same process (the engine's log source
@@ -88,4 +90,32 @@ extension Broker: RecordLog {
 private func withBytes<T>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
     guard let buffer else { return try body(nil) }
     return try buffer.withUnsafeReadableBytes { try body($0) }
+}
+
+/// In-process readers that own their offsets (the engine's log source) commit them to a consumer
+/// group as a client's OffsetCommit without group management would (generation -1, no member):
+/// stored durably in `__consumer_offsets`, so Kafka tools and the dashboard show the group's lag.
+extension Broker: GroupOffsetsRecordLog {
+    public func commitGroupOffsets(group: String, topic: String, _ offsets: [PartitionID: Offset]) throws {
+        let (accepted, errors) = screenOffsets(offsets.map { (TopicPartition(topic, $0.key), $0.value.rawValue, -1, nil) },
+                                               check: group.isEmpty ? .invalidGroupId : .none)
+        if let (tp, code) = errors.first {
+            throw RecordLogError(.unknownTopicOrPartition, "cannot commit \(tp) for group \(group): \(code.name)")
+        }
+        guard !accepted.isEmpty else { return }
+        // The caller is a batch thread, not the cooperative pool: it may wait for the fsync.
+        let done = DispatchSemaphore(value: 0)
+        let failure = NIOLockedValueBox<(any Error)?>(nil)
+        Task {
+            do {
+                try await appendOffsetRecords(group: group, accepted.map { (OffsetRecords.Key(group: group, topicPartition: $0.key), $0.value) })
+            } catch {
+                failure.withLockedValue { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLockedValue({ $0 }) { throw error }
+        groups.offsetsCommitted(groupId: group, memberId: "", accepted)
+    }
 }

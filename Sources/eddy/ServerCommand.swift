@@ -192,7 +192,7 @@ struct ServerCommand: AsyncParsableCommand {
         let http = Application(router: router, configuration: .init(address: .hostname(httpHost, port: httpPort), serverName: "eddy"),
                                eventLoopGroupProvider: .shared(embedded.group), logger: logger)
         print("eddy server \(EddyVersion.current): Kafka on \(options.listen), dashboard and API on http://\(options.httpListen)/, data in \(options.dataDir)")
-        fflush(stdout)
+        fflush(nil)  // the address line reaches a log file or pipe at once
         // Graceful shutdown runs in reverse order: the ticker ends the event streams, then HTTP stops,
         // then the queries stop between batches, then the broker.
         let services = ServiceGroup(configuration: .init(
