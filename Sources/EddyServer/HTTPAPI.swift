@@ -331,6 +331,8 @@ struct APIError: HTTPResponseError {
     let message: String
     var line: Int?
     var column: Int?
+    /// The `Allow` header of a 405.
+    var allow: String?
 
     init(_ status: HTTPResponse.Status, _ message: String) {
         self.status = status
@@ -340,7 +342,9 @@ struct APIError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = [#""status":\#(status.code)"#, #""message":\#(jsonString(message))"#]
         if let line, let column { fields += [#""line":\#(line)"#, #""column":\#(column)"#] }
-        return HTTPAPI.json(#"{"error":{\#(fields.joined(separator: ","))}}"#, status: status)
+        var response = HTTPAPI.json(#"{"error":{\#(fields.joined(separator: ","))}}"#, status: status)
+        if let allow { response.headers[.allow] = allow }
+        return response
     }
 }
 
@@ -359,10 +363,35 @@ struct JSONErrors: RouterMiddleware {
             if let location = failure.location { (error.line, error.column) = (location.line, location.column) }
             throw error
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = Self.methods(of: request.uri.path), !allowed.contains(request.method.rawValue) {
+                var refusal = APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
+                refusal.allow = allowed.joined(separator: ", ")
+                throw refusal
+            }
             throw APIError(error.status, error.body ?? (error.status == .notFound ? "no such resource: \(request.uri.path)" : error.status.reasonPhrase))
         } catch {
             throw APIError(.internalServerError, "\(error)")
         }
+    }
+}
+
+extension JSONErrors {
+    /// The routes and their methods (HTTPAPI.router): a known path asked with another method is a 405.
+    static let routes: [([String], [String])] = [
+        (["api", "info"], ["GET"]), (["api", "topics"], ["GET"]), (["api", "topics", "*"], ["GET"]),
+        (["api", "topics", "*", "records"], ["GET"]), (["api", "groups"], ["GET"]), (["api", "pipelines"], ["GET", "POST"]),
+        (["api", "pipelines", "*"], ["GET", "DELETE"]), (["api", "pipelines", "*", "stop"], ["POST"]),
+        (["api", "pipelines", "*", "start"], ["POST"]), (["api", "pipelines", "*", "progress"], ["GET"]),
+        (["api", "pipelines", "*", "results"], ["GET"]), (["api", "pipelines", "*", "dead-letters"], ["GET"]),
+        (["api", "events"], ["GET"]), (["api", "openapi.json"], ["GET"]), (["healthz"], ["GET"]), (["metrics"], ["GET"]),
+        ([], ["GET"]), (["app.js"], ["GET"]), (["style.css"], ["GET"]),
+    ]
+
+    static func methods(of path: String) -> [String]? {
+        let parts = path.split(separator: "/").map(String.init)
+        return routes.first { pattern, _ in
+            pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.1
     }
 }
 
