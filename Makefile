@@ -6,10 +6,11 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: broker help setup build generate check-generated test demo bench-wire bench-broker bench-engine bench-sinks bench-kafka fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo tour bench-wire bench-broker bench-engine bench-sinks bench-kafka fuzz capture-fixtures clean
 
 help:
-	@echo "make demo              install what is missing, build, run the broker with kcat, decode real clients' requests"
+	@echo "make demo              install what is missing, build, run eddy server with three live pipelines and the dashboard (DEMO_SECONDS=N to stop)"
+	@echo "make tour              the parts one by one: eddy demo, the broker with kcat, eddy run over files, decoded client requests"
 	@echo "make test              install what is missing, check generated code, run every test (Swift, then real clients)"
 	@echo "make broker            run eddy broker on 127.0.0.1:9092 with data in ./data"
 	@echo "make generate          regenerate the condensed spec and the Kafka codecs"
@@ -52,6 +53,9 @@ broker: build
 
 demo: build
 	bash scripts/demo.sh
+
+tour: build
+	bash scripts/tour.sh
 
 bench-wire: setup
 	swift build -c release --product EddyBench

@@ -331,7 +331,7 @@ def test_metrics_scraped_by_a_real_prometheus(server, tmp_path):
     status, text = server.request("GET", "/metrics")
     assert status == 200
     for name in ["eddy_pipeline_input_rows_total", "eddy_pipeline_output_rows_total", "eddy_pipeline_batch_duration_seconds_count",
-                 "eddy_pipeline_end_to_end_latency_seconds_count", "eddy_pipeline_dead_letter_rows_total",
+                 "eddy_pipeline_end_to_end_latency_seconds_count", "eddy_pipeline_record_latency_seconds_count", "eddy_pipeline_dead_letter_rows_total",
                  "eddy_consumer_group_lag_records", "eddy_topic_log_end_offset", "eddy_broker_requests_total", "eddy_pipeline_up"]:
         assert metric_values(text, name), f"{name} missing from /metrics"
     assert sum(metric_values(text, "eddy_pipeline_input_rows_total")) >= 19000  # malformed lines are dead letters, not input rows
@@ -370,7 +370,7 @@ scrape_configs:
         checks = {
             "throughput (rows/s)": "sum(rate(eddy_pipeline_input_rows_total[5s]))",
             "consumer lag (records)": "max(eddy_consumer_group_lag_records)",
-            "end-to-end latency p99 (s)": "histogram_quantile(0.99, sum by (le) (rate(eddy_pipeline_end_to_end_latency_seconds_bucket[10s])))",
+            "end-to-end latency p99 (s)": "histogram_quantile(0.99, sum by (le) (rate(eddy_pipeline_record_latency_seconds_bucket[10s])))",
             "batches": "sum(eddy_pipeline_batches_total)",
         }
         found: dict[str, float] = {}

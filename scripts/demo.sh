@@ -1,104 +1,106 @@
 #!/usr/bin/env bash
-# The demo of what exists today:
-#  1. the end-to-end slice: `eddy demo` runs the broker and the revenue-by-category SQL pipeline in one
-#     process; `eddy gen` publishes purchases through the Kafka protocol (librdkafka, EddyKafka); the
-#     pipeline reads the log, closes 1-minute windows by watermark, writes results to files and
-#     prints its progress live; malformed records land in a dead-letter topic;
-#  2. eddy broker on its own, fed and read by kcat: keyed, compressed records in, the same records
-#     out, after a restart too;
-#  3. the use cases as streaming SQL files (`eddy run examples/*.sql`) over generated files;
-#  4. real Kafka clients' requests (recorded by scripts/capture) decoded by Eddy's codecs.
+# make demo: the whole pipeline in one process, as a new user meets it.
+#   1. `eddy server` on a fresh data directory (.demo/ by default; DEMO_DIR=… for another) with the three
+#      live pipelines of examples/live: revenue by category (SQLite), card fraud (alerts to a topic and
+#      SQLite), IoT monitoring (a Parquet lake, alerts to a topic and SQLite);
+#   2. three `eddy gen --live` producers publishing purchases, card transactions and sensor readings
+#      through the Kafka protocol (librdkafka), with hot keys (--skew), 10 % of events out of order by up
+#      to 8 s (those more than 5 s late miss their window: late rows), and 0.5 %
+#      malformed records (they become dead letters);
+#   3. the dashboard's address, then one status line, refreshed every second, until Ctrl-C
+#      (DEMO_SECONDS=N stops after N seconds). Run it again and every pipeline resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eddy=.build/debug/eddy
-data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-broker_pid=""
-demo_pid=""
-cleanup() {
-  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null
-  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null
-  wait 2>/dev/null; rm -rf "$data"
-}
-trap cleanup EXIT
-
-wait_for_port() {  # log file
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return; sleep 0.1; done
-  echo "eddy did not start:"; cat "$1"; exit 1
-}
-
-echo "== 1. eddy demo: broker + revenue pipeline on 127.0.0.1:$port, data in $data/pipeline"
-$eddy demo --data-dir "$data/pipeline" --listen "127.0.0.1:$port" --interval-ms 500 > "$data/demo.log" 2>&1 &
-demo_pid=$!
-wait_for_port "$data/demo.log"
-tail -n +1 -f "$data/demo.log" --pid "$demo_pid" | grep --line-buffered -E '^(batch|eddy demo|== |  |CREATE|SELECT|FROM|GROUP|\))' &
-echo "== eddy gen: 120000 purchases over 10 minutes of event time, 0.1 % malformed, to the topic (librdkafka, lz4)"
-timeout 60 $eddy gen purchases --count 120000 --rate 40000 --span-ms 600000 --malformed 0.001 \
-  --bootstrap-server "127.0.0.1:$port" --topic shop.purchases.v1 --producer-property compression.type=lz4
-sleep 3
-kill -TERM "$demo_pid"; wait "$demo_pid" || true
-demo_pid=""
-sleep 0.2
-results="$data/pipeline/results/revenue"
-echo
-echo "== results: $(cat "$results"/part-*.jsonl | wc -l) closed windows (1 minute × category) in $results; the first 5:"
-awk 'NR <= 5' "$results"/part-*.jsonl
-echo
-echo "== the dead-letter topic shop.purchases.v1.dlq holds the malformed records with the reason in headers:"
-$eddy broker --data-dir "$data/pipeline/broker" --listen "127.0.0.1:$port" >"$data/broker-dlq.log" 2>&1 &
-broker_pid=$!
-wait_for_port "$data/broker-dlq.log"
-timeout 30 kcat -C -b "127.0.0.1:$port" -t shop.purchases.v1.dlq -o beginning -e -q -c 3 -f 'value %s\n  headers %h\n'
-kill -TERM "$broker_pid"; wait "$broker_pid" || true
-broker_pid=""
-rm -rf "$data/pipeline"
-echo
-
-start_broker() {
-  $eddy broker --data-dir "$data" --listen "127.0.0.1:$port" --num-partitions 3 >>"$data/broker.log" 2>&1 &
-  broker_pid=$!
-  wait_for_port "$data/broker.log"
-}
-
-echo "== 2. eddy $($eddy --version): broker on 127.0.0.1:$port, data in $data"
-start_broker
-echo
-echo "== kcat produces 6 keyed purchases (zstd) to topic shop.purchases"
-for i in 1 2 3 4 5 6; do
-  echo "user-$((i % 3)):{\"order\": $i, \"category\": \"books\", \"amount\": $((i * 7)).50}"
-done | timeout 30 kcat -P -b "127.0.0.1:$port" -t shop.purchases -K: -z zstd -H source=demo
-echo
-echo "== kcat -L"
-timeout 30 kcat -L -b "127.0.0.1:$port" -t shop.purchases
-echo
-echo "== the broker stops gracefully (SIGTERM) and starts again on the same data"
-kill -TERM "$broker_pid"; wait "$broker_pid" || true
-start_broker
-echo
-echo "== kcat consumes every partition from the beginning"
-timeout 30 kcat -C -b "127.0.0.1:$port" -t shop.purchases -o beginning -e -q \
-  -f 'partition %p offset %o key %k headers %h value %s\n' | sort
-echo
-echo "== on disk: Kafka's layout"
-(cd "$data" && ls -d shop.purchases-* && ls -l shop.purchases-2)
-
-echo
-echo "== 3. streaming SQL: eddy run examples/revenue.sql and examples/fraud.sql over generated files (bounded)"
 repo=$(pwd)
-mkdir -p "$data/sql"
-$eddy gen purchases --count 100000 --span-ms 1800000 --out "$data/sql/data/purchases" --files 2
-$eddy gen transactions --count 100000 --span-ms 1800000 --out "$data/sql/data/transactions" --files 2
-(cd "$data/sql" && "$repo/$eddy" run "$repo/examples/revenue.sql" --checkpoint ckpt --bounded \
-  && "$repo/$eddy" run "$repo/examples/fraud.sql" --checkpoint ckpt --bounded)
-for out in revenue busy_cards travelling_cards; do
-  echo "-- out/$out: $(cat "$data/sql/out/$out"/part-*.jsonl | wc -l) rows; the first 2:"
-  awk 'NR <= 2' "$data/sql/out/$out"/part-*.jsonl
+eddy="$repo/.build/debug/eddy"
+dir="${DEMO_DIR:-$repo/.demo}"
+kafka_port="${DEMO_KAFKA_PORT:-9092}"
+http_port="${DEMO_HTTP_PORT:-8080}"
+seconds="${DEMO_SECONDS:-0}"
+rate="${DEMO_RATE:-1000}"
+mkdir -p "$dir/out"
+server_pid=""
+gen_pids=()
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${gen_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  wait 2>/dev/null || true
+  echo
+  echo "eddy server stopped. Results in $dir/out:"
+  python3 - "$dir/out" <<'PY'
+import glob, os, sqlite3, sys
+out = sys.argv[1]
+for db, tables in [("shop.db", ["revenue"]), ("alerts.db", ["fraud_alerts", "iot_alerts"])]:
+    path = os.path.join(out, db)
+    if not os.path.exists(path):
+        continue
+    with sqlite3.connect(path) as c:
+        for t in tables:
+            try:
+                print(f"  {db} {t}: {c.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0]} rows")
+            except sqlite3.Error:
+                pass
+files = glob.glob(os.path.join(out, "lake", "sensor_summary", "*", "*.parquet"))
+print(f"  lake/sensor_summary: {len(files)} Parquet files")
+PY
+  echo "Run make demo again to resume, or remove $dir to start afresh."
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+for port in "$kafka_port" "$http_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make demo: 127.0.0.1:$port is in use; set DEMO_KAFKA_PORT / DEMO_HTTP_PORT to free ports" >&2
+    exit 1
+  fi
 done
 
-captures=Tests/EddyWireTests/Fixtures/captures
+(cd "$dir" && exec "$eddy" server --data-dir data --listen "127.0.0.1:$kafka_port" --http-listen "127.0.0.1:$http_port" \
+  --pipelines "$repo/examples/live" --num-partitions 3 --interval-ms 1000) > "$dir/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "eddy server did not start:"; cat "$dir/server.log"; exit 1; }
+  sleep 0.1
+done
+
+for spec in "purchases shop.purchases $rate" "transactions card.transactions $((rate / 2))" "sensors iot.readings $((rate / 2))"; do
+  set -- $spec
+  "$eddy" gen "$1" --live --rate "$3" --count 1000000000 --skew 1 --malformed 0.005 --disorder 0.1 --max-disorder-ms 8000 \
+    --seed "$RANDOM" \
+    --bootstrap-server "127.0.0.1:$kafka_port" --topic "$2" > "$dir/gen-$1.log" 2>&1 &
+  gen_pids+=($!)
+done
+
+echo "eddy server is running: Kafka on 127.0.0.1:$kafka_port, data in $dir"
 echo
-echo "== 4. eddy inspect: what kafka-python sent for a zstd produce, decoded"
-$eddy inspect "$captures"/kafka-python/zstd/*-Produce-*.bin
+echo "    Dashboard:  http://127.0.0.1:$http_port/"
+echo "    API:        http://127.0.0.1:$http_port/api/pipelines   Metrics: http://127.0.0.1:$http_port/metrics"
 echo
-echo "== every client and codec, decoded and CRC-checked"
-$eddy inspect "$captures"/*/*/*-Produce-*.bin | grep -E 'batch of' | sed 's/^  //' | sort | uniq -c
+echo "Producing purchases, card transactions and sensor readings at $rate/s, $((rate / 2))/s and $((rate / 2))/s."
+[ "$seconds" -gt 0 ] && echo "Stopping after $seconds s (DEMO_SECONDS)." || echo "Ctrl-C stops."
+start=$(date +%s)
+while kill -0 "$server_pid" 2>/dev/null; do
+  line=$(python3 - "$http_port" <<'PY' 2>/dev/null || echo "waiting for the server…"
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+pipelines = json.load(urllib.request.urlopen(base + "/api/pipelines", timeout=2))["pipelines"]
+parts = []
+for p in pipelines:
+    # A pipeline's queries read the same source: the first one's input rate is the pipeline's.
+    last = (p["queries"][0]["lastProgress"] or {}) if p["queries"] else {}
+    parts.append(f"{p['name']} {p['status']} {last.get('inputRowsPerSecond', 0):,.0f}/s")
+groups = json.load(urllib.request.urlopen(base + "/api/groups", timeout=2))["groups"]
+lag = sum(g["lagRecords"] for g in groups)
+print(" | ".join(parts) + f" | lag {lag:,} records")
+PY
+)
+  printf '\r\033[K%s' "$line"
+  if [ "$seconds" -gt 0 ] && [ $(( $(date +%s) - start )) -ge "$seconds" ]; then break; fi
+  sleep 1
+done
+kill -0 "$server_pid" 2>/dev/null || { echo; echo "eddy server exited:"; tail -20 "$dir/server.log"; exit 1; }

@@ -38,7 +38,9 @@ public final class PipelineMetrics: @unchecked Sendable {
     static var batches: MetricNameDescriptor { name("batches", "total", "Micro-batches committed.") }
     static var batchDuration: MetricNameDescriptor { name("batch_duration", "seconds", "Wall time of a micro-batch, from its start to its commit.") }
     static var latency: MetricNameDescriptor { name("end_to_end_latency", "seconds",
-                              "Per batch: sink commit time minus the event time of the batch's oldest row (its slowest row).") }
+                              "Per batch: sink commit time minus the event time of the batch's oldest row kept (its slowest; late rows excluded).") }
+    static var recordLatency: MetricNameDescriptor { name("record_latency", "seconds",
+                              "Per batch: sink commit time minus the oldest Kafka record timestamp read (producer's CreateTime or the broker's LogAppendTime).") }
     static var watermarkDelay: MetricNameDescriptor { name("watermark_delay", "seconds", "Commit time of the last batch minus the watermark.") }
     static var stateRows: MetricNameDescriptor { name("state_rows", "", "Rows (groups, windows) held in the pipeline's state.") }
     static var stateBytes: MetricNameDescriptor { name("state", "bytes", "Bytes of state held in memory.") }
@@ -82,8 +84,11 @@ public final class PipelineMetrics: @unchecked Sendable {
         histogram(Self.batchDuration, pipeline, labels, Self.durationBuckets).record(Double(durationMs) / 1000)
         let startMs = parseISOTimestamp(progress.timestamp)
         let commitMs = startMs.map { $0 + durationMs }
-        if let commitMs, let oldest = progress.eventTime["min"].flatMap(parseISOTimestamp), progress.numInputRows > 0 {
-            histogram(Self.latency, pipeline, labels, Self.latencyBuckets).record(Double(max(0, commitMs - oldest)) / 1000)
+        if let slowest = progress.latencyMs["max"] {
+            histogram(Self.latency, pipeline, labels, Self.latencyBuckets).record(Double(slowest) / 1000)
+        }
+        if let slowest = progress.latencyMs["sinceRecordTimeMax"] {
+            histogram(Self.recordLatency, pipeline, labels, Self.latencyBuckets).record(Double(slowest) / 1000)
         }
         if let commitMs, let watermark = progress.eventTime["watermark"].flatMap(parseISOTimestamp) {
             gauge(Self.watermarkDelay, pipeline, labels).set(Double(commitMs - watermark) / 1000)

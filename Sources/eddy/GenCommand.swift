@@ -45,6 +45,9 @@ struct GenCommand: ParsableCommand {
     @Option(help: "Fraction of lines replaced by malformed ones (to see dead-lettering).")
     var malformed = 0.0
 
+    @Option(help: "How much hot keys and top categories dominate (0: uniform; 1: the hottest 1 % of keys get a tenth of the events).")
+    var skew = 0.0
+
     @Option(help: "Directory to write files into (renamed into place whole); stdout when absent.")
     var out: String?
 
@@ -74,8 +77,8 @@ struct GenCommand: ParsableCommand {
         guard EventGenerator.Kind(rawValue: kind) != nil else {
             throw ValidationError("unknown kind \(kind); choose one of \(EventGenerator.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard count >= 0, files >= 1, (0...1).contains(disorder), (0...1).contains(malformed) else {
-            throw ValidationError("--count must be ≥ 0, --files ≥ 1, --disorder and --malformed within 0...1")
+        guard count >= 0, files >= 1, (0...1).contains(disorder), (0...1).contains(malformed), skew >= 0, skew <= 10 else {
+            throw ValidationError("--count must be ≥ 0, --files ≥ 1, --disorder and --malformed within 0...1, --skew within 0...10")
         }
         if live && rate == nil { throw ValidationError("--live needs --rate") }
         if (bootstrapServer == nil) != (topic == nil) { throw ValidationError("--bootstrap-server and --topic go together") }
@@ -96,6 +99,7 @@ struct GenCommand: ParsableCommand {
         options.disorderFraction = disorder
         options.maxDisorderMs = maxDisorderMs
         options.malformedFraction = malformed
+        options.skew = skew
         if live, let rate {
             options.startMs = Int64(Date().timeIntervalSince1970 * 1000)
             options.spanMs = max(1, count * 1000 / rate)

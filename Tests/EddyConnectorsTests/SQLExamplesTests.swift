@@ -31,6 +31,27 @@ final class SQLExamplesTests: XCTestCase {
         }
     }
 
+    /// The live pipelines `make demo` runs under eddy server read and write the embedded broker.
+    func testEveryLiveExampleBinds() throws {
+        let directory = Self.examples + "/live"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+        XCTAssertEqual(files, ["fraud.sql", "iot.sql", "revenue.sql"])
+        var tables: [String] = []
+        for file in files {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            let session = SQLSession(connectors: SQLConnectors.standard(planningOnly: true, output: { _ in }))
+            do {
+                try session.run(text)
+            } catch {
+                XCTFail(error.rendered(in: text, file: file))
+            }
+            XCTAssertFalse(session.jobs.isEmpty, file)
+            for job in session.jobs { XCTAssertNoThrow(try job.pipeline.physicalPlan(), "\(file): \(job.name)") }
+            tables += session.jobs.map(\.name)
+        }
+        XCTAssertEqual(tables.sorted(), ["fraud_alerts", "fraud_alerts_topic", "iot_alerts", "iot_alerts_topic", "revenue", "sensor_summary"])
+    }
+
     func testTheBenchmarkQueriesMakeTheSwiftAPIsPlans() throws {
         for (file, example, input, output) in [("revenue.sql", ExamplePipeline.revenue, "data/purchases", "out/revenue"),
                                                ("bids.sql", .bids, "data/bids", "out/bids")] {

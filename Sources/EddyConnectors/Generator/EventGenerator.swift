@@ -1,4 +1,5 @@
 import EddyEngine
+import Foundation
 
 /// Deterministic event streams for the use cases Eddy is built for, as JSON lines. The same kind, seed
 /// and count always give the same bytes, so tests, benchmarks and the demo can be replayed and an
@@ -28,6 +29,9 @@ public struct EventGenerator: Sendable {
         public var maxDisorderMs: Int64 = 5000
         /// Fraction of lines replaced by malformed ones (to exercise dead-lettering).
         public var malformedFraction: Double = 0
+        /// How much a few keys and categories dominate (power law): 0 draws them uniformly; at 1 the
+        /// hottest 1 % of keys get a tenth of the events and the first categories most of the orders.
+        public var skew: Double = 0
 
         public init() {}
     }
@@ -82,10 +86,10 @@ public struct EventGenerator: Sendable {
             out.append(contentsOf: #"{"event_id":""#.utf8)
             appendHex(random.next(), to: &out)
             out.append(contentsOf: #"","user_id":"#.utf8)
-            let user = random.keyDraw(kind)
+            let user = random.keyDraw(kind, skew: options.skew)
             appendInt(user, to: &out)
             out.append(contentsOf: #","category":""#.utf8)
-            out.append(contentsOf: Self.categories[random.below(UInt64(Self.categories.count))])
+            out.append(contentsOf: Self.categories[random.skewed(UInt64(Self.categories.count), options.skew)])
             out.append(contentsOf: #"","amount":"#.utf8)
             appendCents(Int64(random.below(49_951)) + 50, to: &out)
             out.append(contentsOf: #","country":""#.utf8)
@@ -98,7 +102,7 @@ public struct EventGenerator: Sendable {
             out.append(contentsOf: #"{"txn_id":""#.utf8)
             appendHex(random.next(), to: &out)
             out.append(contentsOf: #"","card_id":"#.utf8)
-            let card = random.keyDraw(kind)
+            let card = random.keyDraw(kind, skew: options.skew)
             appendInt(card, to: &out)
             out.append(contentsOf: #","merchant":"merchant-"#.utf8)
             appendInt(Int64(random.below(5_000)), to: &out)
@@ -113,7 +117,7 @@ public struct EventGenerator: Sendable {
             out.append(0x7D)
             return card
         case .sensors:
-            let sensor = random.keyDraw(kind)
+            let sensor = random.keyDraw(kind, skew: options.skew)
             out.append(contentsOf: #"{"sensor_id":"sensor-"#.utf8)
             appendInt(sensor, to: &out)
             out.append(contentsOf: #"","site":"site-"#.utf8)
@@ -129,7 +133,7 @@ public struct EventGenerator: Sendable {
             out.append(0x7D)
             return sensor
         case .bids:
-            let auction = random.keyDraw(kind)
+            let auction = random.keyDraw(kind, skew: options.skew)
             out.append(contentsOf: #"{"auction":"#.utf8)
             appendInt(auction, to: &out)
             out.append(contentsOf: #","bidder":"#.utf8)
@@ -204,12 +208,19 @@ struct EventRandom {
         Double(next() >> 11) * 0x1p-53
     }
 
+    /// A number below `bound`: uniform at `skew` 0, else drawn as bound·u^(1+skew), so small numbers
+    /// (the hot keys) come up far more often. Uniform draws use `below` alone, so skew 0 keeps the bytes.
+    mutating func skewed(_ bound: UInt64, _ skew: Double) -> Int {
+        guard skew > 0 else { return below(bound) }
+        return min(Int(bound) - 1, Int(Double(bound) * Foundation.pow(unit(), 1 + skew)))
+    }
+
     /// The entity a keyed event belongs to; bids favour 100 hot auctions half of the time (Nexmark's skew).
-    mutating func keyDraw(_ kind: EventGenerator.Kind) -> Int64 {
+    mutating func keyDraw(_ kind: EventGenerator.Kind, skew: Double = 0) -> Int64 {
         switch kind {
-        case .purchases: Int64(below(1_000_000)) + 1
-        case .transactions: Int64(below(100_000)) + 1
-        case .sensors: Int64(below(2_000))
+        case .purchases: Int64(skewed(1_000_000, skew)) + 1
+        case .transactions: Int64(skewed(100_000, skew)) + 1
+        case .sensors: Int64(skewed(2_000, skew))
         case .bids: below(2) == 0 ? 1000 + Int64(below(100)) : 1000 + Int64(below(10_000))
         }
     }

@@ -292,6 +292,7 @@ final class LogSource: Source {
             // The metadata of each decoded row, when the plan reads any.
             var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
             let wantsHeaders = metadataColumns.contains { $0.key == .headers }
+            var oldestTimestamp = Int64.max
             while from < to {
                 let next: Offset
                 do {
@@ -303,6 +304,7 @@ final class LogSource: Source {
                         }
                         bytesSeen += value.count
                         recordsSeen += 1
+                        oldestTimestamp = min(oldestTimestamp, record.timestamp.millis)
                         if let failure = decoder.appendRecord(value) {
                             letters.append(letter(record, partition: partition, reason: failure.reason))
                         } else if let failure = keys.append(record.key) {
@@ -326,7 +328,9 @@ final class LogSource: Source {
             if !metadataColumns.isEmpty || !keyColumns.isEmpty {
                 batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)
             }
-            chunks.append(SourceChunk(partition: partition, batch: batch, deadLetters: letters))
+            var chunk = SourceChunk(partition: partition, batch: batch, deadLetters: letters)
+            chunk.oldestRecordTimeMs = oldestTimestamp == .max ? nil : oldestTimestamp
+            chunks.append(chunk)
         }
         return chunks
     }

@@ -47,6 +47,11 @@ public struct BatchContext: Sendable {
     public var eventTimeMax: Int64 = .min
     public var eventTimeSum: Double = 0
     public var eventTimeCount: Int64 = 0
+    /// The oldest event time among rows at or past the watermark (on time): the batch's slowest row
+    /// that the query keeps (progress `latencyMs`). Late rows, however old, do not count.
+    public var onTimeEventTimeMin: Int64 = .max
+    /// The oldest record timestamp the sources reported (a log's CreateTime or LogAppendTime).
+    public var oldestRecordTimeMs: Int64 = .max
     /// Late rows operators dropped, to dead-letter when the query asks.
     public var lateRows: [RecordBatch] = []
 

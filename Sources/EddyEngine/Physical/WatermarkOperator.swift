@@ -24,12 +24,14 @@ public final class WatermarkOperator: StreamOperator {
 
     public func process(_ batch: RecordBatch, context: inout BatchContext) throws(EngineError) -> RecordBatch {
         let column = batch.columns[columnIndex]
-        var maximum = Int64.min, minimum = Int64.max, sum = 0.0, count: Int64 = 0
+        var maximum = Int64.min, minimum = Int64.max, onTimeMinimum = Int64.max, sum = 0.0, count: Int64 = 0
+        let watermark = context.watermarkMs
         column.int64s.withUnsafeBufferPointer { times in
             for row in 0..<times.count where !column.isNull(row) {
                 let time = times[row]
                 if time > maximum { maximum = time }
                 if time < minimum { minimum = time }
+                if time >= watermark && time < onTimeMinimum { onTimeMinimum = time }
                 sum += Double(time)
                 count += 1
             }
@@ -38,6 +40,7 @@ public final class WatermarkOperator: StreamOperator {
             context.maxEventTimeMs[context.partition] = max(context.maxEventTimeMs[context.partition] ?? .min, maximum)
             context.eventTimeMax = max(context.eventTimeMax, maximum)
             context.eventTimeMin = min(context.eventTimeMin, minimum)
+            context.onTimeEventTimeMin = min(context.onTimeEventTimeMin, onTimeMinimum)
             context.eventTimeSum += sum
             context.eventTimeCount += count
         }

@@ -16,6 +16,14 @@ extension MicroBatchExecution {
             eventTime["avg"] = formatTimestamp(Int64(context.eventTimeSum / Double(context.eventTimeCount)))
         }
         if entry.watermarkMs != .min { eventTime["watermark"] = formatTimestamp(entry.watermarkMs) }
+        // Commit time minus event time of the batch's slowest and fastest rows kept (not late).
+        var latency: [String: Int64] = [:]
+        let committedMs = entry.timestampMs + clock.totalMs
+        if context.onTimeEventTimeMin != .max {
+            latency["max"] = max(0, committedMs - context.onTimeEventTimeMin)
+            latency["min"] = max(0, committedMs - context.eventTimeMax)
+        }
+        if context.oldestRecordTimeMs != .max { latency["sinceRecordTimeMax"] = max(0, committedMs - context.oldestRecordTimeMs) }
         let sources = plan.sources.enumerated().map { index, source in
             let behind = latest.indices.contains(index) ? Self.behind(latest[index], entry.end[index]) : []
             var metrics: [String: String] = [:]
@@ -41,7 +49,7 @@ extension MicroBatchExecution {
             durationMs: durations, eventTime: eventTime,
             stateOperators: plan.operators.compactMap(\.stateProgress), sources: sources,
             sink: .init(description: plan.sink.description, numOutputRows: Int64(output.count)),
-            numDeadLetterRows: deadLetters)
+            numDeadLetterRows: deadLetters, latencyMs: latency)
     }
 
 

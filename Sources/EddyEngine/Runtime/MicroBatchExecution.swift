@@ -205,6 +205,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
             var rows: Int64 = 0
             for chunk in chunks {
                 letters += chunk.deadLetters
+                if let oldest = chunk.oldestRecordTimeMs { context.oldestRecordTimeMs = min(context.oldestRecordTimeMs, oldest) }
                 context.partition = SourcePartition(source: index, partition: chunk.partition)
                 context.rowsPerPartition[context.partition, default: 0] += Int64(chunk.batch.count)
                 rows += Int64(chunk.batch.count)

@@ -5,6 +5,9 @@ public struct SourceChunk: Sendable {
     public var partition: PartitionID
     public var batch: RecordBatch
     public var deadLetters: [DeadLetter]
+    /// The oldest record timestamp among the chunk's records as the log keeps them (Kafka's CreateTime
+    /// or LogAppendTime): progress `latencyMs` measures from it. Nil for sources without one (files).
+    public var oldestRecordTimeMs: Int64?
 
     public init(partition: PartitionID, batch: RecordBatch, deadLetters: [DeadLetter] = []) {
         self.partition = partition
