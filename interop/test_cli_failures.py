@@ -208,3 +208,65 @@ def test_lake_compact_refuses_bad_flags(tmp_path, args, cause):
 
 def test_lake_compact_refuses_a_directory_without_a_log(tmp_path):
     assert_fails(eddy("lake", "compact", tmp_path), f"{tmp_path} has no _eddy_log/")
+
+
+# eddy server
+
+
+def test_server_refuses_bad_options_naming_where_they_came_from(tmp_path, taken_port, a_file):
+    data = tmp_path / "data"
+    assert_fails(eddy("server", "--data-dir", data, "--http-listen", "nowhere"), "--http-listen must be host:port")
+    assert_fails(eddy("server", "--data-dir", data, "--pipelines", a_file), "is not a directory")
+    assert_fails(eddy("server", "--data-dir", data, "--interval-ms", "soon"), "--interval-ms")
+    config = tmp_path / "eddy.conf"
+    config.write_text("# comment\nhttp-listen = 127.0.0.1:1\nfavourite-colour = blue\n")
+    assert_fails(eddy("server", "--data-dir", data, "--config", config), "unknown option `favourite-colour`", f"{config}:3")
+    config.write_text("num-partitions = none\n")
+    assert_fails(eddy("server", "--data-dir", data, "--config", config), f"{config}: num-partitions must be a positive number")
+    result = subprocess.run([eddy_bin(), "server", "--data-dir", str(data)], capture_output=True, text=True, timeout=TIMEOUT_S,
+                            stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "EDDY_LOG_LEVEL": "loud"})
+    assert_fails(result, "EDDY_LOG_LEVEL must be one of")
+    # The HTTP port is taken: the server says so and exits non-zero (it does not run without its API).
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    kafka = port.getsockname()[1]
+    port.close()
+    assert_fails(eddy("server", "--data-dir", data, "--listen", f"127.0.0.1:{kafka}", "--http-listen", f"127.0.0.1:{taken_port}"),
+                 "Address already in use")
+
+
+def test_server_options_come_from_flags_then_environment_then_config_file(tmp_path):
+    import json
+    import os
+    import time
+    import urllib.request
+    from conftest import free_port, port_accepts
+
+    ports = [free_port() for _ in range(4)]
+    config = tmp_path / "eddy.conf"
+    config.write_text(f'http-listen = "127.0.0.1:{ports[0]}"\ninterval-ms = 300\n')
+
+    def started(args, env_port=None):
+        env = {"PATH": "/usr/bin:/bin"}
+        if env_port:
+            env["EDDY_HTTP_LISTEN"] = f"127.0.0.1:{env_port}"
+        env["EDDY_CONFIG"] = str(config)
+        proc = subprocess.Popen([eddy_bin(), "server", "--data-dir", str(tmp_path / "data"), "--listen", f"127.0.0.1:{ports[3]}", *args],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                for p in ports[:3]:
+                    if port_accepts(p):
+                        info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{p}/api/info", timeout=5))
+                        return info["http"]
+                assert proc.poll() is None, proc.stderr.read().decode()
+                time.sleep(0.05)
+            raise AssertionError("eddy server did not listen")
+        finally:
+            proc.terminate()
+            assert proc.wait(20) == 0
+
+    assert started([]) == f"127.0.0.1:{ports[0]}"                       # the config file (named by EDDY_CONFIG)
+    assert started([], env_port=ports[1]) == f"127.0.0.1:{ports[1]}"    # the environment wins over the file
+    assert started(["--http-listen", f"127.0.0.1:{ports[2]}"], env_port=ports[1]) == f"127.0.0.1:{ports[2]}"  # the flag wins
