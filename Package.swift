@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The webhook sink's HTTP(S) client.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0", traits: []),
     ],
     targets: [
         // C shims and Debian's C libraries.
@@ -77,7 +79,8 @@ let package = Package(
         .target(
             name: "EddyConnectors",
             dependencies: ["EddyCore", "EddyEngine", "EddyFormats", "EddySQL", "EddyParquet", "EddyKafka",
-                           .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
+                           .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             exclude: ["README.md"]
         ),
         // `eddy server`: pipelines as a service, the REST API, live events, the dashboard, /metrics.

@@ -46,7 +46,7 @@ BIG_SQL = """
 CREATE TABLE purchases (
   event_id STRING, user_id BIGINT, category STRING, amount DECIMAL(10, 2), country STRING, event_time TIMESTAMP(3)
 ) WITH ('connector' = 'kafka', 'topic' = 'purchases', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
-CREATE TABLE big_purchases WITH ('connector' = 'kafka', 'topic' = 'big-purchases', 'format' = 'json') AS
+CREATE TABLE purchase_alerts WITH ('connector' = 'kafka', 'topic' = 'big-purchases', 'format' = 'json') AS
 SELECT event_id, user_id, category, amount FROM purchases WHERE amount > 450;
 """
 
@@ -451,6 +451,13 @@ def test_dashboard_in_headless_chromium(server):
             assert page.query_selector("#pipelines tbody").inner_text().count("running") == 2
             page.screenshot(path=os.path.join(ARTEFACTS, "dashboard-overview.png"), full_page=True)
 
+            # Rows of a table named *alert* are a live feed on the Alerts page.
+            page.goto(server.base + "/#/alerts")
+            page.wait_for_selector("#alerts li", timeout=10000)
+            items = page.query_selector_all("#alerts li")
+            assert items and all("purchase_alerts" in i.inner_text() and "amount=" in i.inner_text() for i in items[:20])
+            page.screenshot(path=os.path.join(ARTEFACTS, "dashboard-alerts.png"), full_page=False)
+
             page.goto(server.base + "/#/topics/purchases")
             page.wait_for_selector("#records tbody tr", timeout=10000)
             assert "category" in page.query_selector("#records tbody").inner_text()
@@ -489,3 +496,81 @@ def test_sigterm_stops_cleanly_and_a_restart_resumes_without_duplicates(server):
     keys = [(w, c) for w, c, _, _ in rows]
     assert len(keys) == len(set(keys)), "a window was written twice"
     assert set(before) <= set(rows)
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers each POST with the next status of `script` (then 200),
+    and keeps the bodies and Idempotency-Keys it took."""
+
+    def __init__(self, script: list[int]):
+        import http.server
+        import threading
+        self.script = list(script)
+        self.taken: list[tuple[str, list]] = []
+        self.attempts: list[str] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                key = self.headers["Idempotency-Key"]
+                receiver.attempts.append(key)
+                status = receiver.script.pop(0) if receiver.script else 200
+                if status == 200:
+                    receiver.taken.append((key, json.loads(body)))
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_sink_posts_alerts_at_least_once_with_retries(server):
+    receiver = Receiver([503, 429, 500])
+    try:
+        sql = BIG_SQL.replace("CREATE TABLE purchase_alerts WITH ('connector' = 'kafka', 'topic' = 'big-purchases', 'format' = 'json')",
+                              f"CREATE TABLE hooked WITH ('connector' = 'webhook', 'url' = '{receiver.url}', 'sink.batch-size' = '50', "
+                              "'sink.retry-backoff' = '50 ms', 'headers.X-Team' = 'fraud')")
+        got, created = server.request("POST", "/api/pipelines", {"name": "hook", "sql": sql})
+        assert got == 201, created
+        expected = server.get("/api/topics/big-purchases")["records"]
+        wait_until(lambda: sum(len(rows) for _, rows in receiver.taken) >= expected, 30, "the webhook to take every big purchase")
+        rows = [row for _, rows in receiver.taken for row in rows]
+        assert len(rows) == expected and all(float(r["amount"]) > 450 for r in rows)
+        assert len({r["event_id"] for r in rows}) == expected, "a row was taken twice"
+        assert all(len(rows) <= 50 for _, rows in receiver.taken)
+        # The first request failed three times (503, 429 with Retry-After, 500) and went through on the
+        # fourth attempt with the same Idempotency-Key.
+        assert receiver.attempts[:4] == [receiver.attempts[0]] * 4, receiver.attempts[:5]
+        assert server.get("/api/pipelines/hook")["status"] == "running"
+    finally:
+        server.request("DELETE", "/api/pipelines/hook")
+        receiver.close()
+
+    # A receiver that refuses the content (400): the rows become dead letters, the pipeline goes on.
+    refusing = Receiver([400] * 10_000)
+    try:
+        sql = BIG_SQL.replace("CREATE TABLE purchase_alerts WITH ('connector' = 'kafka', 'topic' = 'big-purchases', 'format' = 'json')",
+                              f"CREATE TABLE refused WITH ('connector' = 'webhook', 'url' = '{refusing.url}', 'sink.batch-size' = '1000')")
+        sql = sql.replace("amount > 450", "amount > 495")  # fewer than 1000 refused rows a batch (SinkContext.rejectedRowsMax)
+        got, created = server.request("POST", "/api/pipelines", {"name": "refused", "sql": sql})
+        assert got == 201, created
+        wait_until(lambda: any(d["reason"] == "rejected" for d in server.get("/api/pipelines/refused/dead-letters?limit=10")["deadLetters"]),
+                   30, "rejected rows in the dead letters")
+        letter = server.get("/api/pipelines/refused/dead-letters?limit=1")["deadLetters"][0]
+        assert "HTTP 400" in letter["detail"] and "event_id" in letter["value"]
+        assert server.get("/api/pipelines/refused")["status"] == "running"
+    finally:
+        server.request("DELETE", "/api/pipelines/refused")
+        refusing.close()

@@ -25,3 +25,8 @@ SELECT * FROM suspicious;
 
 CREATE TABLE fraud_alerts WITH ('connector' = 'sqlite', 'path' = 'out/alerts.db', 'table-name' = 'fraud_alerts') AS
 SELECT * FROM suspicious;
+
+-- To post the alerts to a chat room or an incident tool too (at least once, retried with back-off):
+-- CREATE TABLE fraud_alerts_hook WITH ('connector' = 'webhook', 'url' = 'https://hooks.example.com/fraud',
+--                                      'headers.Authorization' = 'Bearer …') AS
+-- SELECT * FROM suspicious;

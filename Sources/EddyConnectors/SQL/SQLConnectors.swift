@@ -33,7 +33,7 @@ public enum SQLConnectors {
         let kafka = embedded ?? (planningOnly ? (UnconnectedLog(), "the embedded broker") : nil)
         return ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
                                   KafkaConnector(embedded: kafka, planningOnly: planningOnly), SQLiteConnector(),
-                                  PostgresConnector(name: "jdbc"), PostgresConnector(name: "postgres")])
+                                  PostgresConnector(name: "jdbc"), PostgresConnector(name: "postgres"), WebhookConnector()])
     }
 }
 
@@ -631,5 +631,44 @@ struct PostgresConnector: TableConnector {
         return PostgresSinkDescriptor(endpoint: try endpoint(table), table: table.options["table-name"] ?? table.name,
                                       primaryKey: table.primaryKey, retries: Int(try table.options.integer("sink.max-retries", in: 0...100) ?? 5),
                                       decimalPrecision: table.decimalPrecision)
+    }
+}
+
+/// `'connector' = 'webhook'`: rows POSTed as JSON arrays to `url`, at least once, retried with
+/// back-off (see `WebhookSinkDescriptor`). Options: `url`; `headers.<Name>` for request headers;
+/// `sink.batch-size` (rows per request, default 100), `sink.max-retries` (default 8),
+/// `sink.retry-backoff` (the first wait, doubling up to 30 s; default 500 ms), `sink.timeout`
+/// (per attempt; default 10 s).
+struct WebhookConnector: TableConnector {
+    let name = "webhook"
+    let optionKeys: Set<String> = ["url", "format", "sink.batch-size", "sink.max-retries", "sink.retry-backoff", "sink.timeout"]
+    let optionPrefixes = ["headers."]
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try descriptor(table)
+    }
+
+    func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
+        guard mode == .append else {
+            throw SQLError("a webhook takes appended rows only (a request cannot be taken back): write windowed or filtered results", at: table.location)
+        }
+        return try descriptor(table)
+    }
+
+    private func descriptor(_ table: TableDefinition) throws(SQLError) -> WebhookSinkDescriptor {
+        let options = table.options
+        let url = try options.required("url", "where to POST the rows (http:// or https://)")
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+            throw SQLError("option 'url' must be an http:// or https:// URL, got '\(url)'", at: options.location(of: "url"))
+        }
+        _ = try options.choice("format", ["json"], default: "json")
+        var descriptor = WebhookSinkDescriptor(url: url)
+        descriptor.headers = options.entries.filter { $0.key.hasPrefix("headers.") && $0.key.count > "headers.".count }
+            .map { (String($0.key.dropFirst("headers.".count)), $0.value) }
+        if let rows = try options.integer("sink.batch-size", in: 1...Int64(WebhookSinkDescriptor.batchRowsMax)) { descriptor.batchRows = Int(rows) }
+        if let retries = try options.integer("sink.max-retries", in: 0...100) { descriptor.maxRetries = Int(retries) }
+        if let backoff = try options.duration("sink.retry-backoff") { descriptor.initialBackoffMs = max(1, backoff.milliseconds) }
+        if let timeout = try options.duration("sink.timeout") { descriptor.timeoutMs = max(1, timeout.milliseconds) }
+        return descriptor
     }
 }

@@ -5,6 +5,13 @@
 const WINDOW_MS = 5 * 60 * 1000;      // charts show the last 5 minutes
 const BUCKET_MS = 2000;               // one chart point per 2 seconds
 const SERIES_MAX = 10;                // lines in one chart of results
+const ALERTS_KEPT = 500;              // alerts the Alerts page keeps
+const isAlertQuery = (query) => /alert/i.test(query);
+function addAlerts(pipeline, query, rows, t) {
+  if (!isAlertQuery(query)) return;
+  rows.forEach((row) => state.alerts.push({ t, pipeline, query, row }));
+  if (state.alerts.length > ALERTS_KEPT) state.alerts.splice(0, state.alerts.length - ALERTS_KEPT);
+}
 const COLORS = ["#0b6bcb", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad", "#5c940d", "#d6336c", "#495057", "#f08c00", "#364fc7", "#087f5b"];
 
 const state = {
@@ -13,6 +20,7 @@ const state = {
   batches: [],            // one entry per progress record, all pipelines: {t, pipeline, query, in, out, ms, latency, wm, late, dead, behind}
   rows: new Map(),        // "pipeline/query" → {columns, rows}
   overview: [],           // overview events: {t, topics, groups}
+  alerts: [],             // rows of alert queries (a table named *alert*), newest last: {t, pipeline, query, row}
   connected: false,
 };
 
@@ -180,6 +188,7 @@ function connect() {
     const key = data.pipeline + "/" + data.query;
     const entry = state.rows.get(key) || { columns: null, rows: [] };
     entry.rows.push(...data.rows);
+    addAlerts(data.pipeline, data.query, data.rows, Date.now());
     if (entry.rows.length > 500) entry.rows.splice(0, entry.rows.length - 500);
     state.rows.set(key, entry);
     scheduleRender();
@@ -223,6 +232,7 @@ async function loadHistory() {
 async function loadRows(pipeline, query) {
   const body = await api(`/api/pipelines/${encodeURIComponent(pipeline)}/results?query=${encodeURIComponent(query)}&limit=500`);
   state.rows.set(pipeline + "/" + query, { columns: body.columns, rows: body.rows });
+  addAlerts(pipeline, query, body.rows, null);
 }
 
 // ---------- pages
@@ -260,6 +270,7 @@ function overviewPage() {
     tile("Late rows (5 min)", fmt(state.batches.reduce((a, b) => a + b.late, 0)), "tile-late"),
     tile("Dead letters (5 min)", fmt(state.batches.reduce((a, b) => a + b.dead, 0)), "tile-dead"),
     tile("Pipelines failed", String(failed), "tile-failed"),
+    tile("Alerts (5 min)", fmt(state.alerts.filter((a) => a.t && a.t >= now - WINDOW_MS).length), "tile-alerts"),
   ].join("");
   const sum = (field) => (bs) => bs.reduce((a, b) => a + b[field], 0) / (BUCKET_MS / 1000);
   const lagSeries = groups.map((g) => ({
@@ -406,6 +417,14 @@ function pipelinePage(name) {
     <details><summary>SQL</summary><pre>${esc(p.sql || "")}</pre></details>`;
 }
 
+function alertsPage() {
+  const items = state.alerts.slice().reverse().map((a) => `<li><span class="muted">${a.t ? esc(new Date(a.t).toLocaleTimeString()) : "earlier"}</span>
+    <a href="#/pipelines/${encodeURIComponent(a.pipeline)}">${esc(a.pipeline)}</a> → <code>${esc(a.query)}</code>:
+    ${esc(Object.entries(a.row).map(([k, v]) => `${k}=${v}`).join("  "))}</li>`).join("");
+  return `<h2>Alerts</h2><p class="muted">Rows written by queries into tables whose name contains "alert", newest first (the last ${ALERTS_KEPT}).</p>
+    ${items ? `<ul class="feed" id="alerts" aria-live="polite" aria-label="Alerts, newest first">${items}</ul>` : `<p class="muted" id="alerts">No alert yet.</p>`}`;
+}
+
 function topicsPage() {
   const last = state.overview.length ? state.overview[state.overview.length - 1].topics : [];
   return `<h2>Topics</h2><div id="topics"><p class="muted">Loading…</p></div>
@@ -469,6 +488,7 @@ async function render(navigated, focus = navigated) {
     else if (page === "topics" && arg) main.innerHTML = await topicPage(arg);
     else if (page === "topics") { main.innerHTML = topicsPage(); await fillTopics(); }
     else if (page === "groups") main.innerHTML = await groupsPage();
+    else if (page === "alerts") main.innerHTML = alertsPage();
     else main.innerHTML = `<h2>Not found</h2>`;
   } catch (error) {
     main.innerHTML = `<h2>Error</h2><p class="error">${esc(error.message)}</p>`;
@@ -532,7 +552,7 @@ async function start() {
   window.addEventListener("hashchange", () => render(true));
   connect();
   render(true, false);
-  setInterval(() => { if (route().page === "overview") scheduleRender(); }, 2000);
+  setInterval(() => { if (["overview", "alerts"].includes(route().page)) scheduleRender(); }, 2000);
 }
 
 start();
