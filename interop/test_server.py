@@ -341,11 +341,26 @@ def test_metrics_scraped_by_a_real_prometheus(server, tmp_path):
     rules = os.path.join(REPO_ROOT, "deploy", "prometheus", "eddy-alerts.yml")
     check = subprocess.run([shutil.which("promtool"), "check", "rules", rules], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
+    # Every query of the Grafana dashboard is valid PromQL over metrics /metrics serves: checked as
+    # recording rules (with the dashboard's variables set), then evaluated by Prometheus below.
+    dashboard = json.load(open(os.path.join(REPO_ROOT, "deploy", "grafana", "eddy-dashboard.json")))
+    expressions = [t["expr"].replace("$pipeline", ".*") for p in dashboard["panels"] for t in p["targets"]]
+    assert len(expressions) >= 12
+    for expression in expressions:
+        names = {n for n in __import__("re").findall(r"(eddy_[a-z_]+)", expression)}
+        served = {n.removesuffix("_bucket") for n in names}
+        for name in served:
+            assert f"{name}" in text, f"the dashboard queries {name}, which /metrics does not serve"
+    dashboard_rules = tmp_path / "dashboard-rules.yml"
+    dashboard_rules.write_text("groups:\n  - name: dashboard\n    rules:\n" + "".join(
+        f"      - record: eddy:dashboard_{i}\n        expr: {json.dumps(e)}\n" for i, e in enumerate(expressions)))
+    check = subprocess.run([shutil.which("promtool"), "check", "rules", str(dashboard_rules)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
     port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(f"""
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: [{json.dumps(rules)}]
+rule_files: [{json.dumps(rules)}, {json.dumps(str(tmp_path / "dashboard-rules.yml"))}]
 scrape_configs:
   - job_name: eddy
     static_configs: [{{targets: ["127.0.0.1:{server.http_port}"]}}]
@@ -392,6 +407,8 @@ scrape_configs:
         status, rules_state = 200, json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/rules", timeout=5))
         names = {r["name"] for g in rules_state["data"]["groups"] for r in g["rules"]}
         assert {"EddyConsumerLagHigh", "EddyPipelineNoProgress", "EddyDeadLettersRising", "EddyPipelineDown"} <= names, names
+        evaluated = [r for g in rules_state["data"]["groups"] if g["name"] == "dashboard" for r in g["rules"]]
+        assert len(evaluated) == len(expressions) and all(r["health"] == "ok" for r in evaluated), evaluated
     finally:
         feeder.kill()
         feeder.wait()

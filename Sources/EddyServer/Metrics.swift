@@ -103,6 +103,13 @@ public final class PipelineMetrics: @unchecked Sendable {
         gauge(Self.behind, pipeline, labels).set(behind)
     }
 
+    /// The series a pipeline has from its start (Prometheus' advice: counters that exist at 0, so
+    /// `rate` and `increase` see the first error).
+    public func register(pipeline: String) {
+        for kind in ["start", "query"] { _ = counter(Self.errors, pipeline, [("pipeline", pipeline), ("kind", kind)]) }
+        setUp(pipeline: pipeline, running: false)
+    }
+
     public func countError(pipeline: String, kind: String) {
         counter(Self.errors, pipeline, [("pipeline", pipeline), ("kind", kind)]).increment()
     }

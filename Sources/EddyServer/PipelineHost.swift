@@ -147,11 +147,13 @@ public final class PipelineHost: @unchecked Sendable {
             return nil
         }
         if let refusal { throw refusal }
+        metrics.register(pipeline: name)
         do {
             try pipeline.plan()
         } catch {
             if origin == .api && persist {
                 lock.withLock { pipelines[name] = nil }
+                metrics.forget(pipeline: name)
                 throw error
             }
             pipeline.fail(error.description)
