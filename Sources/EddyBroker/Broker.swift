@@ -23,6 +23,7 @@ public final class Broker: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Int64
     public let stats = BrokerStats()
+    let instruments = BrokerInstruments()
     let directoryLock: DataDirectoryLock
 
     /// Locks `config.dataDirectory` (`DataDirectoryLock`: one broker per directory), then opens (and
@@ -112,7 +113,8 @@ public final class Broker: Sendable {
             throw ConnectionError(description: "\(key.name) v\(version) is not supported (\(api.versions))")
         }
         stats.count(key)
-        return try await api.run(self, frame, clientHost)
+        let began = NIODeadline.now()
+        return instruments.observe(key, requestBytes: payload.readableBytes, began: began, try await api.run(self, frame, clientHost))
     }
 }
 

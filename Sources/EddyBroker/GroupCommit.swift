@@ -1,5 +1,7 @@
+import CoreMetrics
 import EddyCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 /// acks=all: a produce is answered only once its batch is fsynced. Waiters name a partition and an
@@ -7,6 +9,8 @@ import NIOPosix
 /// waiters are waiting on, then wakes those now covered. While a pass runs, new waiters gather for
 /// the next one, so concurrent producers (any connection, any partition) share each fsync.
 final class GroupCommit: @unchecked Sendable {
+    /// Each partition's fsync in a pass (swift-metrics; Prometheus under eddy server).
+    private let fsyncTimer = CoreMetrics.Timer(label: "eddy_broker_fsync_duration_seconds")
     private struct Waiter {
         let partition: Partition
         let offset: Int64
@@ -48,6 +52,8 @@ final class GroupCommit: @unchecked Sendable {
             var failures: [ObjectIdentifier: any Error] = [:]
             var seen = Set<ObjectIdentifier>()
             for waiter in batch where seen.insert(ObjectIdentifier(waiter.partition)).inserted {
+                let began = NIODeadline.now()
+                defer { fsyncTimer.recordNanoseconds((NIODeadline.now() - began).nanoseconds) }
                 do { try waiter.partition.withLog { try $0.flush() } } catch {
                     failures[ObjectIdentifier(waiter.partition)] = error
                 }
