@@ -6,7 +6,7 @@ MESSAGES := ../shared/kafka-protocol/messages
 GEN := .build/debug/EddyWireGen
 FUZZ_SECONDS ?= 60
 
-.PHONY: broker help setup build generate check-generated test demo tour bench-wire bench-broker bench-engine bench-sinks bench-kafka fuzz capture-fixtures clean
+.PHONY: broker help setup build generate check-generated test demo tour bench-wire bench-broker bench-engine bench-sinks bench-kafka bench-e2e fuzz capture-fixtures clean
 
 help:
 	@echo "make demo              install what is missing, build, run eddy server with three live pipelines and the dashboard (DEMO_SECONDS=N to stop)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-engine      engine Q_A/Q_B (10 M events) against DuckDB on the same files (release build)"
 	@echo "make bench-sinks       rows/s into Parquet, PostgreSQL and SQLite next to pyarrow, DuckDB and COPY (release build)"
 	@echo "make bench-kafka       Q_A from a topic of a separate broker next to files and a bare librdkafka consumer (release build)"
+	@echo "make bench-e2e         eddy server: event produced → visible in SQLite and over SSE at 10 k and 100 k events/s; the dashboard's CPU cost (release build)"
 	@echo "make fuzz              run the wire and SQL fuzzers for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make capture-fixtures  re-record what real Kafka clients send (test fixtures)"
 
@@ -72,6 +73,9 @@ bench-sinks: setup
 
 bench-kafka: setup
 	bash scripts/bench-kafka.sh
+
+bench-e2e: setup
+	bash scripts/bench-e2e.sh
 
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
