@@ -508,6 +508,15 @@ def test_sigterm_stops_cleanly_and_a_restart_resumes_without_duplicates(server):
     assert "eddy server: stopped" in server.log()
     server.start()
     wait_until(lambda: all(p["status"] == "running" for p in server.get("/api/pipelines")["pipelines"]), 15, "pipelines running again")
+    # Before any new row, the results come back from the SQLite table itself (the newest by insertion).
+    results = server.get("/api/pipelines/revenue/results?limit=1000")
+    assert [c["name"] for c in results["columns"]] == ["window_start", "window_end", "category", "orders", "revenue"]
+    shown = sorted((as_key(r["window_start"]), r["category"], r["orders"], round(float(r["revenue"]), 2)) for r in results["rows"])
+    newest = sorted((as_key(w), c, o, round(float(r), 2)) for w, c, o, r in sqlite_rows(server.directory))
+    assert len(shown) == min(1000, len(newest)) and set(shown) <= set(newest), (len(shown), len(newest))
+    # The same for a topic sink: the newest values of big-purchases.
+    big = server.get("/api/pipelines/big/results?limit=5")["rows"]
+    assert len(big) == 5 and all(float(r["amount"]) > 450 for r in big), big
     server.gen(3000, "--seed", "9", "--start-ms", "1767234000000", "--span-ms", "180000")
     wait_until(lambda: len(sqlite_rows(server.directory)) > len(before), 30, "new windows after the restart")
     rows = sqlite_rows(server.directory)

@@ -95,7 +95,11 @@ public struct HTTPAPI: Sendable {
             let query = try Self.query(try existing(context), request)
             let limit = try Self.limit(request, default: 100)
             let columns = query.columns.map { #"{"name":\#(jsonString($0.name)),"type":\#(jsonString($0.type.description))}"# }
-            return Self.json(#"{"query":\#(jsonString(query.table)),"columns":[\#(columns.joined(separator: ","))],"rows":[\#(query.rows.suffix(limit).joined(separator: ","))]}"#)
+            // Reading a store back is blocking I/O: off the event loops and the cooperative pool.
+            let rows = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: query.newestRows(limit)) }
+            }
+            return Self.json(#"{"query":\#(jsonString(query.table)),"columns":[\#(columns.joined(separator: ","))],"rows":[\#(rows.joined(separator: ","))]}"#)
         }
         router.get("/api/pipelines/:name/dead-letters") { request, context in
             let pipeline = try existing(context)

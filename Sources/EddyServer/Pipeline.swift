@@ -66,7 +66,11 @@ public final class Pipeline: @unchecked Sendable {
                 throw failure
             }
             let previous = queries.first { $0.table == job.name }
-            planned.append(previous.map { $0.replan(explain: explained) } ?? Query(pipeline: name, table: job.name, explain: explained))
+            let query = previous.map { $0.replan(explain: explained) } ?? Query(pipeline: name, table: job.name, explain: explained)
+            if case .sink(let input, let sink) = job.pipeline.plan {
+                query.setSink(sink.descriptor as? any PeekableSink, schema: try? input.schema())
+            }
+            planned.append(query)
         }
         lock.withLock {
             jobs = session.jobs
@@ -201,6 +205,7 @@ public final class Pipeline: @unchecked Sendable {
         private var _progress: [StreamingQueryProgress] = []
         private var _rows: [String] = []
         private var _columns: [Field] = []
+        private var _sink: (any PeekableSink)?
 
         init(pipeline: String, table: String, explain: String) {
             self.pipeline = pipeline
@@ -211,6 +216,21 @@ public final class Pipeline: @unchecked Sendable {
         func replan(explain: String) -> Query {
             lock.withLock { _explain = explain }
             return self
+        }
+
+        func setSink(_ sink: (any PeekableSink)?, schema: Schema?) {
+            lock.withLock {
+                _sink = sink
+                if let schema, _columns.isEmpty { _columns = schema.fields }
+            }
+        }
+
+        /// The newest rows: those the server saw written, else (after a restart, before the first
+        /// batch with output) read back from the sink's store when it can be (SQLite, files, topics).
+        public func newestRows(_ limit: Int) -> [String] {
+            let (seen, sink) = lock.withLock { (_rows, _sink) }
+            if !seen.isEmpty { return Array(seen.suffix(limit)) }
+            return (try? sink?.newestRows(limit)) ?? []
         }
 
         public var explain: String { lock.withLock { _explain } }

@@ -50,6 +50,34 @@ final class SQLiteSinkTests: XCTestCase {
         })
     }
 
+    /// eddy server shows a query's results after a restart by reading the store back: the newest
+    /// rows by insertion, oldest first, as JSON objects; SQLite and the files sink (JSON, Parquet).
+    func testTheNewestRowsReadBackFromTheStore() throws {
+        let sqlite = SQLiteSinkDescriptor(path: database, table: "out")
+        XCTAssertEqual(try sqlite.newestRows(3), [], "no database yet")
+        let sink = try sqlite.makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q1"))
+        try sink.write(batchId: 0, batch([("a", 1), ("b", 2)]))
+        try sink.write(batchId: 1, batch([("c", 3), ("d\"quoted\"", 4)]))
+        try sink.close()
+        let rows = try sqlite.newestRows(3).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["k"] as? String }, ["b", "c", "d\"quoted\""])
+        XCTAssertEqual(rows.map { $0["n"] as? Int }, [2, 3, 4])
+        XCTAssertEqual(rows.last?["at"] as? String, "1970-01-01T00:00:04.000Z")
+        XCTAssertEqual(try SQLiteSinkDescriptor(path: database, table: "missing").newestRows(3), [])
+
+        for format in [FileSinkDescriptor.Format.jsonLines, .parquet] {
+            let files = FileSinkDescriptor.files(directory + "/lake-\(format.rawValue)", format: format)
+            XCTAssertEqual(try files.newestRows(3), [])
+            let fileSink = try files.makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q1"))
+            try fileSink.write(batchId: 0, batch([("a", 1), ("b", 2)]))
+            try fileSink.write(batchId: 1, batch([("c", 3)]))
+            try fileSink.close()
+            let read = try files.newestRows(2).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            XCTAssertEqual(read.map { $0["k"] as? String }, ["b", "c"], "\(format)")
+            XCTAssertEqual(try files.newestRows(10).count, 3, "\(format)")
+        }
+    }
+
     func testAppendsEachBatchOnceWithItsTypes() throws {
         let sink = try SQLiteSinkDescriptor(path: database, table: "out")
             .makeSink(SinkContext(schema: Self.schema, mode: .append, upsertKeys: [], queryId: "q1"))
