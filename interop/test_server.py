@@ -336,6 +336,12 @@ def test_metrics_scraped_by_a_real_prometheus(server, tmp_path):
                  "eddy_broker_request_duration_seconds_count", "eddy_broker_request_bytes_total", "eddy_broker_fsync_duration_seconds_count"]:
         assert metric_values(text, name), f"{name} missing from /metrics"
     assert sum(metric_values(text, "eddy_pipeline_input_rows_total")) >= 19000  # malformed lines are dead letters, not input rows
+    # Data quality: every column's NULL count has a series; the generator's malformed lines by cause.
+    revenue_nulls = [l for l in text.splitlines() if l.startswith('eddy_source_null_values_total{') and 'pipeline="revenue"' in l]
+    assert {l.split('column="')[1].split('"')[0] for l in revenue_nulls} >= {"category", "amount", "event_time"}, revenue_nulls
+    causes = {l.split('cause="')[1].split('"')[0] for l in text.splitlines()
+              if l.startswith("eddy_source_malformed_records_total{") and 'pipeline="revenue"' in l}
+    assert {"malformedJSON", "typeMismatch"} <= causes, causes
 
     prometheus = shutil.which("prometheus")
     assert prometheus, "prometheus is not installed (scripts/setup.sh installs Debian's prometheus)"

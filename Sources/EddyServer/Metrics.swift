@@ -47,6 +47,12 @@ public final class PipelineMetrics: @unchecked Sendable {
     static var lateRows: MetricNameDescriptor { name("late_rows", "total", "Rows dropped because they arrived behind the watermark.") }
     static var deadLetters: MetricNameDescriptor { name("dead_letter_rows", "total", "Rows sent to the dead-letter destination, by reason.") }
     static var behind: MetricNameDescriptor { name("offsets_behind_latest", "", "Records between the last batch's end and the newest offset, summed over partitions.") }
+    private static func source(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "eddy", subsystem: "source", metricName: metric, unitName: unit, helpText: help)
+    }
+    static var sourceRows: MetricNameDescriptor { source("rows", "total", "Rows a source decoded (per source of a query).") }
+    static var nulls: MetricNameDescriptor { source("null_values", "total", "NULLs among the decoded rows, per column (null rate: divide by eddy_source_rows_total).") }
+    static var malformed: MetricNameDescriptor { source("malformed_records", "total", "Records that did not decode or fit the schema, by cause (malformedJSON, typeMismatch, missingField, …).") }
     static var errors: MetricNameDescriptor { name("errors", "total", "Query failures, by kind (start: could not start; query: stopped by an error).") }
     static var up: MetricNameDescriptor { name("up", "", "1 while the pipeline runs, 0 otherwise.") }
 
@@ -98,6 +104,18 @@ public final class PipelineMetrics: @unchecked Sendable {
         counter(Self.lateRows, pipeline, labels).increment(by: progress.stateOperators.reduce(0) { $0 + $1.numRowsDroppedByWatermark })
         for (reason, count) in progress.numDeadLetterRows where count > 0 {
             counter(Self.deadLetters, pipeline, labels + [("reason", reason)]).increment(by: count)
+        }
+        for source in progress.sources {
+            let labels = labels + [("source", source.description)]
+            counter(Self.sourceRows, pipeline, labels).increment(by: source.numInputRows)
+            for (key, value) in source.metrics {
+                guard let count = Int64(value), count >= 0 else { continue }
+                if key.hasPrefix("nulls.") {  // every column, 0 too: a null rate of 0 is a series
+                    counter(Self.nulls, pipeline, labels + [("column", String(key.dropFirst("nulls.".count)))]).increment(by: count)
+                } else if key.hasPrefix("malformed.") {
+                    counter(Self.malformed, pipeline, labels + [("cause", String(key.dropFirst("malformed.".count)))]).increment(by: count)
+                }
+            }
         }
         let behind = progress.sources.reduce(0.0) { $0 + (Double($1.metrics["avgOffsetsBehindLatest"] ?? "0") ?? 0) * Double(max(1, $1.endOffset.partitions.count)) }
         gauge(Self.behind, pipeline, labels).set(behind)

@@ -437,9 +437,11 @@ struct FileRangeReader: Sendable {
                 letters = failures.map { failure -> DeadLetter in
                     let range = failure.byteRange.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
                     let filePosition = offsetInFile + Int64(range?.lowerBound ?? piece.lowerBound)
-                    return DeadLetter(reason: .malformed, detail: "\(entry.name) byte \(filePosition): \(failure.reason)",
-                                      source: sourceName, partition: 0, offset: entry.start + filePosition,
-                                      value: range.map { Array(bytes[max(0, $0.lowerBound)..<$0.upperBound]) } ?? [])
+                    var letter = DeadLetter(reason: .malformed, detail: "\(entry.name) byte \(filePosition): \(failure.reason)",
+                                            source: sourceName, partition: 0, offset: entry.start + filePosition,
+                                            value: range.map { Array(bytes[max(0, $0.lowerBound)..<$0.upperBound]) } ?? [])
+                    letter.cause = failure.code.rawValue
+                    return letter
                 }
             } catch {
                 results.fail(error as? EngineError ?? .internal("decoding failed: \(error)"))

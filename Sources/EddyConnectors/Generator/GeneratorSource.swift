@@ -125,8 +125,10 @@ final class GeneratorSource: Source {
                 line.removeAll(keepingCapacity: true)
                 descriptor.generator.appendRow(local * n + p, to: &line)
                 if let failure = line.withUnsafeBytes({ decoder.appendRecord($0) }) {
-                    letters.append(DeadLetter(reason: .malformed, detail: failure.reason, source: description,
-                                              partition: partition, offset: local, value: line))
+                    var letter = DeadLetter(reason: .malformed, detail: failure.reason, source: description,
+                                            partition: partition, offset: local, value: line)
+                    letter.cause = failure.code.rawValue
+                    letters.append(letter)
                 }
             }
             chunks.append(SourceChunk(partition: partition, batch: decoder.finish(), deadLetters: letters))

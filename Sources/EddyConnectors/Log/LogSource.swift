@@ -299,17 +299,17 @@ final class LogSource: Source {
                     next = try descriptor.log.read(descriptor.topic, partition: partition, from: Offset(from), to: Offset(to),
                                                    maxBytes: Self.readBytesMax, isolation: isolation) { record in
                         guard let value = record.value else {
-                            letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)"))
+                            letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)", cause: "tombstone"))
                             return
                         }
                         bytesSeen += value.count
                         recordsSeen += 1
                         oldestTimestamp = min(oldestTimestamp, record.timestamp.millis)
                         if let failure = decoder.appendRecord(value) {
-                            letters.append(letter(record, partition: partition, reason: failure.reason))
+                            letters.append(letter(record, partition: partition, reason: failure.reason, cause: failure.code.rawValue))
                         } else if let failure = keys.append(record.key) {
                             decoder.dropLastRow()
-                            letters.append(letter(record, partition: partition, reason: "key: " + failure))
+                            letters.append(letter(record, partition: partition, reason: "key: " + failure, cause: "key"))
                         } else if !metadataColumns.isEmpty {
                             offsets.append(record.offset.rawValue)
                             timestamps.append(record.timestamp.millis)
@@ -366,9 +366,11 @@ final class LogSource: Source {
         return jsonObject(members)
     }
 
-    private func letter(_ record: LogRecord, partition: PartitionID, reason: String) -> DeadLetter {
-        DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset.rawValue,
-                   key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
+    private func letter(_ record: LogRecord, partition: PartitionID, reason: String, cause: String) -> DeadLetter {
+        var letter = DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset.rawValue,
+                                key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
+        letter.cause = cause
+        return letter
     }
 }
 

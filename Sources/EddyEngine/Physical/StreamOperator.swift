@@ -52,6 +52,10 @@ public struct BatchContext: Sendable {
     public var onTimeEventTimeMin: Int64 = .max
     /// The oldest record timestamp the sources reported (a log's CreateTime or LogAppendTime).
     public var oldestRecordTimeMs: Int64 = .max
+    /// Data quality per source index: NULLs per column of the decoded rows, malformed records by cause
+    /// (progress `sources[i].metrics` `nulls.<column>`, `malformed.<cause>`).
+    public var nullsPerSource: [Int: [String: Int64]] = [:]
+    public var malformedPerSource: [Int: [String: Int64]] = [:]
     /// Late rows operators dropped, to dead-letter when the query asks.
     public var lateRows: [RecordBatch] = []
 

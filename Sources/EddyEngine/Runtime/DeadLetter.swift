@@ -15,6 +15,9 @@ public struct DeadLetter: Sendable, Hashable {
     public var reason: Reason
     /// Human-readable detail (`field amount: expected DECIMAL(18,2), found string "abc"`).
     public var detail: String
+    /// For a malformed record, a short stable class of the failure for metrics (the decoder's:
+    /// `malformedJSON`, `typeMismatch`, `missingField`, …; `key`, `tombstone`); nil when unknown.
+    public var cause: String?
     /// Source description and partition (nil when the row no longer has one: a late row after an
     /// aggregation); offset (or line number for files) when known.
     public var source: String
@@ -46,6 +49,7 @@ public struct DeadLetter: Sendable, Hashable {
     /// Headers a Kafka dead-letter record carries (Kafka Connect's `__connect.errors.*` habit).
     public var headers: [(String, String)] {
         var result = [("eddy.error.reason", reason.rawValue), ("eddy.error.detail", detail),
+                      ("eddy.error.cause", cause ?? ""),
                       ("eddy.error.source", source), ("eddy.error.partition", partition.map { String($0.rawValue) } ?? "")]
         if let offset { result.append(("eddy.error.offset", String(offset))) }
         if let queryId { result.append((Self.queryIdHeader, queryId)) }

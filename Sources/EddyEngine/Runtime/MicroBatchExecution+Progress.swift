@@ -32,6 +32,9 @@ extension MicroBatchExecution {
                 metrics["maxOffsetsBehindLatest"] = String(maximum)
                 metrics["avgOffsetsBehindLatest"] = String(Double(behind.reduce(0, +)) / Double(behind.count))
             }
+            // Eddy's data-quality counts of this batch (Spark's sources put their own figures here too).
+            for (column, nulls) in context.nullsPerSource[index] ?? [:] { metrics["nulls." + column] = String(nulls) }
+            for (cause, count) in context.malformedPerSource[index] ?? [:] { metrics["malformed." + cause] = String(count) }
             return StreamingQueryProgress.SourceProgress(
                 description: source.description, startOffset: entry.start[index], endOffset: entry.end[index],
                 latestOffset: latest.indices.contains(index) ? latest[index] : entry.end[index],

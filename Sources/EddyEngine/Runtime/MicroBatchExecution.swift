@@ -205,6 +205,12 @@ public final class MicroBatchExecution: @unchecked Sendable {
             var rows: Int64 = 0
             for chunk in chunks {
                 letters += chunk.deadLetters
+                for letter in chunk.deadLetters where letter.reason == .malformed {
+                    context.malformedPerSource[index, default: [:]][letter.cause ?? "other", default: 0] += 1
+                }
+                for (field, column) in zip(chunk.batch.schema.fields, chunk.batch.columns) {
+                    context.nullsPerSource[index, default: [:]][field.name, default: 0] += Int64(column.validity == nil ? 0 : column.nullCount)
+                }
                 if let oldest = chunk.oldestRecordTimeMs { context.oldestRecordTimeMs = min(context.oldestRecordTimeMs, oldest) }
                 context.partition = SourcePartition(source: index, partition: chunk.partition)
                 context.rowsPerPartition[context.partition, default: 0] += Int64(chunk.batch.count)
