@@ -328,8 +328,16 @@ def metric_values(text: str, name: str) -> list[float]:
 
 
 def test_metrics_scraped_by_a_real_prometheus(server, tmp_path):
+    # A request the broker refuses is counted by API and error code.
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})
+    futures = admin.create_topics([NewTopic("purchases", 1, 1)])
+    with pytest.raises(Exception, match="TOPIC_ALREADY_EXISTS"):
+        futures["purchases"].result(timeout=10)
     status, text = server.request("GET", "/metrics")
     assert status == 200
+    assert metric_values(text, 'eddy_broker_response_errors_total{api="CreateTopics",code="TOPIC_ALREADY_EXISTS"}') == [1.0], \
+        [l for l in text.splitlines() if "errors_total" in l]
     for name in ["eddy_pipeline_input_rows_total", "eddy_pipeline_output_rows_total", "eddy_pipeline_batch_duration_seconds_count",
                  "eddy_pipeline_end_to_end_latency_seconds_count", "eddy_pipeline_record_latency_seconds_count", "eddy_pipeline_dead_letter_rows_total",
                  "eddy_consumer_group_lag_records", "eddy_topic_log_end_offset", "eddy_broker_requests_total", "eddy_pipeline_up",

@@ -79,10 +79,13 @@ enum ApiTable {
             let correlationId = frame.header.correlationId
             switch try await handler(broker, request, Context(header: frame.header, clientHost: clientHost)) {
             case .now(let response):
+                if let response { broker.instruments.countErrors(R.apiKey, response) }
                 return .now(try response.map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) })
             case .later(let finish):
                 return .later {
-                    try await finish().map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) }
+                    let response = try await finish()
+                    if let response { broker.instruments.countErrors(R.apiKey, response) }
+                    return try response.map { try KafkaFrame.encodeResponse($0, version: version, correlationId: correlationId) }
                 }
             }
         }

@@ -30,6 +30,27 @@ final class BrokerInstruments: Sendable {
         }
     }
 
+    private let errors = NIOLockedValueBox<[Int32: CoreMetrics.Counter]>([:])
+
+    /// Counts the error codes (other than NONE) of a response, by API and code:
+    /// `eddy_broker_response_errors_total{api, code}` (code as Kafka names it, `NOT_LEADER_OR_FOLLOWER`).
+    func countErrors<R: KafkaResponse>(_ key: ApiKey, _ response: R) {
+        var codes: [Int16: Int] = [:]
+        response.forEachErrorCode { code in if code != 0 { codes[code, default: 0] += 1 } }
+        guard !codes.isEmpty else { return }
+        for (code, count) in codes {
+            let id = Int32(key.rawValue) << 16 | Int32(UInt16(bitPattern: code))
+            let counter = errors.withLockedValue { table in
+                if let found = table[id] { return found }
+                let name = ErrorCode(rawValue: code).name
+                let made = CoreMetrics.Counter(label: "eddy_broker_response_errors_total", dimensions: [("api", key.name), ("code", name)])
+                table[id] = made
+                return made
+            }
+            counter.increment(by: count)
+        }
+    }
+
     /// `reply` measured: from `began` to when its response is ready (an acks=all produce waits for
     /// its fsync), with the request's and the response's bytes.
     func observe(_ key: ApiKey, requestBytes: Int, began: NIODeadline, _ reply: Reply) -> Reply {

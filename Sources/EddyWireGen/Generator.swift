@@ -363,8 +363,28 @@ enum Generator {
         }
         if def.isTopLevel { encode = "\(i)    try Self.checkVersion(version)\n" + encode }
         out += "\(i)public func encode(to w: inout WireWriter, version: Int16) throws {\n\(encode)\(i)}\n"
+        if m.kind == "response" { out += emitErrorCodeWalk(def, indent: i) }
         out += def.isTopLevel ? "}\n" : "    }\n}\n"
         return out
+    }
+
+    /// `forEachErrorCode`: every `ErrorCode` of a response, nested ones too (the broker counts them by code).
+    static func emitErrorCodeWalk(_ def: StructDef, indent i: String) -> String {
+        var body = ""
+        for f in def.fields {
+            let p = propertyName(f.name)
+            let optional = isOptional(f, in: def)
+            if f.name == "ErrorCode" && f.type == "int16" {
+                body += optional ? "\(i)    if let code = self.\(p) { visit(code) }\n" : "\(i)    visit(self.\(p))\n"
+            } else if isStructType(f.type) && f.type.hasPrefix("[]") {
+                body += "\(i)    for element in self.\(p)\(optional ? " ?? []" : "") { element.forEachErrorCode(visit) }\n"
+            } else if isStructType(f.type) {
+                body += "\(i)    self.\(p)\(optional ? "?" : "").forEachErrorCode(visit)\n"
+            }
+        }
+        let unused = body.isEmpty ? "\(i)    _ = visit\n" : ""
+        return "\n\(i)/// Calls `visit` with every error code of the message, nested ones included.\n"
+            + "\(i)public func forEachErrorCode(_ visit: (Int16) -> Void) {\n\(unused)\(body)\(i)}\n"
     }
 
     // MARK: - Registry

@@ -144,3 +144,30 @@ final class GeneratedCodecTests: XCTestCase {
         XCTAssertEqual(MetadataRequest.headerVersion(8), 1)
     }
 }
+
+/// Every error code of a response, nested ones too, for the broker's metrics by code.
+final class ErrorCodeWalkTests: XCTestCase {
+    func testEveryNestedErrorCodeIsVisited() {
+        var response = ProduceResponse()
+        var topic = ProduceResponse.TopicProduceResponse()
+        var ok = ProduceResponse.PartitionProduceResponse()
+        ok.index = 0
+        var failed = ProduceResponse.PartitionProduceResponse()
+        failed.index = 1
+        failed.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+        topic.partitionResponses = [ok, failed]
+        response.responses = [topic, topic]
+        var seen: [Int16] = []
+        response.forEachErrorCode { seen.append($0) }
+        XCTAssertEqual(seen.filter { $0 != 0 }, [ErrorCode.notLeaderOrFollower.rawValue, ErrorCode.notLeaderOrFollower.rawValue])
+        XCTAssertEqual(seen.count, 4, "two topics × two partitions (the current leader and record errors hold none here)")
+
+        var metadata = MetadataResponse()
+        var unknown = MetadataResponse.MetadataResponseTopic()
+        unknown.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+        metadata.topics = [unknown]
+        seen = []
+        metadata.forEachErrorCode { seen.append($0) }
+        XCTAssertEqual(seen, [ErrorCode.unknownTopicOrPartition.rawValue])
+    }
+}

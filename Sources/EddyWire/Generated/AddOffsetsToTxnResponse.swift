@@ -33,4 +33,9 @@ public struct AddOffsetsToTxnResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+    }
 }

@@ -45,6 +45,13 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.resultsByTransaction { element.forEachErrorCode(visit) }
+        for element in self.resultsByTopicV3AndBelow { element.forEachErrorCode(visit) }
+    }
 }
 
 extension AddPartitionsToTxnResponse {
@@ -69,6 +76,11 @@ extension AddPartitionsToTxnResponse {
             try w.string(self.transactionalId, compact: flexible)
             try w.array(self.topicResults, compact: flexible) { try $1.encode(to: &$0, version: version) }
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.topicResults { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -100,6 +112,11 @@ extension AddPartitionsToTxnResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.resultsByPartition { element.forEachErrorCode(visit) }
+        }
     }
 }
 
@@ -129,6 +146,11 @@ extension AddPartitionsToTxnResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -58,6 +58,14 @@ public struct ApiVersionsResponse: KafkaResponse {
             w.taggedFields(tagged, unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.apiKeys { element.forEachErrorCode(visit) }
+        for element in self.supportedFeatures { element.forEachErrorCode(visit) }
+        for element in self.finalizedFeatures { element.forEachErrorCode(visit) }
+    }
 }
 
 extension ApiVersionsResponse {
@@ -91,6 +99,11 @@ extension ApiVersionsResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
+        }
     }
 }
 
@@ -121,6 +134,11 @@ extension ApiVersionsResponse {
             w.int16(self.maxVersion)
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
+        }
     }
 }
 
@@ -150,6 +168,11 @@ extension ApiVersionsResponse {
             w.int16(self.maxVersionLevel)
             w.int16(self.minVersionLevel)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -33,6 +33,11 @@ public struct CreatePartitionsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.results { element.forEachErrorCode(visit) }
+    }
 }
 
 extension CreatePartitionsResponse {
@@ -65,6 +70,11 @@ extension CreatePartitionsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct CreateTopicsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.topics { element.forEachErrorCode(visit) }
+    }
 }
 
 extension CreateTopicsResponse {
@@ -91,6 +96,12 @@ extension CreateTopicsResponse {
                 w.taggedFields(tagged, unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            for element in self.configs ?? [] { element.forEachErrorCode(visit) }
+        }
     }
 }
 
@@ -128,6 +139,11 @@ extension CreateTopicsResponse {
             w.int8(self.configSource)
             w.bool(self.isSensitive)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -55,6 +55,12 @@ public struct DescribeClusterResponse: KafkaResponse {
         w.int32(self.clusterAuthorizedOperations)
         w.taggedFields([], unknown: self.unknownTaggedFields)
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.brokers { element.forEachErrorCode(visit) }
+    }
 }
 
 extension DescribeClusterResponse {
@@ -87,6 +93,11 @@ extension DescribeClusterResponse {
             w.int32(self.port)
             try w.nullableString(self.rack, compact: flexible)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

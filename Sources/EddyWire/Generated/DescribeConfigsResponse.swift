@@ -33,6 +33,11 @@ public struct DescribeConfigsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.results { element.forEachErrorCode(visit) }
+    }
 }
 
 extension DescribeConfigsResponse {
@@ -73,6 +78,12 @@ extension DescribeConfigsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            for element in self.configs { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -134,6 +145,11 @@ extension DescribeConfigsResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.synonyms { element.forEachErrorCode(visit) }
+        }
     }
 }
 
@@ -167,6 +183,11 @@ extension DescribeConfigsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -33,6 +33,11 @@ public struct DescribeGroupsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.groups { element.forEachErrorCode(visit) }
+    }
 }
 
 extension DescribeGroupsResponse {
@@ -84,6 +89,12 @@ extension DescribeGroupsResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            for element in self.members { element.forEachErrorCode(visit) }
+        }
     }
 }
 
@@ -129,6 +140,11 @@ extension DescribeGroupsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -52,6 +52,13 @@ public struct FetchResponse: KafkaResponse {
             w.taggedFields(tagged, unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.responses { element.forEachErrorCode(visit) }
+        for element in self.nodeEndpoints { element.forEachErrorCode(visit) }
+    }
 }
 
 extension FetchResponse {
@@ -84,6 +91,11 @@ extension FetchResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -158,6 +170,15 @@ extension FetchResponse {
                 w.taggedFields(tagged, unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            self.divergingEpoch.forEachErrorCode(visit)
+            self.currentLeader.forEachErrorCode(visit)
+            self.snapshotId.forEachErrorCode(visit)
+            for element in self.abortedTransactions ?? [] { element.forEachErrorCode(visit) }
+        }
     }
 }
 
@@ -181,6 +202,11 @@ extension FetchResponse {
             w.int32(self.epoch)
             w.int64(self.endOffset)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }
@@ -206,6 +232,11 @@ extension FetchResponse {
             w.int32(self.leaderEpoch)
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
+        }
     }
 }
 
@@ -229,6 +260,11 @@ extension FetchResponse {
             w.int64(self.endOffset)
             w.int32(self.epoch)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }
@@ -259,6 +295,11 @@ extension FetchResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }
@@ -293,6 +334,11 @@ extension FetchResponse {
             w.int32(self.port)
             try w.nullableString(self.rack, compact: flexible)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -63,6 +63,12 @@ public struct FindCoordinatorResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.coordinators { element.forEachErrorCode(visit) }
+    }
 }
 
 extension FindCoordinatorResponse {
@@ -103,6 +109,11 @@ extension FindCoordinatorResponse {
             w.int16(self.errorCode)
             try w.nullableString(self.errorMessage, compact: flexible)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.responses { element.forEachErrorCode(visit) }
+    }
 }
 
 extension IncrementalAlterConfigsResponse {
@@ -69,6 +74,11 @@ extension IncrementalAlterConfigsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

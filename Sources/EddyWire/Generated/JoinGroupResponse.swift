@@ -63,6 +63,12 @@ public struct JoinGroupResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.members { element.forEachErrorCode(visit) }
+    }
 }
 
 extension JoinGroupResponse {
@@ -95,6 +101,11 @@ extension JoinGroupResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -39,6 +39,12 @@ public struct LeaveGroupResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+        for element in self.members { element.forEachErrorCode(visit) }
+    }
 }
 
 extension LeaveGroupResponse {
@@ -71,6 +77,11 @@ extension LeaveGroupResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

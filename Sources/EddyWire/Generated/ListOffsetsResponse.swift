@@ -33,6 +33,11 @@ public struct ListOffsetsResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.topics { element.forEachErrorCode(visit) }
+    }
 }
 
 extension ListOffsetsResponse {
@@ -61,6 +66,11 @@ extension ListOffsetsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -115,6 +125,11 @@ extension ListOffsetsResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

@@ -51,6 +51,12 @@ public struct MetadataResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.brokers { element.forEachErrorCode(visit) }
+        for element in self.topics { element.forEachErrorCode(visit) }
+    }
 }
 
 extension MetadataResponse {
@@ -87,6 +93,11 @@ extension MetadataResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }
@@ -135,6 +146,12 @@ extension MetadataResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -185,6 +202,11 @@ extension MetadataResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct OffsetCommitResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.topics { element.forEachErrorCode(visit) }
+    }
 }
 
 extension OffsetCommitResponse {
@@ -61,6 +66,11 @@ extension OffsetCommitResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -91,6 +101,11 @@ extension OffsetCommitResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

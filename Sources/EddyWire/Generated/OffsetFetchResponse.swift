@@ -45,6 +45,13 @@ public struct OffsetFetchResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.topics { element.forEachErrorCode(visit) }
+        visit(self.errorCode)
+        for element in self.groups { element.forEachErrorCode(visit) }
+    }
 }
 
 extension OffsetFetchResponse {
@@ -73,6 +80,11 @@ extension OffsetFetchResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -116,6 +128,11 @@ extension OffsetFetchResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+        }
     }
 }
 
@@ -146,6 +163,12 @@ extension OffsetFetchResponse {
             w.int16(self.errorCode)
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.topics { element.forEachErrorCode(visit) }
+            visit(self.errorCode)
+        }
     }
 }
 
@@ -171,6 +194,11 @@ extension OffsetFetchResponse {
             try w.string(self.name, compact: flexible)
             try w.array(self.partitions, compact: flexible) { try $1.encode(to: &$0, version: version) }
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -209,6 +237,11 @@ extension OffsetFetchResponse {
             try w.nullableString(self.metadata, compact: flexible)
             w.int16(self.errorCode)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

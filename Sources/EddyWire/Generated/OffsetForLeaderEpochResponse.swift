@@ -33,6 +33,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
             w.taggedFields([], unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.topics { element.forEachErrorCode(visit) }
+    }
 }
 
 extension OffsetForLeaderEpochResponse {
@@ -61,6 +66,11 @@ extension OffsetForLeaderEpochResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitions { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -99,6 +109,11 @@ extension OffsetForLeaderEpochResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
         }
     }
 }

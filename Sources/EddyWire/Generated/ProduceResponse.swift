@@ -42,6 +42,12 @@ public struct ProduceResponse: KafkaResponse {
             w.taggedFields(tagged, unknown: self.unknownTaggedFields)
         }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        for element in self.responses { element.forEachErrorCode(visit) }
+        for element in self.nodeEndpoints { element.forEachErrorCode(visit) }
+    }
 }
 
 extension ProduceResponse {
@@ -70,6 +76,11 @@ extension ProduceResponse {
             if flexible {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            for element in self.partitionResponses { element.forEachErrorCode(visit) }
         }
     }
 }
@@ -130,6 +141,13 @@ extension ProduceResponse {
                 w.taggedFields(tagged, unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            visit(self.errorCode)
+            for element in self.recordErrors { element.forEachErrorCode(visit) }
+            self.currentLeader.forEachErrorCode(visit)
+        }
     }
 }
 
@@ -160,6 +178,11 @@ extension ProduceResponse {
                 w.taggedFields([], unknown: self.unknownTaggedFields)
             }
         }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
+        }
     }
 }
 
@@ -183,6 +206,11 @@ extension ProduceResponse {
             w.int32(self.leaderId)
             w.int32(self.leaderEpoch)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }
@@ -217,6 +245,11 @@ extension ProduceResponse {
             w.int32(self.port)
             try w.nullableString(self.rack, compact: flexible)
             w.taggedFields([], unknown: self.unknownTaggedFields)
+        }
+
+        /// Calls `visit` with every error code of the message, nested ones included.
+        public func forEachErrorCode(_ visit: (Int16) -> Void) {
+            _ = visit
         }
     }
 }

@@ -26,4 +26,9 @@ public struct SaslHandshakeResponse: KafkaResponse {
         w.int16(self.errorCode)
         try w.array(self.mechanisms, compact: flexible) { try $0.string($1, compact: flexible) }
     }
+
+    /// Calls `visit` with every error code of the message, nested ones included.
+    public func forEachErrorCode(_ visit: (Int16) -> Void) {
+        visit(self.errorCode)
+    }
 }

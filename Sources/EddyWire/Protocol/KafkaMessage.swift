@@ -65,6 +65,8 @@ extension KafkaRequest {
 
 public protocol KafkaResponse: KafkaMessage {
     static func headerVersion(_ version: Int16) -> Int16
+    /// Calls `visit` with every error code of the response, nested ones included (generated).
+    func forEachErrorCode(_ visit: (Int16) -> Void)
 }
 
 extension KafkaResponse {
