@@ -314,12 +314,15 @@ def test_server_sent_events_carry_progress_and_new_rows(server):
                                                                            "--span-ms", "120000")))
     producer.start()
     try:
-        events = read_events(server.base, "/api/events?pipeline=revenue", {"progress", "rows", "overview"}, 30)
+        events = read_events(server.base, "/api/events", {"progress", "rows", "overview", "alert"}, 30)
     finally:
         producer.join()
-    assert {"progress", "rows", "overview"} <= set(events), events.keys()
-    assert events["progress"]["pipeline"] == "revenue" and events["progress"]["progress"]["batchId"] >= 0
-    assert events["rows"]["pipeline"] == "revenue" and events["rows"]["rows"][0]["category"]
+    assert {"progress", "rows", "overview", "alert"} <= set(events), events.keys()
+    assert events["progress"]["progress"]["batchId"] >= 0 and events["rows"]["rows"][0]["category"]
+    # The big purchases go to a table named purchase_alerts: its rows are alert events too.
+    assert events["alert"]["query"] == "purchase_alerts" and float(events["alert"]["rows"][0]["amount"]) > 450
+    only = read_events(server.base, "/api/events?pipeline=revenue", {"overview"}, 10)
+    assert only, "no overview event"
     assert any(t["name"] == "purchases" for t in events["overview"]["topics"])
 
 

@@ -97,9 +97,13 @@ public final class Pipeline: @unchecked Sendable {
                     options.setsAsideLateRowsAsJSON()
                 }
                 let metrics = host.metrics, events = host.events, pipelineName = name
+                // A table named *alert* is an alert feed: its rows also go out as `alert` events.
+                let isAlert = job.name.lowercased().contains("alert")
                 let tapped = job.pipeline.tapped { batch in
                     let rows = query.took(batch)
-                    events.publish(ServerEvent(name: "rows", json: #"{"pipeline":\#(jsonString(pipelineName)),"query":\#(jsonString(query.table)),"rows":[\#(rows.joined(separator: ","))]}"#, pipeline: pipelineName))
+                    let json = #"{"pipeline":\#(jsonString(pipelineName)),"query":\#(jsonString(query.table)),"rows":[\#(rows.joined(separator: ","))]}"#
+                    events.publish(ServerEvent(name: "rows", json: json, pipeline: pipelineName))
+                    if isAlert { events.publish(ServerEvent(name: "alert", json: json, pipeline: pipelineName)) }
                 }
                 let checkpoint = host.checkpointDirectory(name) + "/" + QuerySettings.directoryName(job.name)
                 let streaming = try tapped.start(checkpoint: checkpoint, options: options) { progress in

@@ -67,6 +67,20 @@ final class PostgresSinkTests: XCTestCase {
             .makeSink(SinkContext(schema: schema, mode: mode, upsertKeys: [], queryId: query))
     }
 
+    /// eddy server reads a query's newest rows back from the table after a restart.
+    func testTheNewestRowsReadBack() throws {
+        let descriptor = PostgresSinkDescriptor(endpoint: endpoint, table: table)
+        XCTAssertEqual(try descriptor.newestRows(5), [], "no table yet")
+        let sink = try sink()
+        try sink.write(batchId: 0, batch([("a", 1), ("b", 2)]))
+        try sink.write(batchId: 1, batch([("c", 3)]))
+        try sink.close()
+        let rows = try descriptor.newestRows(2).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["k"] as? String }, ["b", "c"])
+        XCTAssertEqual(rows.map { ($0["n"] as? NSNumber)?.intValue }, [2, 3])
+        XCTAssertEqual(try descriptor.newestRows(10).count, 3)
+    }
+
     func testURLsAndCredentials() throws {
         let jdbc = try PostgresEndpoint(url: "jdbc:postgresql://db.example:6543/shop", username: "writer", password: "secret", environment: [:])
         XCTAssertEqual(jdbc, PostgresEndpoint(host: "db.example", port: 6543, database: "shop", username: "writer", password: "secret"))

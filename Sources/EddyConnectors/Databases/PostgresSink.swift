@@ -120,6 +120,33 @@ public struct PostgresSinkDescriptor: SinkDescriptor {
     public func makeSink(_ context: SinkContext) throws(EngineError) -> any Sink {
         try PostgresSink(self, context: context)
     }
+
+    /// `schema.table` names a table of another schema than the connection's current one.
+    var schemaName: String? { table.firstIndex(of: ".").map { String(table[..<$0]) } }
+    var tableName: String { table.firstIndex(of: ".").map { String(table[table.index(after: $0)...]) } ?? table }
+    /// The table as SQL names it, quoted.
+    var quotedName: String { (schemaName.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(tableName) }
+
+    /// A new connection to the endpoint (no TLS).
+    func connect(logger: Logger) throws -> PostgresConnection {
+        let configuration = PostgresConnection.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
+            database: endpoint.database, tls: .disable)
+        return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+                                              id: 1, logger: logger).wait()
+    }
+}
+
+extension PostgresSinkDescriptor: PeekableSink {
+    /// The last `limit` rows in the table's physical order (`ctid`: where an append-only table puts
+    /// its newest rows), as PostgreSQL's `row_to_json` writes them.
+    public func newestRows(_ limit: Int) throws -> [String] {
+        let connection = try connect(logger: Logger(label: "eddy.postgres.peek"))
+        defer { try? connection.close().wait() }
+        let sql = "SELECT row_to_json(t)::text FROM (SELECT * FROM \(quotedName) ORDER BY ctid DESC LIMIT \(max(0, limit))) t"
+        guard let rows = try? connection.query(sql, []).wait().rows else { return [] }  // no such table yet
+        return rows.compactMap { $0.makeRandomAccess()[data: 0].string }.reversed()
+    }
 }
 
 final class PostgresSink: Sink, TableWriter {
@@ -148,12 +175,8 @@ final class PostgresSink: Sink, TableWriter {
     private func connect() throws(EngineError) -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         let endpoint = descriptor.endpoint
-        let configuration = PostgresConnection.Configuration(
-            host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
-            database: endpoint.database, tls: .disable)
         do {
-            let opened = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
-                                                        id: 1, logger: logger).wait()
+            let opened = try descriptor.connect(logger: logger)
             connection = opened
             return opened
         } catch {
@@ -230,14 +253,9 @@ final class PostgresSink: Sink, TableWriter {
         }
     }
 
-    /// `schema.table` names a table of another schema than the connection's current one.
-    private var schemaName: String? {
-        descriptor.table.firstIndex(of: ".").map { String(descriptor.table[..<$0]) }
-    }
-    private var tableName: String {
-        descriptor.table.firstIndex(of: ".").map { String(descriptor.table[descriptor.table.index(after: $0)...]) } ?? descriptor.table
-    }
-    private var table: String { (schemaName.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(tableName) }
+    private var schemaName: String? { descriptor.schemaName }
+    private var tableName: String { descriptor.tableName }
+    private var table: String { descriptor.quotedName }
 
     static func columnType(_ type: DataType, precision: Int? = nil) -> String {
         switch type {
