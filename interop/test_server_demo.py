@@ -191,7 +191,56 @@ def test_demo_pipelines_survive_sigterm_and_sigkill_without_duplicates(tmp_path)
         produce(stopped, 2, 3, count)
         settled(stopped, count)
         got = results(stopped)
+        look_at_the_dashboard(stopped, got)
     finally:
         stopped.kill()
     for name in expected:
         assert got[name] == expected[name], f"{name}: {len(got[name])} rows after the restarts, {len(expected[name])} in one run"
+
+
+def look_at_the_dashboard(server: LiveServer, sinks: dict):
+    """Headless Chromium on the demo's dashboard: the three pipelines run; revenue's table shows rows of
+    the SQLite table; the fraud alerts are a feed; the IoT lake's summaries are charted; screenshots
+    in .build/artefacts/demo-*.png."""
+    import shutil
+    from playwright.sync_api import sync_playwright
+    artefacts = os.path.join(REPO_ROOT, ".build", "artefacts")
+    os.makedirs(artefacts, exist_ok=True)
+    base = f"http://127.0.0.1:{server.http_port}"
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/#/")
+            page.wait_for_selector("#pipelines tbody tr", timeout=15000)
+            assert page.query_selector("#tile-running .value").inner_text() == "3 of 3"
+            page.screenshot(path=os.path.join(artefacts, "demo-overview.png"), full_page=True)
+
+            page.goto(base + "/#/pipelines/revenue")
+            page.wait_for_selector("#results-revenue tbody tr", timeout=15000)
+            revenue = {(r[0], r[2]): r[3] for r in sinks["revenue"]}  # (window_start, category) → orders
+            for tr in page.query_selector_all("#results-revenue tbody tr")[:20]:
+                cells = [td.inner_text() for td in tr.query_selector_all("td")]
+                assert revenue.get((cells[0], cells[2])) == int(cells[3]), cells
+            page.screenshot(path=os.path.join(artefacts, "demo-revenue.png"), full_page=True)
+
+            page.goto(base + "/#/pipelines/fraud")
+            page.wait_for_selector("#feed-fraud_alerts li", timeout=15000)
+            cards = {str(r[2]) for r in sinks["fraud_alerts"]}
+            for item in page.query_selector_all("#feed-fraud_alerts li")[:10]:
+                card = item.inner_text().split("card_id=")[1].split()[0]
+                assert card in cards, card
+            page.screenshot(path=os.path.join(artefacts, "demo-fraud.png"), full_page=True)
+
+            page.goto(base + "/#/pipelines/iot")
+            page.wait_for_selector("#results-sensor_summary tbody tr", timeout=15000)
+            assert page.query_selector("#chart-results-sensor_summary svg, #feed-sensor_summary") is not None
+            page.goto(base + "/#/alerts")
+            page.wait_for_selector("#alerts li", timeout=15000)
+            page.screenshot(path=os.path.join(artefacts, "demo-alerts.png"), full_page=False)
+        finally:
+            browser.close()
+    assert not errors, errors

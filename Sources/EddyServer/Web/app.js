@@ -348,8 +348,9 @@ function chartForResults(name, columns, rows) {
   const timeCol = times.includes("window_end") ? "window_end" : times[0];
   if (!value) return "";
   const distinct = key ? new Set(rows.map((r) => String(r[key]))) : new Set(["all"]);
-  // Alert-like results (a card, a sensor now and then) rarely repeat a key: a feed shows them best.
-  const sparse = key && distinct.size > SERIES_MAX && distinct.size > rows.length / 2;
+  // Alert-like results (a table named *alert*, or keys that seldom repeat: a card, a sensor now and
+  // then) are shown as a feed.
+  const sparse = isAlertQuery(name) || (key && distinct.size > SERIES_MAX && distinct.size > rows.length / 2);
   if (timeCol && !sparse) {
     const totals = new Map();
     rows.forEach((r) => { const k = key ? String(r[key]) : "all"; totals.set(k, (totals.get(k) || 0) + Number(r[value])); });
