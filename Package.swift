@@ -148,6 +148,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyTestSupport"]),
+        .testTarget(name: "EddyServerTests", dependencies: ["EddyServer"]),
         .testTarget(name: "EddySQLTests", dependencies: ["EddySQL", "EddyEngine", "EddyTestSupport"]),
         .testTarget(name: "EddyFormatsTests", dependencies: ["EddyFormats", "EddyEngine", "EddyTestSupport"]),
         .testTarget(name: "EddyParquetTests", dependencies: ["EddyParquet", "EddyEngine", "EddyTestSupport"]),

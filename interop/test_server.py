@@ -386,7 +386,12 @@ scrape_configs:
     log = open(tmp_path / "prometheus.log", "wb")
     proc = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                              f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    feeder = subprocess.Popen([eddy_bin(), "gen", "purchases", "--count", "30000", "--rate", "3000", "--seed", "11",
+    # A group that stopped reading early: its lag is large and steady, whatever the timing of scrapes.
+    from confluent_kafka import Consumer, TopicPartition
+    laggard = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "laggard", "enable.auto.commit": False})
+    laggard.commit(offsets=[TopicPartition("purchases", 0, 5)], asynchronous=False)
+    laggard.close()
+    feeder = subprocess.Popen([eddy_bin(), "gen", "purchases", "--count", "90000", "--rate", "3000", "--seed", "11",
                                "--start-ms", "1767226000000", "--bootstrap-server", server.bootstrap, "--topic", "purchases"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

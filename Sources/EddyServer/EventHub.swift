@@ -30,6 +30,8 @@ public final class EventHub: @unchecked Sendable {
     private var subscribers: [Int: AsyncStream<ServerEvent>.Continuation] = [:]
     private var nextId = 0
     private var _dropped: Int64 = 0
+    /// After `finishAll` (the server is stopping) no stream opens: one would keep HTTP from stopping.
+    private var closed = false
 
     public init() {}
 
@@ -37,11 +39,12 @@ public final class EventHub: @unchecked Sendable {
     /// Events dropped because a subscriber's buffer was full.
     public var dropped: Int64 { lock.withLock { _dropped } }
 
-    /// A stream of the events published from now on; nil when `subscribersMax` streams are open.
+    /// A stream of the events published from now on; nil when `subscribersMax` streams are open or
+    /// the server is stopping.
     public func subscribe() -> AsyncStream<ServerEvent>? {
         let (stream, continuation) = AsyncStream<ServerEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEventsMax))
         let id: Int? = lock.withLock {
-            guard subscribers.count < Self.subscribersMax else { return nil }
+            guard !closed, subscribers.count < Self.subscribersMax else { return nil }
             nextId += 1
             subscribers[nextId] = continuation
             return nextId
@@ -65,7 +68,10 @@ public final class EventHub: @unchecked Sendable {
 
     /// Ends every stream (server shutdown).
     public func finishAll() {
-        let targets = lock.withLock { Array(subscribers.values) }
+        let targets = lock.withLock {
+            closed = true
+            return Array(subscribers.values)
+        }
         for continuation in targets { continuation.finish() }
     }
 }

@@ -109,7 +109,7 @@ public struct HTTPAPI: Sendable {
         router.get("/api/events") { request, _ in
             let only = request.uri.queryParameters["pipeline"].map(String.init)
             guard let stream = hub.subscribe() else {
-                throw APIError(.serviceUnavailable, "at most \(EventHub.subscribersMax) event streams are open at once")
+                throw APIError(.serviceUnavailable, "at most \(EventHub.subscribersMax) event streams are open at once (or the server is stopping)")
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],

@@ -125,20 +125,37 @@ public final class Pipeline: @unchecked Sendable {
             _error = nil
         }
         announce()
-        tasks = started.map { query, streaming in
-            query.setStatus(.running)
-            return Task { [weak self] in
-                do {
-                    try await streaming.run()
-                    query.setStatus(Task.isCancelled ? .stopped : .finished)
-                } catch {
-                    query.setStatus(.failed, error: "\(error)")
-                    self?.queryFailed(query, "\(error)")
+        // Made under the lock, so a query that fails at once finds its siblings to stop.
+        lock.withLock {
+            tasks = started.map { query, streaming in
+                query.setStatus(.running)
+                return Task { [weak self] in
+                    do {
+                        try await streaming.run()
+                        query.setStatus(Task.isCancelled ? .stopped : .finished)
+                    } catch {
+                        query.setStatus(.failed, error: "\(error)")
+                        self?.queryFailed(query, "\(error)")
+                    }
+                    self?.queryEnded()
                 }
-                self?.queryEnded()
             }
         }
     }
+
+    private var changing = false
+
+    /// Claims the pipeline for one start, stop or delete at a time (two starts at once would run two
+    /// queries on one checkpoint); false when another is under way.
+    func claim() -> Bool {
+        lock.withLock {
+            if changing { return false }
+            changing = true
+            return true
+        }
+    }
+
+    func release() { lock.withLock { changing = false } }
 
     private func queryFailed(_ query: Query, _ message: String) {
         host.metrics.countError(pipeline: name, kind: "query")

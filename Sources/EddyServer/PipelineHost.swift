@@ -166,14 +166,16 @@ public final class PipelineHost: @unchecked Sendable {
 
     /// Stops a pipeline between batches; it stays stopped across server restarts.
     public func stop(_ name: String) async throws(Failure) -> Pipeline {
-        let pipeline = try existing(name)
+        let pipeline = try claimed(name)
+        defer { pipeline.release() }
         await pipeline.stop(persist: true)
         return pipeline
     }
 
     /// Starts a stopped, finished or failed pipeline again from its checkpoint (SQL from a file is read again).
     public func start(_ name: String) async throws(Failure) -> Pipeline {
-        let pipeline = try existing(name)
+        let pipeline = try claimed(name)
+        defer { pipeline.release() }
         await pipeline.stop(persist: false)
         if case .file(let path) = pipeline.origin {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -190,7 +192,8 @@ public final class PipelineHost: @unchecked Sendable {
     /// Stops a pipeline and forgets it: its stored SQL and its checkpoints are deleted (the sinks'
     /// data stays). A pipeline from a file is deleted by removing the file.
     public func delete(_ name: String) async throws(Failure) {
-        let pipeline = try existing(name)
+        let pipeline = try claimed(name)
+        defer { pipeline.release() }
         if case .file(let path) = pipeline.origin {
             throw Failure(.conflict, "pipeline `\(name)` is the file \(path): remove the file and restart, or stop the pipeline")
         }
@@ -204,6 +207,15 @@ public final class PipelineHost: @unchecked Sendable {
 
     private func existing(_ name: String) throws(Failure) -> Pipeline {
         guard let pipeline = pipeline(name) else { throw Failure(.notFound, "no pipeline named `\(name)`") }
+        return pipeline
+    }
+
+    /// The pipeline, claimed for a start, stop or delete (409 while another one is under way).
+    private func claimed(_ name: String) throws(Failure) -> Pipeline {
+        let pipeline = try existing(name)
+        guard pipeline.claim() else {
+            throw Failure(.conflict, "pipeline `\(name)` is being started, stopped or deleted; try again when that is done")
+        }
         return pipeline
     }
 
