@@ -89,11 +89,11 @@ class Server:
         with open(self.log_path, "rb") as f:
             return f.read()[-4000:].decode("utf-8", "replace")
 
-    def request(self, method: str, path: str, body=None, raw: bytes | None = None):
+    def request(self, method: str, path: str, body=None, raw: bytes | None = None, headers: dict | None = None):
         """(status, parsed JSON or text) of one request."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"content-type": "application/json"} if data is not None else {})
+                                     headers={**({"content-type": "application/json"} if data is not None else {}), **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=15) as response:
                 status, text, kind = response.status, response.read().decode(), response.headers.get("content-type", "")
@@ -226,6 +226,16 @@ def test_bad_requests_get_json_errors(server):
     assert got == 400 and "JSON" in answer["error"]["message"]
     got, answer = server.request("POST", "/api/pipelines", raw=b"x" * (1 << 20 + 1))
     assert got == 413, (got, answer)
+
+    # What another site's page could make a browser send is refused: a POST from a foreign Origin
+    # (cross-site request forgery) and a request for a foreign Host (DNS rebinding).
+    got, answer = server.request("POST", "/api/pipelines/revenue/stop", headers={"Origin": "http://evil.example"})
+    assert got == 403 and "evil.example" in answer["error"]["message"], answer
+    assert server.get("/api/pipelines/revenue")["status"] == "running"
+    got, answer = server.request("GET", "/api/pipelines", headers={"Host": f"evil.example:{server.http_port}"})
+    assert got == 403, answer
+    got, _ = server.request("GET", "/api/info", headers={"Origin": server.base, "Host": f"localhost:{server.http_port}"})
+    assert got == 200
 
     # A SQL error comes back with its line and column, and nothing is created.
     bad = REVENUE_SQL.replace("SUM(amount)", "SUM(amout)")

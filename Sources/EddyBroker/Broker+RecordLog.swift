@@ -96,7 +96,13 @@ private func withBytes<T>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer
 /// group as a client's OffsetCommit without group management would (generation -1, no member):
 /// stored durably in `__consumer_offsets`, so Kafka tools and the dashboard show the group's lag.
 extension Broker: GroupOffsetsRecordLog {
+    /// Blocks until the commit is durable: call it from a thread of the caller's own (the engine's
+    /// batch threads), never from Swift's cooperative pool, which the commit itself runs on. A group
+    /// with members (a consumer group in use) is refused, as Kafka refuses generation -1 commits to it.
     public func commitGroupOffsets(group: String, topic: String, _ offsets: [PartitionID: Offset]) throws {
+        if let described = groups.describe(groupId: group), !described.members.isEmpty {
+            throw GroupInUse(description: "group \(group) has members: its offsets belong to its consumers")
+        }
         let (accepted, errors) = screenOffsets(offsets.map { (TopicPartition(topic, $0.key), $0.value.rawValue, -1, nil) },
                                                check: group.isEmpty ? .invalidGroupId : .none)
         if let (tp, code) = errors.first {
@@ -118,4 +124,9 @@ extension Broker: GroupOffsetsRecordLog {
         if let error = failure.withLockedValue({ $0 }) { throw error }
         groups.offsetsCommitted(groupId: group, memberId: "", accepted)
     }
+}
+
+/// A commit refused because the group is in use by consumers.
+public struct GroupInUse: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -43,13 +43,18 @@ extension SQLiteSinkDescriptor: PeekableSink {
 }
 
 extension FileSinkDescriptor: PeekableSink {
+    /// The largest file read back for a peek.
+    public static let peekFileBytesMax = 64 << 20
+
     /// The last rows of the newest committed files, JSON lines and Parquet (CSV files are passed over:
     /// their text needs the table's schema to become rows again).
     public func newestRows(_ limit: Int) throws -> [String] {
         guard FileManager.default.fileExists(atPath: directory + "/_eddy_log") else { return [] }
         var rows: [String] = []
         for path in try FileSinkReader.committedFiles(directory).reversed() where rows.count < limit {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            // Files are read whole: one past the cap (a big compacted file) is passed over.
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            guard size <= Self.peekFileBytesMax, let data = FileManager.default.contents(atPath: path) else { continue }
             var lines: [String]
             switch format {
             case .jsonLines:
@@ -78,7 +83,11 @@ extension LogSinkDescriptor: PeekableSink {
             while from < range.end.rawValue {
                 let next = try log.read(topic, partition: PartitionID(Int32(index)), from: Offset(from), to: range.end, maxBytes: 1 << 20,
                                         isolation: .readCommitted) { record in
-                    if let value = record.value { found.append((record.timestamp.millis, String(decoding: value, as: UTF8.self))) }
+                    // Any client may write to the topic: only JSON objects are rows.
+                    if let value = record.value, let first = value.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D }),
+                       first == UInt8(ascii: "{"), (try? JSONSerialization.jsonObject(with: Data(value))) is [String: Any] {
+                        found.append((record.timestamp.millis, String(decoding: value, as: UTF8.self)))
+                    }
                 }
                 guard next.rawValue > from else { break }
                 from = next.rawValue

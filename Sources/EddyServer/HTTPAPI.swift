@@ -37,6 +37,7 @@ public struct HTTPAPI: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(JSONErrors())
+        router.middlewares.add(SameOrigin(loopbackOnly: Self.isLoopback(info.httpAddress)))
         router.get("/") { _, _ in Self.asset(PackageResources.index_html, "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.asset(PackageResources.app_js, "text/javascript; charset=utf-8") }
         router.get("/style.css") { _, _ in Self.asset(PackageResources.style_css, "text/css; charset=utf-8") }
@@ -312,6 +313,38 @@ public struct HTTPAPI: Sendable {
         }
         letters.sort { $0.0 < $1.0 }
         return #"{"topic":\#(jsonString(topic)),"deadLetters":[\#(letters.suffix(limit).map(\.1).joined(separator: ","))]}"#
+    }
+}
+
+extension HTTPAPI {
+    /// Whether `host:port` names a loopback address.
+    static func isLoopback(_ address: String) -> Bool {
+        let host = address.split(separator: ":", omittingEmptySubsequences: false).dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+}
+
+/// Refuses what a web page of another site could make a browser send: a POST or DELETE whose
+/// `Origin` is not this server (cross-site request forgery: a page must not create pipelines), and,
+/// when the server listens on loopback only, any request whose `Host` is not a loopback name (a
+/// DNS-rebinding page reading the API). Clients that are not browsers send no `Origin` and a loopback
+/// `Host`, and pass.
+struct SameOrigin: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let loopbackOnly: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let host = request.head.authority ?? ""
+        if loopbackOnly && !host.isEmpty && !HTTPAPI.isLoopback(host.contains(":") ? host : host + ":0") {
+            throw APIError(.forbidden, "Host \(host) is not this server's loopback address")
+        }
+        if request.method != .get && request.method != .head, let origin = request.headers[.origin] {
+            let originHost = origin.split(separator: "/").dropFirst(1).first.map(String.init) ?? ""
+            guard originHost == host else {
+                throw APIError(.forbidden, "a request from the page \(origin) is refused: only this server's own pages may change pipelines")
+            }
+        }
+        return try await next(request, context)
     }
 }
 

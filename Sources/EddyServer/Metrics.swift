@@ -10,8 +10,9 @@ import Prometheus
 public final class PipelineMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let lock = NSLock()
-    /// Every metric made per pipeline, so a deleted pipeline's series go away with it.
-    private var made: [String: [Made]] = [:]
+    /// Every metric made per pipeline (once per name and labels), so a deleted pipeline's series go
+    /// away with it.
+    private var made: [String: [String: Made]] = [:]
 
     private enum Made {
         case counter(Counter)
@@ -38,7 +39,7 @@ public final class PipelineMetrics: @unchecked Sendable {
     static var batches: MetricNameDescriptor { name("batches", "total", "Micro-batches committed.") }
     static var batchDuration: MetricNameDescriptor { name("batch_duration", "seconds", "Wall time of a micro-batch, from its start to its commit.") }
     static var latency: MetricNameDescriptor { name("end_to_end_latency", "seconds",
-                              "Per batch: sink commit time minus the event time of the batch's oldest row kept (its slowest; late rows excluded).") }
+                              "Per batch: sink commit time minus the event time of the batch's oldest row at or after the watermark.") }
     static var recordLatency: MetricNameDescriptor { name("record_latency", "seconds",
                               "Per batch: sink commit time minus the oldest Kafka record timestamp read (producer's CreateTime or the broker's LogAppendTime).") }
     static var watermarkDelay: MetricNameDescriptor { name("watermark_delay", "seconds", "Commit time of the last batch minus the watermark.") }
@@ -60,24 +61,26 @@ public final class PipelineMetrics: @unchecked Sendable {
 
     private func counter(_ descriptor: MetricNameDescriptor, _ pipeline: String, _ labels: [(String, String)]) -> Counter {
         let metric = registry.makeCounter(descriptor: descriptor, labels: labels)
-        remember(pipeline, .counter(metric))
+        remember(pipeline, descriptor, labels, .counter(metric))
         return metric
     }
 
     private func gauge(_ descriptor: MetricNameDescriptor, _ pipeline: String, _ labels: [(String, String)]) -> Gauge {
         let metric = registry.makeGauge(descriptor: descriptor, labels: labels)
-        remember(pipeline, .gauge(metric))
+        remember(pipeline, descriptor, labels, .gauge(metric))
         return metric
     }
 
     private func histogram(_ descriptor: MetricNameDescriptor, _ pipeline: String, _ labels: [(String, String)], _ buckets: [Double]) -> ValueHistogram {
         let metric = registry.makeValueHistogram(descriptor: descriptor, labels: labels, buckets: buckets)
-        remember(pipeline, .histogram(metric))
+        remember(pipeline, descriptor, labels, .histogram(metric))
         return metric
     }
 
-    private func remember(_ pipeline: String, _ metric: Made) {
-        lock.withLock { made[pipeline, default: []].append(metric) }
+    /// The registry hands back the same metric for the same name and labels; it is kept once.
+    private func remember(_ pipeline: String, _ descriptor: MetricNameDescriptor, _ labels: [(String, String)], _ metric: Made) {
+        let key = descriptor.name + labels.map { "\u{1}\($0.0)=\($0.1)" }.joined()
+        lock.withLock { made[pipeline, default: [:]][key] = metric }
     }
 
     /// One batch's progress into the series of its pipeline and query.
@@ -138,8 +141,8 @@ public final class PipelineMetrics: @unchecked Sendable {
 
     /// Removes a deleted pipeline's series.
     public func forget(pipeline: String) {
-        let metrics = lock.withLock { made.removeValue(forKey: pipeline) ?? [] }
-        for metric in metrics {
+        let metrics = lock.withLock { made.removeValue(forKey: pipeline) ?? [:] }
+        for metric in metrics.values {
             switch metric {
             case .counter(let c): registry.unregisterCounter(c)
             case .gauge(let g): registry.unregisterGauge(g)

@@ -85,7 +85,7 @@ public final class Pipeline: @unchecked Sendable {
     func start() {
         let (jobs, sets, queries) = lock.withLock { (self.jobs, self.sets, _queries) }
         var settings = QuerySettings()
-        settings.intervalMs = host.configuration.intervalMs
+        settings.defaultIntervalMs = host.configuration.intervalMs
         settings.maxBytesPerTrigger = host.configuration.maxBytesPerTrigger
         var started: [(Query, StreamingQuery)] = []
         do {
@@ -114,6 +114,8 @@ public final class Pipeline: @unchecked Sendable {
                 started.append((query, streaming))
             }
         } catch {
+            // The queries made before the failure never run: their sinks (connections, files) close now.
+            for (_, streaming) in started { try? streaming.execution.plan.sink.close() }
             let message = "cannot start: \(error)"
             host.metrics.countError(pipeline: name, kind: "start")
             fail(message)

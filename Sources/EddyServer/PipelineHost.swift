@@ -28,7 +28,7 @@ public final class PipelineHost: @unchecked Sendable {
         public var dataDirectory: String
         /// `.sql` files started with the server.
         public var pipelinesDirectory: String?
-        /// Trigger interval of a query whose SQL sets none.
+        /// Trigger interval of a query whose SQL sets none (SET 'execution.checkpointing.interval' wins).
         public var intervalMs: Int64?
         public var maxBytesPerTrigger: Int64 = 24 << 20
 
@@ -138,6 +138,9 @@ public final class PipelineHost: @unchecked Sendable {
             throw Failure(.badRequest, "the SQL text is \(sql.utf8.count) bytes; at most \(Self.sqlBytesMax) are taken")
         }
         let pipeline = Pipeline(name: name, sql: sql, origin: origin, host: self)
+        // Claimed before anyone can see it: a start, stop or delete waits for the creation to end.
+        _ = pipeline.claim()
+        defer { pipeline.release() }
         let refusal = lock.withLock { () -> Failure? in
             if pipelines[name] != nil { return Failure(.conflict, "a pipeline named `\(name)` exists") }
             guard pipelines.count < Self.pipelinesMax else {
@@ -159,7 +162,15 @@ public final class PipelineHost: @unchecked Sendable {
             pipeline.fail(error.description)
             return pipeline
         }
-        if persist { try store(pipeline, stopped: false) }
+        if persist {
+            do {
+                try store(pipeline, stopped: false)
+            } catch {
+                lock.withLock { pipelines[name] = nil }
+                metrics.forget(pipeline: name)
+                throw error
+            }
+        }
         if start { pipeline.start() } else { pipeline.markStopped() }
         return pipeline
     }
@@ -198,10 +209,11 @@ public final class PipelineHost: @unchecked Sendable {
             throw Failure(.conflict, "pipeline `\(name)` is the file \(path): remove the file and restart, or stop the pipeline")
         }
         await pipeline.stop(persist: false)
-        lock.withLock { pipelines[name] = nil }
+        // Its files and series go before its name is free, so a new pipeline of that name keeps its own.
         try? FileManager.default.removeItem(atPath: storedPath(name))
         try? FileManager.default.removeItem(atPath: checkpointDirectory(name))
         metrics.forget(pipeline: name)
+        lock.withLock { pipelines[name] = nil }
         events.publish(ServerEvent(name: "pipeline", json: #"{"pipeline":\#(jsonString(name)),"status":"deleted"}"#, pipeline: name))
     }
 

@@ -16,8 +16,10 @@ public struct SettingError: Error, CustomStringConvertible, Sendable {
 public struct QuerySettings: Sendable {
     /// Read the input up to where it ends now, then stop (availableNow).
     public var bounded = false
-    /// Trigger interval; nil: SET 'execution.checkpointing.interval', else 1000 ms.
+    /// Trigger interval, over the file's SET (`eddy run --interval-ms`).
     public var intervalMs: Int64?
+    /// Trigger interval when neither `intervalMs` nor the file's SET gives one (`eddy server --interval-ms`); else 1000 ms.
+    public var defaultIntervalMs: Int64?
     public var maxBytesPerTrigger: Int64 = 24 << 20
     /// A directory (JSON lines) or kafka://HOST:PORT/TOPIC.
     public var deadLetters: String?
@@ -30,7 +32,7 @@ public struct QuerySettings: Sendable {
         if bounded {
             options.trigger = .availableNow
         } else {
-            var interval = intervalMs ?? 1000
+            var interval = intervalMs ?? defaultIntervalMs ?? 1000
             if intervalMs == nil, let text = sets["execution.checkpointing.interval"] {
                 guard let parsed = TableOptions.parseDuration(text) else {
                     throw SettingError("SET 'execution.checkpointing.interval' = '\(text)': not a duration ('1 s', '500 ms')")

@@ -147,7 +147,8 @@ final class WebhookSink: Sink {
         case 200..<300:
             return .taken
         case 408, 425, 429, 500..<600:
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
+            // Seconds, clamped before scaling (a huge value must not overflow); an HTTP date is ignored.
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { min(max($0, 0), 86_400) * 1000 }
             return .retry("HTTP \(code) \(text)", retryAfterMs: retryAfter)
         default:
             return .refused("HTTP \(code) \(text)")

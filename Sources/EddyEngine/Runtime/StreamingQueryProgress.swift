@@ -21,8 +21,8 @@ public struct StreamingQueryProgress: Sendable, Hashable, Codable {
     /// Eddy's addition: records sent to the dead-letter output in this batch, by reason.
     public var numDeadLetterRows: [String: Int64]
     /// Eddy's addition: end-to-end latency of the batch in milliseconds, the batch's commit time minus
-    /// the event time of its oldest row kept (`max`: its slowest row) and of its newest (`min`). Rows
-    /// dropped as late do not count (absent when the query has no event time). `sinceRecordTimeMax`:
+    /// the event time of its oldest row at or after the watermark (`max`: its slowest row) and of its
+    /// newest (`min`). Rows behind the watermark do not count (absent when the query has no event time). `sinceRecordTimeMax`:
     /// commit time minus the oldest record timestamp the log kept (Kafka's CreateTime, when the
     /// producer sent it, or LogAppendTime): the pipeline's own latency, whatever the event times say.
     public var latencyMs: [String: Int64] = [:]
