@@ -124,6 +124,14 @@ extension Broker: GroupOffsetsRecordLog {
         if let error = failure.withLockedValue({ $0 }) { throw error }
         groups.offsetsCommitted(groupId: group, memberId: "", accepted)
     }
+
+    public func committedGroupOffsets(group: String, topic: String) throws -> [PartitionID: Offset] {
+        var offsets: [PartitionID: Offset] = [:]
+        for (tp, committed) in groups.committed(groupId: group) where tp.topic == topic && committed.offset >= 0 {
+            offsets[tp.partition] = Offset(committed.offset)
+        }
+        return offsets
+    }
 }
 
 /// A commit refused because the group is in use by consumers.

@@ -158,4 +158,8 @@ public protocol TransactionalRecordLog: RecordLog {
 public protocol GroupOffsetsRecordLog: RecordLog {
     /// Commits `offsets` (the next offset to read, per partition) of `topic` for `group`.
     func commitGroupOffsets(group: String, topic: String, _ offsets: [PartitionID: Offset]) throws
+
+    /// The offsets `group` has committed for the partitions of `topic` (the next offset to read);
+    /// a partition without one is absent.
+    func committedGroupOffsets(group: String, topic: String) throws -> [PartitionID: Offset]
 }

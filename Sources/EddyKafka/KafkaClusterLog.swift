@@ -175,6 +175,25 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         }
     }
 
+    public func committedGroupOffsets(group: String, topic: String) throws -> [PartitionID: Offset] {
+        try lock.withLock {
+            guard let count = try metadataPartitions(topic), count > 0 else { return [:] }
+            let handle = try groupConsumer(group)
+            guard let list = rd_kafka_topic_partition_list_new(Int32(count)) else { throw KafkaError("out of memory") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for partition in 0..<Int32(count) { rd_kafka_topic_partition_list_add(list, topic, partition) }
+            let code = rd_kafka_committed(handle, list, timeoutMs)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("the offsets of group \(group) for \(topic)", code) }
+            var offsets: [PartitionID: Offset] = [:]
+            for index in 0..<Int(list.pointee.cnt) {
+                let element = list.pointee.elems[index]
+                guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("the offset of group \(group) for \(topic)-\(element.partition)", element.err) }
+                if element.offset >= 0 { offsets[PartitionID(element.partition)] = Offset(element.offset) }
+            }
+            return offsets
+        }
+    }
+
     /// A consumer of `group` that never joins it: it reads and commits the group's offsets only.
     private func groupConsumer(_ group: String) throws -> OpaquePointer {
         if let existing = markerReaders[group] { return existing }

@@ -151,6 +151,47 @@ final class KafkaTableTests: XCTestCase {
                        "'scan.startup.timestamp-millis' is used only with 'scan.startup.mode' = 'timestamp'")
     }
 
+    func testBoundedModesAndGroupOffsets() throws {
+        try broker.ensureTopic("b", partitions: 2)
+        try append("b", partition: 0, [(nil, #"{"n":1}"#), (nil, #"{"n":2}"#)])
+        try append("b", partition: 1, [(nil, #"{"n":10}"#)])
+        Thread.sleep(forTimeInterval: 0.02)
+        let middle = Int64(Date().timeIntervalSince1970 * 1000)
+        Thread.sleep(forTimeInterval: 0.02)
+        try append("b", partition: 0, [(nil, #"{"n":3}"#)])
+        try append("b", partition: 1, [(nil, #"{"n":11}"#), (nil, #"{"n":12}"#)])
+        func rows(_ options: String) throws -> [String] {
+            try select("""
+                CREATE TABLE b (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'b', 'format' = 'json', \(options));
+                """, "SELECT n FROM b").sorted()
+        }
+        let earliest = "'scan.startup.mode' = 'earliest-offset', "
+        XCTAssertEqual(try rows(earliest + "'scan.bounded.mode' = 'timestamp', 'scan.bounded.timestamp-millis' = '\(middle)'"),
+                       ["+I[10]", "+I[1]", "+I[2]"])
+        // Partition 1 is not listed: it ends at its latest offset.
+        XCTAssertEqual(try rows(earliest + "'scan.bounded.mode' = 'specific-offsets', 'scan.bounded.specific-offsets' = 'partition:0,offset:1'"),
+                       ["+I[10]", "+I[11]", "+I[12]", "+I[1]"])
+        XCTAssertEqual(try rows(earliest + "'scan.bounded.mode' = 'latest-offset'").count, 6)
+
+        // A group's committed offsets end a bounded read, and start a query (Flink's 'group-offsets').
+        try broker.commitGroupOffsets(group: "g", topic: "b", [PartitionID(0): Offset(2), PartitionID(1): Offset(1)])
+        XCTAssertEqual(try rows(earliest + "'scan.bounded.mode' = 'group-offsets', 'properties.group.id' = 'g'"), ["+I[10]", "+I[1]", "+I[2]"])
+        try broker.commitGroupOffsets(group: "h", topic: "b", [PartitionID(0): Offset(2)])
+        // Partition 1 has no offset in group h: 'properties.auto.offset.reset' (earliest) there.
+        XCTAssertEqual(try rows("'scan.startup.mode' = 'group-offsets', 'properties.group.id' = 'h', 'properties.auto.offset.reset' = 'earliest'"),
+                       ["+I[10]", "+I[11]", "+I[12]", "+I[3]"])
+        // The query committed its end to the group: a second query of it starts there, with nothing new.
+        XCTAssertEqual(try broker.committedGroupOffsets(group: "h", topic: "b"), [PartitionID(0): Offset(3), PartitionID(1): Offset(3)])
+        XCTAssertEqual(try rows("'properties.group.id' = 'h'"), [])
+
+        let ddl = "CREATE TABLE b (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'b', 'format' = 'json', "
+        XCTAssertEqual(error(ddl + "'scan.bounded.mode' = 'group-offsets');", "SELECT n FROM b"),
+                       "'scan.bounded.mode' = 'group-offsets' needs 'properties.group.id' (the group whose offsets end the read)")
+        XCTAssertEqual(error(ddl + "'scan.bounded.mode' = 'timestamp');", "SELECT n FROM b"),
+                       "'scan.bounded.mode' = 'timestamp' needs 'scan.bounded.timestamp-millis' (epoch milliseconds)")
+        XCTAssertEqual(error(ddl + "'scan.bounded.mode' = 'earliest-offset');", "SELECT n FROM b")?.hasPrefix("option 'scan.bounded.mode'"), true)
+    }
+
     func testHeadersAreAJSONObjectColumn() throws {
         try broker.ensureTopic("h", partitions: 1)
         try broker.append("h", partition: PartitionID(0), [

@@ -19,6 +19,9 @@ public struct LogSourceDescriptor: SourceDescriptor {
         /// The listed partitions at these offsets (kept within what the partition holds: below its
         /// start is its start, past its end its end); the others as `otherwise`.
         case specific([Int32: Int64], otherwise: StartingOffsets)
+        /// The offsets `groupId` committed (Flink's 'group-offsets'); a partition without one, or whose
+        /// committed offset the log no longer holds, as `otherwise` (Kafka's auto.offset.reset).
+        case group(otherwise: StartingOffsets)
     }
 
     /// What a metadata column holds (Flink's kafka connector keys).
@@ -66,10 +69,16 @@ public struct LogSourceDescriptor: SourceDescriptor {
     public var metadata: [String: Metadata] = [:]
     /// The columns in their declared order (the format's and the metadata columns); nil: the format's.
     public var declaredSchema: Schema?
-    /// Read only up to the offsets readable when the query first started (kept in its checkpoint, so a
-    /// restart ends at the same place), and let that end close event time (Flink's
-    /// `scan.bounded.mode` = 'latest-offset', `eddy run --bounded`).
-    public var bounded = false
+    /// Read only up to these offsets, found when the query first starts (kept in its checkpoint, so a
+    /// restart ends at the same place), and let that end close event time: Flink's
+    /// `scan.bounded.mode` ('latest-offset' is `.latest`, also `eddy run --bounded`; 'timestamp',
+    /// 'specific-offsets' and 'group-offsets'). Nil: unbounded.
+    public var boundedEnd: StartingOffsets?
+    /// Bounded at the offsets readable when the query first starts (`.latest`).
+    public var bounded: Bool {
+        get { boundedEnd != nil }
+        set { boundedEnd = newValue ? (boundedEnd ?? .latest) : nil }
+    }
     /// After each committed micro-batch, its end offsets are committed for this consumer group too
     /// (when the log keeps groups: a cluster), so Kafka's tools show the query's lag. The query reads
     /// from its checkpoint, never from the group.
@@ -112,6 +121,8 @@ final class LogSource: Source {
     /// The bounded end, where the checkpoint keeps it.
     private let boundedEndPath: String?
     private var boundedEnd: SourceOffsets?
+    /// The bounded end was fixed by an earlier run of the checkpoint (not found by this one).
+    private var boundedEndStored = false
 
     init(_ descriptor: LogSourceDescriptor, columns: [String]?, metadataDirectory: String? = nil) throws(EngineError) {
         self.descriptor = descriptor
@@ -180,6 +191,22 @@ final class LogSource: Source {
             return ranges.indices.map { index in
                 offsets[Int32(index)].map { min(max($0, ranges[index].start), ranges[index].end) } ?? fallback[index]
             }
+        case .group(let otherwise):
+            let fallback = try startingOffsets(otherwise, ranges)
+            guard let group = descriptor.groupId else { return fallback }
+            guard let log = descriptor.log as? any GroupOffsetsRecordLog else {
+                throw .configuration("\(descriptor.topic): this log keeps no consumer group offsets to start from")
+            }
+            let committed: [PartitionID: Offset]
+            do { committed = try log.committedGroupOffsets(group: group, topic: descriptor.topic) } catch {
+                throw .execution("cannot read the offsets of group \(group) for \(descriptor.topic): \(error)")
+            }
+            return ranges.indices.map { index in
+                guard let offset = committed[PartitionID(Int32(index))]?.rawValue, (ranges[index].start...ranges[index].end).contains(offset) else {
+                    return fallback[index]
+                }
+                return offset
+            }
         }
     }
 
@@ -198,9 +225,12 @@ final class LogSource: Source {
                 throw .checkpoint("\(path) is damaged: the bounded end of \(descriptor.topic) is unknown")
             }
             boundedEnd = SourceOffsets(ordered: ends)
+            boundedEndStored = true
             return boundedEnd!
         }
-        let ends = try ranges().map(\.end)
+        let ranges = try ranges()
+        // An end below where the query starts reads nothing there (`planEnd` never goes backwards).
+        let ends = try startingOffsets(descriptor.boundedEnd ?? .latest, ranges)
         if let path = boundedEndPath {
             guard let json = try? JSONEncoder().encode(ends) else { throw .internal("cannot encode the bounded end") }
             try? FileManager.default.createDirectory(atPath: DurableFile.parentDirectory(path), withIntermediateDirectories: true)
@@ -236,7 +266,7 @@ final class LogSource: Source {
                     before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them
                     """)
             }
-            if descriptor.bounded, let boundedEnd = latest[partition], from > boundedEnd {
+            if descriptor.bounded, boundedEndStored, let boundedEnd = latest[partition], from > boundedEnd {
                 throw .execution("""
                     \(descriptor.topic)-\(index): the checkpoint is at offset \(from), past the end (\(boundedEnd)) its first bounded \
                     run fixed; a bounded run reads to that end once: use a new checkpoint for another

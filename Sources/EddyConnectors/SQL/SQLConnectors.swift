@@ -55,7 +55,8 @@ struct KafkaConnector: TableConnector {
         "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
-        "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "sink.partitioner",
+        "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "scan.bounded.timestamp-millis",
+        "scan.bounded.specific-offsets", "sink.partitioner",
     ]
     /// librdkafka's (Kafka's) client properties, passed verbatim to the cluster's clients.
     let optionPrefixes = ["properties."]
@@ -70,7 +71,7 @@ struct KafkaConnector: TableConnector {
         _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
         _ = try startingOffsets(table)
         _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
-        _ = try table.options.choice("scan.bounded.mode", ["unbounded", "latest-offset"])
+        _ = try boundedEnd(table)
         for (column, key) in table.metadata {
             let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
             guard let field = table.schema.field(named: column), field.type == wanted else {
@@ -93,8 +94,7 @@ struct KafkaConnector: TableConnector {
         descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
         descriptor.key = key.map { LogSourceDescriptor.KeyColumns(format: $0.format, fields: $0.fields) }
         descriptor.declaredSchema = table.schema
-        let boundedMode = try table.options.choice("scan.bounded.mode", ["unbounded", "latest-offset"])
-        descriptor.bounded = table.bounded || boundedMode == "latest-offset"
+        descriptor.boundedEnd = try boundedEnd(table)
         descriptor.groupId = table.options["properties.group.id"]
         do {
             if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
@@ -194,40 +194,61 @@ struct KafkaConnector: TableConnector {
         return format
     }
 
-    /// Flink's startup modes. A query keeps its offsets in its checkpoint, not in a group: the group
-    /// never has any, so 'group-offsets' (and a partition 'specific-offsets' does not list) starts
-    /// where 'properties.auto.offset.reset' says (Kafka's default, latest).
+    /// Flink's startup modes. A query keeps its offsets in its checkpoint: 'group-offsets' (the
+    /// default) starts from the offsets 'properties.group.id' committed (which the query commits to
+    /// after each batch), and a partition without one, or without a group, starts where
+    /// 'properties.auto.offset.reset' says (Kafka's default, latest); so does a partition
+    /// 'specific-offsets' does not list.
     func startingOffsets(_ table: TableDefinition) throws(SQLError) -> LogSourceDescriptor.StartingOffsets {
-        let modes = ["earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets"]
-        let mode = try table.options.choice("scan.startup.mode", modes, default: "group-offsets")
-        for (key, wanted) in [("scan.startup.timestamp-millis", "timestamp"), ("scan.startup.specific-offsets", "specific-offsets")]
-        where table.options[key] != nil && mode != wanted {
-            throw SQLError("'\(key)' is used only with 'scan.startup.mode' = '\(wanted)'", at: table.options.location(of: key))
-        }
         let reset: LogSourceDescriptor.StartingOffsets =
             try table.options.choice("properties.auto.offset.reset", ["earliest", "latest"], default: "latest") == "earliest" ? .earliest : .latest
+        return try offsets(table, "scan.startup", default: "group-offsets", otherwise: reset)!
+    }
+
+    /// Flink's 'scan.bounded.mode': where a bounded read ends (nil: unbounded, unless the run is
+    /// bounded, `eddy run --bounded`, which ends at the latest offsets). A partition that
+    /// 'specific-offsets' does not list, or without a committed offset, ends at its latest offset.
+    func boundedEnd(_ table: TableDefinition) throws(SQLError) -> LogSourceDescriptor.StartingOffsets? {
+        let end = try offsets(table, "scan.bounded", default: "unbounded", otherwise: .latest)
+        if table.options["scan.bounded.mode"] == "group-offsets", table.options["properties.group.id"] == nil {
+            throw SQLError("'scan.bounded.mode' = 'group-offsets' needs 'properties.group.id' (the group whose offsets end the read)",
+                           at: table.options.location(of: "scan.bounded.mode"))
+        }
+        return end ?? (table.bounded ? .latest : nil)
+    }
+
+    /// `<prefix>.mode` with its `<prefix>.timestamp-millis` and `<prefix>.specific-offsets`.
+    private func offsets(_ table: TableDefinition, _ prefix: String, default fallback: String,
+                         otherwise: LogSourceDescriptor.StartingOffsets) throws(SQLError) -> LogSourceDescriptor.StartingOffsets? {
+        let modeKey = prefix + ".mode"
+        let modes = (prefix == "scan.bounded" ? ["unbounded"] : []) + ["earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets"]
+            .filter { prefix != "scan.bounded" || $0 != "earliest-offset" }
+        let mode = try table.options.choice(modeKey, modes, default: fallback)
+        let timestampKey = prefix + ".timestamp-millis", specificKey = prefix + ".specific-offsets"
+        for (key, wanted) in [(timestampKey, "timestamp"), (specificKey, "specific-offsets")] where table.options[key] != nil && mode != wanted {
+            throw SQLError("'\(key)' is used only with '\(modeKey)' = '\(wanted)'", at: table.options.location(of: key))
+        }
         switch mode {
+        case "unbounded": return nil
         case "earliest-offset": return .earliest
         case "latest-offset": return .latest
         case "timestamp":
-            guard let millis = try table.options.integer("scan.startup.timestamp-millis", in: Int64.min...Int64.max) else {
-                throw SQLError("'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis' (epoch milliseconds)",
-                               at: table.options.location(of: "scan.startup.mode"))
+            guard let millis = try table.options.integer(timestampKey, in: Int64.min...Int64.max) else {
+                throw SQLError("'\(modeKey)' = 'timestamp' needs '\(timestampKey)' (epoch milliseconds)", at: table.options.location(of: modeKey))
             }
             return .timestamp(millis)
         case "specific-offsets":
-            return .specific(try specificOffsets(table), otherwise: reset)
+            return .specific(try specificOffsets(table, specificKey, modeKey: modeKey), otherwise: otherwise)
         default:
-            return reset
+            return table.options["properties.group.id"] == nil ? otherwise : .group(otherwise: otherwise)
         }
     }
 
     /// 'partition:0,offset:42;partition:1,offset:300' (Flink's form).
-    private func specificOffsets(_ table: TableDefinition) throws(SQLError) -> [Int32: Int64] {
-        let key = "scan.startup.specific-offsets"
+    private func specificOffsets(_ table: TableDefinition, _ key: String, modeKey: String) throws(SQLError) -> [Int32: Int64] {
         guard let text = table.options[key] else {
-            throw SQLError("'scan.startup.mode' = 'specific-offsets' needs '\(key)' = 'partition:0,offset:42;partition:1,offset:300'",
-                           at: table.options.location(of: "scan.startup.mode"))
+            throw SQLError("'\(modeKey)' = 'specific-offsets' needs '\(key)' = 'partition:0,offset:42;partition:1,offset:300'",
+                           at: table.options.location(of: modeKey))
         }
         var offsets: [Int32: Int64] = [:]
         for entry in text.split(separator: ";") {
