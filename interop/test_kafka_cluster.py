@@ -94,6 +94,12 @@ def test_a_cluster_topic_gives_the_rows_of_the_same_events_in_files(broker, tmp_
     ends = [consumer.get_watermark_offsets(TopicPartition("shop", p), timeout=20)[1] for p in range(3)]
     consumer.close()
     assert [tp.offset for tp in committed] == ends
+    # A new checkpoint with 'group-offsets' starts where the group is (the end: no window), not at
+    # 'properties.auto.offset.reset' (earliest: every window again).
+    from_group = run(tmp_path / "group", kafka_sql(broker.bootstrap, "shop", ", 'properties.group.id' = 'revenue-query', 'properties.auto.offset.reset' = 'earliest'")
+                     .replace("'scan.startup.mode' = 'earliest-offset'", "'scan.startup.mode' = 'group-offsets'"))
+    assert from_group.returncode == 0, from_group.stderr[-2000:]
+    assert rows(tmp_path / "group") == []
 
 
 def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):

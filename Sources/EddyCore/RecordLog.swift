@@ -51,10 +51,25 @@ public protocol RecordLog: AnyObject, Sendable {
     /// A hint that reads of these partitions from these offsets follow (a micro-batch's plan), so a
     /// client that fetches ahead can start them all at once. Does nothing unless a log needs it.
     func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws
+
+    /// The timestamp of the first record at or after `offset` and before `before`, when the log can
+    /// tell without disturbing the reads under way (progress shows a reader's lag in seconds with
+    /// it); nil when there is none or it is not at hand.
+    func firstTimestamp(_ topic: String, partition: PartitionID, at offset: Offset, before: Offset, isolation: IsolationLevel) -> Int64?
 }
 
 extension RecordLog {
     public func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws {}
+
+    /// Reads the first batch at `offset` (a log whose reads have no position to disturb).
+    public func firstTimestamp(_ topic: String, partition: PartitionID, at offset: Offset, before: Offset, isolation: IsolationLevel) -> Int64? {
+        guard offset < before else { return nil }
+        var first: Int64?
+        _ = try? read(topic, partition: partition, from: offset, to: before, maxBytes: 1, isolation: isolation) { record in
+            if first == nil { first = record.timestamp.millis }
+        }
+        return first
+    }
 }
 
 /// The offsets of a partition a reader can read now: [start, end).

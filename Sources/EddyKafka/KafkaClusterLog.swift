@@ -130,6 +130,13 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         }
     }
 
+    /// Only from records librdkafka already handed over past the last read (the fetch is not moved).
+    public func firstTimestamp(_ topic: String, partition: PartitionID, at offset: Offset, before: Offset, isolation: IsolationLevel) -> Int64? {
+        lock.withLock {
+            partitions[PartitionKey(topic: topic, partition: partition.rawValue, isolation: isolation)]?.heldTimestamp(at: offset.rawValue, before: before.rawValue)
+        }
+    }
+
     private func partitionReader(_ topic: String, _ partition: PartitionID, _ isolation: IsolationLevel) throws -> PartitionReader {
         let key = PartitionKey(topic: topic, partition: partition.rawValue, isolation: isolation)
         if let existing = partitions[key] { return existing }
@@ -494,6 +501,12 @@ private final class PartitionReader {
         }
         started = true
         expected = from
+    }
+
+    /// The timestamp of the first held record at or after `offset`, when the next read starts there.
+    func heldTimestamp(at offset: Int64, before: Int64) -> Int64? {
+        guard started, expected == offset, let first = held.first(where: { $0.offset >= offset }), first.offset < before else { return nil }
+        return first.timestamp
     }
 
     func read(from: Int64, to: Int64, maxBytes: Int, timeoutMs: Int32, cluster: String,

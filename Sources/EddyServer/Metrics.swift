@@ -48,6 +48,7 @@ public final class PipelineMetrics: @unchecked Sendable {
     static var lateRows: MetricNameDescriptor { name("late_rows", "total", "Rows dropped because they arrived behind the watermark.") }
     static var deadLetters: MetricNameDescriptor { name("dead_letter_rows", "total", "Rows sent to the dead-letter destination, by reason.") }
     static var behind: MetricNameDescriptor { name("offsets_behind_latest", "", "Records between the last batch's end and the newest offset, summed over partitions.") }
+    static var behindSeconds: MetricNameDescriptor { name("source_lag", "seconds", "Age of the oldest record a log source has not read, over its partitions (0 when caught up).") }
     private static func source(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "eddy", subsystem: "source", metricName: metric, unitName: unit, helpText: help)
     }
@@ -122,6 +123,8 @@ public final class PipelineMetrics: @unchecked Sendable {
         }
         let behind = progress.sources.reduce(0.0) { $0 + (Double($1.metrics["avgOffsetsBehindLatest"] ?? "0") ?? 0) * Double(max(1, $1.endOffset.partitions.count)) }
         gauge(Self.behind, pipeline, labels).set(behind)
+        let behindSeconds = progress.sources.compactMap { Double($0.metrics["maxSecondsBehindLatest"] ?? "") }.max() ?? 0
+        gauge(Self.behindSeconds, pipeline, labels).set(behindSeconds)
     }
 
     /// The series a pipeline has from its start (Prometheus' advice: counters that exist at 0, so

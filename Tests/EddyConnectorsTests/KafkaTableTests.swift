@@ -192,6 +192,33 @@ final class KafkaTableTests: XCTestCase {
         XCTAssertEqual(error(ddl + "'scan.bounded.mode' = 'earliest-offset');", "SELECT n FROM b")?.hasPrefix("option 'scan.bounded.mode'"), true)
     }
 
+    /// Progress shows a log's lag per partition, in records and in seconds (the age of the first
+    /// record not read).
+    func testProgressShowsLagPerPartitionInRecordsAndSeconds() throws {
+        try broker.ensureTopic("lag", partitions: 2)
+        let appendedMs = Int64(Date().timeIntervalSince1970 * 1000)
+        try append("lag", partition: 0, (1...6).map { (nil, #"{"n":\#($0)}"#) })
+        try append("lag", partition: 1, [(nil, #"{"n":7}"#), (nil, #"{"n":8}"#)])
+        let output = MemorySink()
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxRecords: 4)  // shared by lag: 3 from partition 0, 1 from partition 1
+        let driver = try TestDriver(Pipeline.read(.log(broker, topic: "lag", format: .json(Schema([Field("n", .int64)])))).write(output),
+                                    options: options, startMs: appendedMs + 60_000)
+        let first = try XCTUnwrap(try driver.runBatch()).sources[0].metrics
+        XCTAssertEqual(first["offsetsBehindLatest.0"], "3")
+        XCTAssertEqual(first["offsetsBehindLatest.1"], "1")
+        for key in ["secondsBehindLatest.0", "secondsBehindLatest.1", "maxSecondsBehindLatest"] {
+            let seconds = try XCTUnwrap(Double(first[key] ?? ""), key)
+            XCTAssert((59.5...70).contains(seconds), "\(key) = \(seconds)")
+        }
+        try driver.runUntilIdle()
+        let last = try XCTUnwrap(driver.progress.last).sources[0].metrics
+        XCTAssertEqual(last["offsetsBehindLatest.0"], "0")
+        XCTAssertEqual(last["secondsBehindLatest.0"], "0.0")
+        XCTAssertEqual(last["maxSecondsBehindLatest"], "0.0")
+        XCTAssertEqual(output.rows.count, 8)
+    }
+
     func testHeadersAreAJSONObjectColumn() throws {
         try broker.ensureTopic("h", partitions: 1)
         try broker.append("h", partition: PartitionID(0), [

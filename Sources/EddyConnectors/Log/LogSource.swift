@@ -216,6 +216,23 @@ final class LogSource: Source {
         try? log.commitGroupOffsets(group: group, topic: descriptor.topic, end.partitions.mapValues { Offset($0) })
     }
 
+    /// The age of the first record not read; when the log cannot tell without moving its reads (a
+    /// cluster whose client has not fetched it yet), the age of the last record read.
+    func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]? {
+        var seconds: [PartitionID: Double] = [:]
+        for (partition, last) in latest.partitions {
+            let from = end[partition] ?? 0
+            guard from < last else {
+                seconds[partition] = 0
+                continue
+            }
+            let time = descriptor.log.firstTimestamp(descriptor.topic, partition: partition, at: Offset(from), before: Offset(last), isolation: isolation)
+                ?? lastRecordTime[partition]
+            seconds[partition] = time.map { max(0, Double(nowMs - $0) / 1000) } ?? 0
+        }
+        return seconds
+    }
+
     func latestOffsets() throws(EngineError) -> SourceOffsets {
         guard descriptor.bounded else { return SourceOffsets(ordered: try ranges().map(\.end)) }
         if let boundedEnd { return boundedEnd }
@@ -243,6 +260,8 @@ final class LogSource: Source {
     /// The average bytes of a record value read so far: `maxBytesPerTrigger` becomes a record count
     /// with it (records of a log are planned by offset, before their sizes are known).
     private var averageRecordBytes = 256.0
+    /// Per partition, the timestamp of the last record read.
+    private var lastRecordTime: [PartitionID: Int64] = [:]
     private var bytesSeen = 0, recordsSeen = 0
 
     /// Up to `limit.maxRecords` offsets in all (or as many as `limit.maxBytes` holds of records of the
@@ -322,7 +341,7 @@ final class LogSource: Source {
             // The metadata of each decoded row, when the plan reads any.
             var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
             let wantsHeaders = metadataColumns.contains { $0.key == .headers }
-            var oldestTimestamp = Int64.max
+            var oldestTimestamp = Int64.max, newestTimestamp: Int64?
             while from < to {
                 let next: Offset
                 do {
@@ -335,6 +354,7 @@ final class LogSource: Source {
                         bytesSeen += value.count
                         recordsSeen += 1
                         oldestTimestamp = min(oldestTimestamp, record.timestamp.millis)
+                        newestTimestamp = record.timestamp.millis
                         if let failure = decoder.appendRecord(value) {
                             letters.append(letter(record, partition: partition, reason: failure.reason, cause: failure.code.rawValue))
                         } else if let failure = keys.append(record.key) {
@@ -354,6 +374,7 @@ final class LogSource: Source {
                 }
                 from = next.rawValue
             }
+            if let newestTimestamp { lastRecordTime[partition] = newestTimestamp }
             var batch = decoder.finish()
             if !metadataColumns.isEmpty || !keyColumns.isEmpty {
                 batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)

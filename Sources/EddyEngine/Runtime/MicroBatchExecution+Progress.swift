@@ -1,3 +1,5 @@
+import EddyCore
+
 extension MicroBatchExecution {
     /// Spark's `StreamingQueryProgress` for a finished batch.
     func progress(_ entry: OffsetLogEntry, latest: [SourceOffsets], rowsPerSource: [Int64], output: RecordBatch,
@@ -25,12 +27,20 @@ extension MicroBatchExecution {
         }
         if context.oldestRecordTimeMs != .max { latency["sinceRecordTimeMax"] = max(0, committedMs - context.oldestRecordTimeMs) }
         let sources = plan.sources.enumerated().map { index, source in
-            let behind = latest.indices.contains(index) ? Self.behind(latest[index], entry.end[index]) : []
+            let behind = latest.indices.contains(index) ? Self.behind(latest[index], entry.end[index]) : [:]
             var metrics: [String: String] = [:]
-            if let minimum = behind.min(), let maximum = behind.max() {
+            if let minimum = behind.values.min(), let maximum = behind.values.max() {
                 metrics["minOffsetsBehindLatest"] = String(minimum)
                 metrics["maxOffsetsBehindLatest"] = String(maximum)
-                metrics["avgOffsetsBehindLatest"] = String(Double(behind.reduce(0, +)) / Double(behind.count))
+                metrics["avgOffsetsBehindLatest"] = String(Double(behind.values.reduce(0, +)) / Double(behind.count))
+            }
+            // A log's lag per partition, in records and in seconds (Eddy's; Spark's Kafka source has the three above).
+            if latest.indices.contains(index), let seconds = source.secondsBehind(end: entry.end[index], latest: latest[index], nowMs: committedMs) {
+                for (partition, records) in behind {
+                    metrics["offsetsBehindLatest.\(partition.rawValue)"] = String(records)
+                    metrics["secondsBehindLatest.\(partition.rawValue)"] = formatSeconds(seconds[partition] ?? 0)
+                }
+                metrics["maxSecondsBehindLatest"] = formatSeconds(seconds.values.max() ?? 0)
             }
             // Eddy's data-quality counts of this batch (Spark's sources put their own figures here too).
             for (column, nulls) in context.nullsPerSource[index] ?? [:] { metrics["nulls." + column] = String(nulls) }
@@ -58,8 +68,8 @@ extension MicroBatchExecution {
 
 
     /// Offsets behind latest per partition.
-    private static func behind(_ latest: SourceOffsets, _ end: SourceOffsets) -> [Int64] {
-        latest.partitions.map { partition, offset in max(0, offset - (end.partitions[partition] ?? 0)) }
+    private static func behind(_ latest: SourceOffsets, _ end: SourceOffsets) -> [PartitionID: Int64] {
+        Dictionary(uniqueKeysWithValues: latest.partitions.map { partition, offset in (partition, max(0, offset - (end.partitions[partition] ?? 0))) })
     }
 }
 
@@ -82,4 +92,9 @@ struct PhaseClock {
     }
 
     var totalMs: Int64 { phases["triggerExecution"] ?? 0 }
+}
+
+/// Seconds with millisecond precision, as progress metrics show them ("1.25").
+private func formatSeconds(_ seconds: Double) -> String {
+    String(Double((seconds * 1000).rounded()) / 1000)
 }

@@ -38,10 +38,15 @@ public protocol Source: AnyObject {
     func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk]
     /// Batch ending at `end` is committed: the source may release resources or publish its position.
     func committed(_ end: SourceOffsets)
+    /// Per partition of `latest`, how many seconds `end` is behind it at `nowMs`: the age of the
+    /// first record not read yet, 0 when there is none. Nil for a source without record times (its
+    /// progress then shows offsets behind only).
+    func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]?
 }
 
 extension Source {
     public func committed(_ end: SourceOffsets) {}
+    public func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]? { nil }
 }
 
 /// What a source needs from the runtime when it is created.

@@ -54,7 +54,8 @@ public struct StreamingQueryProgress: Sendable, Hashable, Codable {
         public var numInputRows: Int64
         public var inputRowsPerSecond: Double
         public var processedRowsPerSecond: Double
-        /// minOffsetsBehindLatest, maxOffsetsBehindLatest, avgOffsetsBehindLatest (Spark's Kafka source names).
+        /// minOffsetsBehindLatest, maxOffsetsBehindLatest, avgOffsetsBehindLatest (Spark's Kafka source names); a
+        /// log's offsetsBehindLatest.<p>, secondsBehindLatest.<p> and maxSecondsBehindLatest.
         public var metrics: [String: String]
     }
 
