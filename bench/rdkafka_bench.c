@@ -7,6 +7,7 @@
  *   rdkafka_bench produce BROKERS TOPIC SIZE COUNT ACKS [producers=N] [conf=value ...]
  *   rdkafka_bench consume BROKERS TOPIC[,TOPIC...] COUNT [conf=value ...]
  *   rdkafka_bench fsync   FILE CHUNK_BYTES TOTAL_BYTES
+ *   rdkafka_bench latency BROKERS IN_TOPIC OUT_TOPIC RATE SECONDS OUT_FILE
  *
  * produce: COUNT records of SIZE value bytes (no key), spread round-robin over the topic's partitions by
  * N producer instances (default 1), each with its own thread and connection: librdkafka puts one partition
@@ -17,6 +18,12 @@
  * group, one queue), timed from the start of the first partition to the last record.
  * fsync: writes TOTAL_BYTES to FILE in CHUNK_BYTES writes, each followed by fdatasync (what a log
  * that syncs every batch pays), and removes the file.
+ * latency: produces RATE records/s for SECONDS to IN_TOPIC, each value {"id":N,"sent":MICROS} (wall clock),
+ * after 200 warm-up records with negative ids, while a read_committed consumer (group, earliest) takes
+ * OUT_TOPIC, where a pipeline copies them; writes "sent_us seen_us" per measured record to OUT_FILE
+ * (bench/kafka_latency.py reads it). C rather than Python so that the clients take little of the CPU
+ * the pipeline and the broker share, and nothing batches arrivals (confluent-kafka's consume(n, t)
+ * waits for n records or t).
  * Each mode ends with one line: RESULT mode=... key=value ... (MB = 10^6 bytes of record values).
  */
 #define _GNU_SOURCE
@@ -385,19 +392,120 @@ static int cmd_fsync(const char *path, long chunk, long total) {
     return 0;
 }
 
+/* ---- latency ---- */
+
+static int64_t wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct seen_log {
+    const char *brokers, *topic;
+    long total;
+    volatile long seen;
+    int64_t *sent, *arrived;
+    volatile int stop;
+};
+
+static void *latency_consumer(void *arg) {
+    struct seen_log *log = arg;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set(conf, "group.id", "eddy-bench-latency");
+    set(conf, "auto.offset.reset", "earliest");
+    set(conf, "isolation.level", "read_committed");
+    set(conf, "fetch.wait.max.ms", "10");
+    set(conf, "enable.auto.commit", "false");
+    rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, conf, log->brokers);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, log->topic, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(rk, topics)) die("%s", "subscribe failed");
+    rd_kafka_topic_partition_list_destroy(topics);
+    while (!log->stop && log->seen < log->total) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10);
+        if (!m) continue;
+        int64_t now = wall_us();
+        if (!m->err && m->payload) {
+            char text[128];
+            size_t n = m->len < sizeof text - 1 ? m->len : sizeof text - 1;
+            memcpy(text, m->payload, n);
+            text[n] = 0;
+            const char *id = strstr(text, "\"id\":"), *sent = strstr(text, "\"sent\":");
+            if (id && sent && atol(id + 5) >= 0) {
+                log->sent[log->seen] = atoll(sent + 7);
+                log->arrived[log->seen] = now;
+                log->seen++;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
+static int cmd_latency(const char *brokers, const char *in, const char *out, long rate, double seconds, const char *path) {
+    struct seen_log log = {.brokers = brokers, .topic = out, .total = (long)(rate * seconds)};
+    log.sent = malloc(sizeof(int64_t) * log.total);
+    log.arrived = malloc(sizeof(int64_t) * log.total);
+    pthread_t consumer;
+    pthread_create(&consumer, NULL, latency_consumer, &log);
+    sleep(3); /* the pipeline and the consumer settle */
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set(conf, "linger.ms", "1");
+    set(conf, "acks", "all");
+    rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, conf, brokers);
+    char value[128];
+    for (int i = 0; i < 200; i++) { /* warm-up, not measured */
+        int n = snprintf(value, sizeof value, "{\"id\":%d,\"sent\":%" PRId64 "}", -1 - i, wall_us());
+        if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(in), RD_KAFKA_V_VALUE(value, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END))
+            die("%s", "produce failed");
+        rd_kafka_flush(rk, 1000);
+        usleep(10 * 1000);
+    }
+    double t0 = now_s();
+    for (long i = 0; i < log.total; i++) {
+        double due = t0 + (double)i / rate;
+        double wait = due - now_s();
+        if (wait > 0.0002) usleep((useconds_t)(wait * 1e6));
+        int n = snprintf(value, sizeof value, "{\"id\":%ld,\"sent\":%" PRId64 "}", i, wall_us());
+        while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(in), RD_KAFKA_V_VALUE(value, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk, 1);
+        rd_kafka_poll(rk, 0);
+    }
+    double produced_s = now_s() - t0;
+    rd_kafka_flush(rk, 30000);
+    rd_kafka_destroy(rk);
+    for (int waited = 0; log.seen < log.total && waited < 600; waited++) usleep(100 * 1000); /* at most 60 s */
+    log.stop = 1;
+    pthread_join(consumer, NULL);
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write %s", path);
+    for (long i = 0; i < log.seen; i++) fprintf(f, "%" PRId64 " %" PRId64 "\n", log.sent[i], log.arrived[i]);
+    fclose(f);
+    printf("RESULT mode=latency rate=%ld events=%ld seen=%ld produce_seconds=%.2f\n", rate, log.total, log.seen, produced_s);
+    free(log.sent);
+    free(log.arrived);
+    return log.seen == log.total ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     const char *usage =
         "usage: rdkafka_bench create BROKERS TOPIC PARTITIONS\n"
         "       rdkafka_bench delete BROKERS TOPIC\n"
         "       rdkafka_bench produce BROKERS TOPIC SIZE COUNT ACKS [producers=N] [conf=value ...]\n"
         "       rdkafka_bench consume BROKERS TOPIC[,TOPIC...] COUNT [conf=value ...]\n"
-        "       rdkafka_bench fsync FILE CHUNK_BYTES TOTAL_BYTES\n";
+        "       rdkafka_bench fsync FILE CHUNK_BYTES TOTAL_BYTES\n"
+        "       rdkafka_bench latency BROKERS IN_TOPIC OUT_TOPIC RATE SECONDS OUT_FILE\n";
     if (argc >= 5 && !strcmp(argv[1], "create")) return cmd_create(argv[2], argv[3], atoi(argv[4]));
     if (argc >= 4 && !strcmp(argv[1], "delete")) return cmd_delete(argv[2], argv[3]);
     if (argc >= 7 && !strcmp(argv[1], "produce"))
         return cmd_produce(argv[2], argv[3], atol(argv[4]), atol(argv[5]), argv[6], argc - 7, argv + 7);
     if (argc >= 5 && !strcmp(argv[1], "consume")) return cmd_consume(argv[2], argv[3], atol(argv[4]), argc - 5, argv + 5);
     if (argc >= 5 && !strcmp(argv[1], "fsync")) return cmd_fsync(argv[2], atol(argv[3]), atol(argv[4]));
+    if (argc >= 8 && !strcmp(argv[1], "latency")) return cmd_latency(argv[2], argv[3], argv[4], atol(argv[5]), atof(argv[6]), argv[7]);
     fputs(usage, stderr);
     return 2;
 }

@@ -69,64 +69,8 @@ rate() { awk "BEGIN{printf \"%d\", $rows / $1}"; }
 ratio() { awk "BEGIN{printf \"%.2f\", $1 / $2}"; }
 echo "BENCH kafka_q_a rows=$rows partitions=$partitions kafka_events_per_s=$(rate "$kafka_s") files_events_per_s=$(rate "$files_s") bare_consumer_events_per_s=$(rate "$bare_s") eos_sink_events_per_s=$(rate "$eos_s") kafka_vs_files=$(ratio "$files_s" "$kafka_s") kafka_vs_bare_consumer=$(ratio "$bare_s" "$kafka_s") eos_vs_kafka=$(ratio "$kafka_s" "$eos_s")"
 
-# End-to-end latency through the exactly-once path: a producer (confluent-kafka) writes events stamped
-# with their send time at a fixed rate to a topic; `eddy run` (trigger 100 ms) copies them to another
-# topic, one Kafka transaction per micro-batch; a read_committed consumer takes each as it becomes
-# visible. Latency = visible - sent, p50 and p99, at 10 k and 100 k events/s (LATENCY_SECONDS each),
-# after 2 s of warm-up events that are not counted: the query's first Kafka transaction finds the
-# group and transaction coordinators, which takes most of a second once.
+# End-to-end latency through the exactly-once path, and where the time goes (bench/kafka_latency.py).
 latency_seconds=${LATENCY_SECONDS:-10}
 for rate in 10000 100000; do
-  "$client" create "$brokers" "lat-in-$rate" 4 >/dev/null
-  mkdir -p "$work/lat-$rate"
-  cat > "$work/lat-$rate/q.sql" <<SQL
-CREATE TABLE events (id BIGINT, sent BIGINT) WITH ('connector' = 'kafka', 'topic' = 'lat-in-$rate', 'format' = 'json',
-  'properties.bootstrap.servers' = '$brokers', 'scan.startup.mode' = 'earliest-offset');
-CREATE TABLE copied WITH ('connector' = 'kafka', 'topic' = 'lat-out-$rate', 'format' = 'json', 'sink.partitions' = '4',
-  'properties.bootstrap.servers' = '$brokers') AS SELECT id, sent FROM events;
-SQL
-  (cd "$work/lat-$rate" && exec "$eddy" run q.sql --checkpoint ckpt --interval-ms 100 >run.log 2>&1) &
-  run_pid=$!
-  line=$(.venv/bin/python - "$brokers" "$rate" "$latency_seconds" <<'PY'
-import json, sys, threading, time
-from confluent_kafka import Consumer, Producer
-brokers, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-total = int(rate * seconds)
-latencies, done = [], threading.Event()
-def consume():
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"lat-{rate}", "auto.offset.reset": "earliest",
-                         "isolation.level": "read_committed", "fetch.wait.max.ms": 10})
-    consumer.subscribe([f"lat-out-{rate}"])
-    deadline = time.time() + seconds + 60
-    while len(latencies) < total and time.time() < deadline:
-        for message in consumer.consume(10000, 0.05):
-            if message.error() is None:
-                event = json.loads(message.value())
-                if event["id"] >= 0:
-                    latencies.append(time.time() * 1000 - event["sent"])
-    consumer.close()
-    done.set()
-threading.Thread(target=consume, daemon=True).start()
-time.sleep(3)  # the query and the consumer settle
-producer = Producer({"bootstrap.servers": brokers, "linger.ms": 1, "acks": "all"})
-for i in range(200):  # warm-up: not measured
-    producer.produce(f"lat-in-{rate}", json.dumps({"id": -1 - i, "sent": int(time.time() * 1000)}).encode())
-    producer.flush(1)
-    time.sleep(0.01)
-start = time.time()
-for i in range(total):
-    while time.time() < start + i / rate:
-        time.sleep(0.0005)
-    producer.produce(f"lat-in-{rate}", json.dumps({"id": i, "sent": int(time.time() * 1000)}).encode())
-    producer.poll(0)
-producer.flush(30)
-done.wait(seconds + 70)
-latencies.sort()
-pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
-print(f"BENCH kafka_e2e_latency rate={rate} events={total} seen={len(latencies)} p50_ms={pick(0.5):.0f} p99_ms={pick(0.99):.0f} max_ms={latencies[-1] if latencies else float('nan'):.0f}")
-PY
-)
-  echo "$line"
-  kill -TERM "$run_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
+  .venv/bin/python bench/kafka_latency.py "$eddy" "$brokers" "$rate" "$latency_seconds" "$work/lat-$rate" "$client"
 done
