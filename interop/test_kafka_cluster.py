@@ -275,3 +275,54 @@ def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(brok
                            capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert again.returncode == 2, again.stderr[-2000:]
     assert "grow-0 ends at offset 1, before the query's 10: the topic was deleted and created again" in again.stderr, again.stderr[-2000:]
+
+
+def test_upsert_kafka_writes_the_current_row_of_each_key_exactly_once(broker, tmp_path):
+    """upsert-kafka on a cluster: an updating result (revenue per category, no window) keyed by its
+    PRIMARY KEY into a compacted topic, one transaction per micro-batch; a read_committed consumer's
+    newest record per key is the result over all events, and each key's records stay in one partition."""
+    from decimal import Decimal
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    data = generate(tmp_path, broker.bootstrap, "upserts")
+    expected: dict = {}
+    for name in (n for n in os.listdir(data) if n.endswith(".jsonl")):  # (the broker keeps its log there too)
+        with open(os.path.join(data, name)) as f:
+            for line in f:
+                event = json.loads(line)
+                orders, revenue = expected.get(event["category"], (0, Decimal(0)))
+                expected[event["category"]] = (orders + 1, revenue + Decimal(str(event["amount"])))
+    sql = kafka_sql(broker.bootstrap, "upserts").replace(QUERY, "") + f"""
+CREATE TABLE by_category (category STRING, orders BIGINT, revenue DECIMAL(18, 2), PRIMARY KEY (category) NOT ENFORCED)
+  WITH ('connector' = 'upsert-kafka', 'topic' = 'by-category', 'properties.bootstrap.servers' = '{broker.bootstrap}',
+        'key.format' = 'json', 'value.format' = 'json', 'sink.partitions' = '2');
+INSERT INTO by_category SELECT category, COUNT(*), SUM(amount) FROM purchases GROUP BY category;
+"""
+    result = run(tmp_path / "upsert", sql, "--max-bytes-per-trigger", "300000")  # several batches: keys change
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "upsert-check", "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed", "enable.partition.eof": True})
+    consumer.subscribe(["by-category"])
+    newest, partitions, records, ends = {}, {}, 0, set()
+    deadline = time.monotonic() + 60
+    while len(ends) < 2 and time.monotonic() < deadline:
+        message = consumer.poll(1.0)
+        if message is None:
+            continue
+        if message.error():
+            ends.add(message.partition())
+            continue
+        key = json.loads(message.key())["category"]
+        value = json.loads(message.value())
+        newest[key] = (value["orders"], Decimal(str(value["revenue"])))
+        partitions.setdefault(key, set()).add(message.partition())
+        records += 1
+    consumer.close()
+    assert newest == expected
+    assert records > len(expected), "each key changed more than once"
+    assert all(len(found) == 1 for found in partitions.values())
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    resource = ConfigResource("topic", "by-category")
+    configs = admin.describe_configs([resource])[resource].result(30)
+    assert configs["cleanup.policy"].value == "compact"

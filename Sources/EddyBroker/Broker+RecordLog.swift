@@ -14,9 +14,9 @@ extension Broker: RecordLog {
     }
 
     @discardableResult
-    public func ensureTopic(_ topic: String, partitions: Int32) throws -> Int {
+    public func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int {
         do {
-            return try topics.create(topic, partitions: partitions, overrides: [:]).partitions.count
+            return try topics.create(topic, partitions: partitions, overrides: configs).partitions.count
         } catch let error as TopicError where error.code == .topicAlreadyExists {
             return topics.topic(topic)?.partitions.count ?? 0
         }

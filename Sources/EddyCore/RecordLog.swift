@@ -20,9 +20,10 @@ public protocol RecordLog: AnyObject, Sendable {
     /// The number of partitions of `topic`, nil when it does not exist.
     func partitionCount(_ topic: String) throws -> Int?
 
-    /// Creates `topic` with `partitions` partitions unless it exists; returns its partition count.
+    /// Creates `topic` with `partitions` partitions and these topic configs (`cleanup.policy` …)
+    /// unless it exists; returns its partition count. An existing topic is left as it is.
     @discardableResult
-    func ensureTopic(_ topic: String, partitions: Int32) throws -> Int
+    func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int
 
     /// Per partition, in partition order: the offsets a reader at `isolation` can read now, from the
     /// log start to the last stable offset (read_committed) or the log end (read_uncommitted). Nil
@@ -59,6 +60,12 @@ public protocol RecordLog: AnyObject, Sendable {
 }
 
 extension RecordLog {
+    /// Creates `topic` with the log's default configs unless it exists; returns its partition count.
+    @discardableResult
+    public func ensureTopic(_ topic: String, partitions: Int32) throws -> Int {
+        try ensureTopic(topic, partitions: partitions, configs: [:])
+    }
+
     public func willRead(_ topic: String, from offsets: [PartitionID: Offset], isolation: IsolationLevel) throws {}
 
     /// Reads the first batch at `offset` (a log whose reads have no position to disturb).

@@ -65,10 +65,10 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         try lock.withLock { try metadataPartitions(topic) }
     }
 
-    public func ensureTopic(_ topic: String, partitions count: Int32) throws -> Int {
+    public func ensureTopic(_ topic: String, partitions count: Int32, configs: [String: String]) throws -> Int {
         try lock.withLock {
             if let existing = try metadataPartitions(topic) { return existing }
-            try createTopic(topic, partitions: count)
+            try createTopic(topic, partitions: count, configs: configs)
             // The cluster may take a moment to show a new topic in its metadata.
             let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
             while Date() < deadline {
@@ -403,7 +403,7 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         return Int(found.partition_cnt)
     }
 
-    private func createTopic(_ topic: String, partitions count: Int32) throws {
+    private func createTopic(_ topic: String, partitions count: Int32, configs: [String: String]) throws {
         let handle = try querier(.readCommitted)
         var errorText = [CChar](repeating: 0, count: 512)
         // Replication factor -1: the cluster's default (KIP-464).
@@ -411,6 +411,10 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
             throw KafkaError("cannot describe topic \(topic): \(cText(errorText))")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
+        for (name, value) in configs.sorted(by: { $0.key < $1.key }) {
+            let code = rd_kafka_NewTopic_set_config(newTopic, name, value)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("topic config \(name) = \(value)", code) }
+        }
         guard let queue = rd_kafka_queue_new(handle) else { throw KafkaError("out of memory") }
         defer { rd_kafka_queue_destroy(queue) }
         var topics: [OpaquePointer?] = [newTopic]

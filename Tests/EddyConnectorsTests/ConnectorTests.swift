@@ -502,7 +502,9 @@ final class AppendFailsOnPartition: RecordLog, @unchecked Sendable {
     }
     struct Crash: Error {}
     func partitionCount(_ topic: String) throws -> Int? { try inner.partitionCount(topic) }
-    func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { try inner.ensureTopic(topic, partitions: partitions) }
+    func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int {
+        try inner.ensureTopic(topic, partitions: partitions, configs: configs)
+    }
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { try inner.readableRanges(topic, isolation: isolation) }
     func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? {
         try inner.offsets(topic, atOrAfter: millis, isolation: isolation)

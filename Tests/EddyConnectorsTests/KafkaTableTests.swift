@@ -1,4 +1,4 @@
-import EddyBroker
+@testable import EddyBroker
 import EddyConnectors
 import EddyCore
 import EddyEngine
@@ -217,6 +217,55 @@ final class KafkaTableTests: XCTestCase {
         XCTAssertEqual(last["secondsBehindLatest.0"], "0.0")
         XCTAssertEqual(last["maxSecondsBehindLatest"], "0.0")
         XCTAssertEqual(output.rows.count, 8)
+    }
+
+    /// upsert-kafka: an updating result keyed by the PRIMARY KEY into a compacted topic; every change
+    /// of a key is a record, the newest one holds the key's current row.
+    func testUpsertKafkaWritesEachChangeKeyedByThePrimaryKey() throws {
+        try broker.ensureTopic("clicks", partitions: 1)
+        try append("clicks", [("a", #"{"user":"a","n":1}"#), ("b", #"{"user":"b","n":2}"#), ("a", #"{"user":"a","n":3}"#),
+                              ("c", #"{"user":"c","n":4}"#), ("a", #"{"user":"a","n":5}"#)])
+        let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { _ in }), bounded: true)
+        try session.run("""
+            CREATE TABLE clicks (`user` STRING, n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'clicks', 'format' = 'json',
+              'scan.startup.mode' = 'earliest-offset');
+            CREATE TABLE per_user (`user` STRING, clicks BIGINT, total BIGINT, PRIMARY KEY (`user`) NOT ENFORCED)
+              WITH ('connector' = 'upsert-kafka', 'topic' = 'per-user', 'key.format' = 'json', 'value.format' = 'json', 'sink.partitions' = '2');
+            """)
+        guard case .job(let job) = try session.execute(try Parser.parseStatement(
+            "INSERT INTO per_user SELECT `user`, COUNT(*), SUM(n) FROM clicks GROUP BY `user`;"))
+        else { return XCTFail("not a job") }
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxRecords: 2)  // three batches: a key changes more than once
+        try TestDriver(job.pipeline, options: options).runUntilIdle()
+
+        XCTAssertEqual(broker.topics.topic("per-user")?.config.cleanupPolicy, "compact")
+        var records: [(partition: Int32, key: String, value: String)] = []
+        for partition in Int32(0)..<2 {
+            _ = try broker.read("per-user", partition: PartitionID(partition), from: Offset(0), to: Offset(100), maxBytes: 1 << 20,
+                                isolation: .readCommitted) { record in
+                records.append((partition, String(decoding: record.key!, as: UTF8.self), String(decoding: record.value!, as: UTF8.self)))
+            }
+        }
+        var newest: [String: String] = [:]
+        for record in records { newest[record.key] = record.value }
+        XCTAssertEqual(newest, [
+            #"{"user":"a"}"#: #"{"user":"a","clicks":3,"total":9}"#,
+            #"{"user":"b"}"#: #"{"user":"b","clicks":1,"total":2}"#,
+            #"{"user":"c"}"#: #"{"user":"c","clicks":1,"total":4}"#,
+        ])
+        XCTAssertEqual(records.filter { $0.key == #"{"user":"a"}"# }.map(\.value),
+                       [#"{"user":"a","clicks":1,"total":1}"#, #"{"user":"a","clicks":2,"total":4}"#, #"{"user":"a","clicks":3,"total":9}"#])
+        // Each key stays in one partition, where Kafka's Java client would put it.
+        for record in records {
+            XCTAssertEqual(Int(record.partition), LogSinkDescriptor.defaultPartition(key: ArraySlice(record.key.utf8), partitions: 2))
+        }
+
+        let ddl = "CREATE TABLE u (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'u', "
+        XCTAssertEqual(error(ddl + "'value.format' = 'json');", "SELECT k FROM u"), "upsert-kafka needs 'key.format': 'json', 'csv' or 'raw'")
+        XCTAssertEqual(error(ddl + "'key.format' = 'json', 'value.format' = 'json');", "SELECT k FROM u")?.hasPrefix("upsert-kafka is a sink only"), true)
+        XCTAssertEqual(error("CREATE TABLE v (k STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 'v', 'key.format' = 'json', 'value.format' = 'json');",
+                             "SELECT k FROM v"), "upsert-kafka needs a PRIMARY KEY (…) NOT ENFORCED: its columns are each record's key")
     }
 
     func testHeadersAreAJSONObjectColumn() throws {

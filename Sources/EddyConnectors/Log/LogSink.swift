@@ -41,6 +41,8 @@ public struct LogSinkDescriptor: SinkDescriptor {
         case fixed
     }
     public var partitioner = Partitioner.default
+    /// Topic configs for a topic the sink creates (`cleanup.policy` = `compact` for upsert-kafka).
+    public var topicConfigs: [String: String] = [:]
 
     /// The partition Kafka's Java client (and librdkafka's `murmur2_random`) puts a key in: positive
     /// murmur2 of its bytes modulo the partition count.
@@ -87,7 +89,7 @@ final class LogSink: Sink {
         self.context = context
         let partitions: Int
         do {
-            partitions = try descriptor.log.ensureTopic(descriptor.topic, partitions: descriptor.partitions)
+            partitions = try descriptor.log.ensureTopic(descriptor.topic, partitions: descriptor.partitions, configs: descriptor.topicConfigs)
         } catch {
             throw .execution("cannot open topic \(descriptor.topic): \(error)")
         }

@@ -32,7 +32,8 @@ public enum SQLConnectors {
                                 output: @escaping @Sendable (String) -> Void = { print($0) }) -> ConnectorRegistry {
         let kafka = embedded ?? (planningOnly ? (UnconnectedLog(), "the embedded broker") : nil)
         return ConnectorRegistry([FilesystemConnector(), DatagenConnector(), PrintConnector(output: output), BlackholeConnector(),
-                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly), SQLiteConnector(),
+                                  KafkaConnector(embedded: kafka, planningOnly: planningOnly),
+                                  UpsertKafkaConnector(kafka: KafkaConnector(embedded: kafka, planningOnly: planningOnly)), SQLiteConnector(),
                                   PostgresConnector(name: "jdbc"), PostgresConnector(name: "postgres"), WebhookConnector()])
     }
 }
@@ -108,7 +109,7 @@ struct KafkaConnector: TableConnector {
     func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
         try validate(table)
         guard mode == .append else {
-            throw SQLError("the kafka sink takes appends (window results, rows of a query without aggregation); upsert-kafka is not supported yet",
+            throw SQLError("the kafka sink takes appends (window results, rows of a query without aggregation); write an updating result to 'connector' = 'upsert-kafka'",
                            at: table.location)
         }
         if !table.metadata.isEmpty {
@@ -264,6 +265,83 @@ struct KafkaConnector: TableConnector {
             }
         }
         return offsets
+    }
+}
+
+/// `'connector' = 'upsert-kafka'` (Flink's): a query's result as a changelog keyed by the table's
+/// PRIMARY KEY, into a compacted topic of the embedded broker or of any cluster: each row a batch
+/// changed is a record whose key is the primary key's columns (`'key.format'`) and whose value is the
+/// row (`'value.format'`), so the compacted topic keeps each key's newest row. Written as the kafka
+/// connector writes (exactly once; on a cluster, one transaction per micro-batch). A delete would be
+/// a tombstone (a null value); no query of the engine deletes rows yet. Reading such a topic back as a
+/// table (a changelog source) is not supported yet.
+struct UpsertKafkaConnector: TableConnector {
+    let name = "upsert-kafka"
+    let kafka: KafkaConnector
+    let optionKeys: Set<String> = [
+        "topic", "properties.bootstrap.servers", "key.format", "value.format", "value.fields-include", "sink.partitions",
+        "sink.delivery-guarantee",
+    ]
+    let optionPrefixes = ["properties."]
+
+    func validate(_ table: TableDefinition) throws(SQLError) {
+        _ = try kafka.log(table)
+        _ = try table.options.required("topic", "the topic the table writes")
+        _ = try keyFormat(table)
+        _ = try valueFormat(table)
+        _ = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"])
+        _ = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"])
+        // (A CREATE TABLE … AS has its columns only when `sink` is called.)
+        if !table.schema.fields.isEmpty { _ = try primaryKey(table) }
+    }
+
+    func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
+        throw SQLError("""
+            upsert-kafka is a sink only in Eddy for now: reading a compacted topic back as a changing table needs \
+            changelog support in the engine; read the topic with 'connector' = 'kafka' as a stream of its records
+            """, at: table.location)
+    }
+
+    func sink(_ table: TableDefinition, mode: SinkMode) throws(SQLError) -> any SinkDescriptor {
+        try validate(table)
+        let key = try primaryKey(table)
+        let keyFormat = try keyFormat(table)
+        if keyFormat == .raw, key.count != 1 || table.schema.field(named: key[0])?.type != .utf8 {
+            throw SQLError("'key.format' = 'raw' holds one STRING column; the PRIMARY KEY is (\(key.joined(separator: ", ")))",
+                           at: table.options.location(of: "key.format"))
+        }
+        let log = try kafka.log(table)
+        let partitions = Int32(try table.options.integer("sink.partitions", in: 1...10_000) ?? 1)
+        let exceptKey = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"], default: "ALL") == "EXCEPT_KEY"
+        var sink = LogSinkDescriptor(log: log, topic: try table.options.required("topic", "the topic the table writes"), partitions: partitions,
+                                     keyFields: key, valueFormat: try valueFormat(table), keyFormat: keyFormat, valueExceptKey: exceptKey)
+        let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
+        sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
+        // A key's records all go to one partition (murmur2, as Java clients place keys), so compaction keeps its newest.
+        sink.partitioner = .default
+        sink.topicConfigs = ["cleanup.policy": "compact"]
+        return sink
+    }
+
+    private func primaryKey(_ table: TableDefinition) throws(SQLError) -> [String] {
+        guard let key = table.primaryKey, !key.isEmpty else {
+            throw SQLError("upsert-kafka needs a PRIMARY KEY (…) NOT ENFORCED: its columns are each record's key", at: table.location)
+        }
+        return key
+    }
+
+    private func keyFormat(_ table: TableDefinition) throws(SQLError) -> MessageFormat {
+        guard let name = try table.options.choice("key.format", ["json", "csv", "raw"]), let format = MessageFormat(rawValue: name) else {
+            throw SQLError("upsert-kafka needs 'key.format': 'json', 'csv' or 'raw'", at: table.location)
+        }
+        return format
+    }
+
+    private func valueFormat(_ table: TableDefinition) throws(SQLError) -> MessageFormat {
+        guard let name = try table.options.choice("value.format", ["json", "csv"]), let format = MessageFormat(rawValue: name) else {
+            throw SQLError("upsert-kafka needs 'value.format': 'json' or 'csv'", at: table.location)
+        }
+        return format
     }
 }
 
@@ -506,7 +584,7 @@ final class UnconnectedLog: RecordLog {
     }
 
     func partitionCount(_ topic: String) throws -> Int? { throw NotConnected() }
-    func ensureTopic(_ topic: String, partitions: Int32) throws -> Int { throw NotConnected() }
+    func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int { throw NotConnected() }
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { throw NotConnected() }
     func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? { throw NotConnected() }
     func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int, isolation: IsolationLevel,
