@@ -207,10 +207,16 @@ def test_killed_and_restarted_pipeline_writes_each_result_once(broker, tmp_path,
 
 def read_topic(bootstrap: str, topic: str, isolation: str) -> list:
     """Every value of the topic's two partitions a consumer at `isolation` reads."""
+    return [value for _, value, _ in read_records(bootstrap, topic, isolation)]
+
+
+def read_records(bootstrap: str, topic: str, isolation: str) -> list:
+    """(key, value, partition) of every record of the topic's two partitions a consumer at `isolation`
+    reads, in each partition's order; keys and values decoded from JSON."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{random.randrange(1 << 30)}", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False, "isolation.level": isolation, "enable.partition.eof": True})
     consumer.subscribe([topic])
-    values, ends = [], set()
+    records, ends = [], set()
     deadline = time.monotonic() + 60
     while len(ends) < 2 and time.monotonic() < deadline:
         message = consumer.poll(1.0)
@@ -219,9 +225,9 @@ def read_topic(bootstrap: str, topic: str, isolation: str) -> list:
         if message.error():
             ends.add(message.partition())
             continue
-        values.append(json.loads(message.value()))
+        records.append((json.loads(message.key()) if message.key() else None, json.loads(message.value()), message.partition()))
     consumer.close()
-    return values
+    return records
 
 
 def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(broker, tmp_path, request):
@@ -301,26 +307,13 @@ INSERT INTO by_category SELECT category, COUNT(*), SUM(amount) FROM purchases GR
     result = run(tmp_path / "upsert", sql, "--max-bytes-per-trigger", "300000")  # several batches: keys change
     assert result.returncode == 0, result.stderr[-2000:]
 
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "upsert-check", "auto.offset.reset": "earliest",
-                         "isolation.level": "read_committed", "enable.partition.eof": True})
-    consumer.subscribe(["by-category"])
-    newest, partitions, records, ends = {}, {}, 0, set()
-    deadline = time.monotonic() + 60
-    while len(ends) < 2 and time.monotonic() < deadline:
-        message = consumer.poll(1.0)
-        if message is None:
-            continue
-        if message.error():
-            ends.add(message.partition())
-            continue
-        key = json.loads(message.key())["category"]
-        value = json.loads(message.value())
-        newest[key] = (value["orders"], Decimal(str(value["revenue"])))
-        partitions.setdefault(key, set()).add(message.partition())
-        records += 1
-    consumer.close()
+    newest, partitions = {}, {}
+    records = read_records(broker.bootstrap, "by-category", "read_committed")
+    for key, value, partition in records:
+        newest[key["category"]] = (value["orders"], Decimal(str(value["revenue"])))
+        partitions.setdefault(key["category"], set()).add(partition)
     assert newest == expected
-    assert records > len(expected), "each key changed more than once"
+    assert len(records) > len(expected), "each key changed more than once"
     assert all(len(found) == 1 for found in partitions.values())
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     resource = ConfigResource("topic", "by-category")
