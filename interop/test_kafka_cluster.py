@@ -319,3 +319,41 @@ INSERT INTO by_category SELECT category, COUNT(*), SUM(amount) FROM purchases GR
     resource = ConfigResource("topic", "by-category")
     configs = admin.describe_configs([resource])[resource].result(30)
     assert configs["cleanup.policy"].value == "compact"
+
+
+def test_a_topic_pattern_reads_every_matching_topic_and_new_ones(broker, tmp_path, request):
+    """'topic-pattern' on a cluster: every topic whose name matches, with the `topic` metadata column;
+    a matching topic created while the query runs is read from its start."""
+    for topic, partitions in [("logs-a", 2), ("logs-b", 1), ("logsx", 1)]:
+        create_topic(broker.bootstrap, topic, partitions)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    for n, (topic, partition) in enumerate([("logs-a", 0), ("logs-a", 1), ("logs-b", 0), ("logsx", 0)]):
+        producer.produce(topic, json.dumps({"n": n}).encode(), partition=partition)
+    producer.flush(30)
+    directory = tmp_path / "pattern"
+    os.makedirs(directory)
+    (directory / "q.sql").write_text(f"""
+CREATE TABLE logs (n BIGINT, source_topic STRING METADATA FROM 'topic') WITH ('connector' = 'kafka', 'topic-pattern' = 'logs-.*',
+  'format' = 'json', 'properties.bootstrap.servers' = '{broker.bootstrap}', 'scan.startup.mode' = 'earliest-offset');
+CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT n, source_topic FROM logs;
+""")
+    proc = subprocess.Popen([eddy_bin(), "run", "q.sql", "--checkpoint", "ckpt", "--interval-ms", "200"], cwd=directory,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    request.addfinalizer(proc.kill)
+
+    def seen() -> list:
+        try:
+            return sorted((r["n"], r["source_topic"]) for r in committed_rows(str(directory / "out" / "seen")))
+        except FileNotFoundError:
+            return []
+    try:
+        wait_until(lambda: len(seen()) >= 3, 30, "the records of the matching topics")
+        create_topic(broker.bootstrap, "logs-c", 1)
+        producer.produce("logs-c", json.dumps({"n": 10}).encode(), partition=0)
+        producer.flush(30)
+        wait_until(lambda: len(seen()) >= 4, 60, "the records of a topic created mid-run")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert seen() == [(0, "logs-a"), (1, "logs-a"), (2, "logs-b"), (10, "logs-c")]

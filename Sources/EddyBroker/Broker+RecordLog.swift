@@ -14,6 +14,8 @@ extension Broker: RecordLog {
     }
 
     @discardableResult
+    public func topicNames() -> [String] { topics.all.map(\.name) }
+
     public func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int {
         do {
             return try topics.create(topic, partitions: partitions, overrides: configs).partitions.count

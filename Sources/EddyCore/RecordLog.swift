@@ -20,6 +20,9 @@ public protocol RecordLog: AnyObject, Sendable {
     /// The number of partitions of `topic`, nil when it does not exist.
     func partitionCount(_ topic: String) throws -> Int?
 
+    /// The names of every topic of the log, internal ones included (topic patterns match them).
+    func topicNames() throws -> [String]
+
     /// Creates `topic` with `partitions` partitions and these topic configs (`cleanup.policy` …)
     /// unless it exists; returns its partition count. An existing topic is left as it is.
     @discardableResult

@@ -65,6 +65,20 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
         try lock.withLock { try metadataPartitions(topic) }
     }
 
+    public func topicNames() throws -> [String] {
+        try lock.withLock {
+            let handle = try querier(.readCommitted)
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError("the topics of \(bootstrapServers)", code) }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            return (0..<Int(metadata.pointee.topic_cnt)).compactMap { index in
+                let topic = metadata.pointee.topics[index]
+                return topic.err == RD_KAFKA_RESP_ERR_NO_ERROR ? String(cString: topic.topic) : nil
+            }
+        }
+    }
+
     public func ensureTopic(_ topic: String, partitions count: Int32, configs: [String: String]) throws -> Int {
         try lock.withLock {
             if let existing = try metadataPartitions(topic) { return existing }

@@ -502,6 +502,7 @@ final class AppendFailsOnPartition: RecordLog, @unchecked Sendable {
     }
     struct Crash: Error {}
     func partitionCount(_ topic: String) throws -> Int? { try inner.partitionCount(topic) }
+    func topicNames() throws -> [String] { try inner.topicNames() }
     func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int {
         try inner.ensureTopic(topic, partitions: partitions, configs: configs)
     }

@@ -34,7 +34,7 @@ final class KafkaTableTests: XCTestCase {
 
     /// Runs `ddl`, then `query` (a SELECT) over the data present now; the printed rows.
     func select(_ ddl: String, _ query: String) throws -> [String] {
-        let printed = Printed()
+        let printed = PrintedLines()
         let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { printed.append($0) }), bounded: true)
         try session.run(ddl)
         guard case .query(let parsed) = try Parser.parseStatement(query) else { return [] }
@@ -268,6 +268,69 @@ final class KafkaTableTests: XCTestCase {
                              "SELECT k FROM v"), "upsert-kafka needs a PRIMARY KEY (…) NOT ENFORCED: its columns are each record's key")
     }
 
+    /// 'topic' = 'a;b' and 'topic-pattern': one table over several topics, with a `topic` metadata
+    /// column; a topic created later that matches the pattern is read from its start, and the
+    /// topics' ids stay the same across a restart of the checkpoint.
+    func testTopicListsAndPatterns() throws {
+        try broker.ensureTopic("pat-a", partitions: 1)
+        try broker.ensureTopic("pat-b", partitions: 2)
+        for other in ["pattern-x", "xpat-a"] { try broker.ensureTopic(other, partitions: 1) }
+        try append("pat-a", [(nil, #"{"n":1}"#)])
+        try append("pat-b", partition: 1, [(nil, #"{"n":2}"#)])
+        try append("pattern-x", [(nil, #"{"n":98}"#)])
+        try append("xpat-a", [(nil, #"{"n":99}"#)])
+
+        XCTAssertEqual(try select("""
+            CREATE TABLE l (n BIGINT, tp STRING METADATA FROM 'topic', p BIGINT METADATA FROM 'partition')
+            WITH ('connector' = 'kafka', 'topic' = 'pat-a; pattern-x', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+            """, "SELECT n, tp, p FROM l").sorted(), ["+I[1, pat-a, 0]", "+I[98, pattern-x, 0]"])
+
+        let printed = PrintedLines()
+        func driver() throws -> TestDriver {
+            let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { printed.append($0) }))
+            try session.run("""
+                CREATE TABLE p (n BIGINT, tp STRING METADATA FROM 'topic') WITH ('connector' = 'kafka', 'topic-pattern' = 'pat-.*',
+                  'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+                CREATE TABLE out (n BIGINT, tp STRING) WITH ('connector' = 'print');
+                """)
+            guard case .job(let job) = try session.execute(try Parser.parseStatement("INSERT INTO out SELECT n, tp FROM p;")) else {
+                throw EngineError.internal("not a job")
+            }
+            return try TestDriver(job.pipeline, checkpoint: directory + "/ckpt-pattern")
+        }
+        var running = try driver()
+        try running.runUntilIdle()
+        XCTAssertEqual(printed.lines.sorted(), ["+I[1, pat-a]", "+I[2, pat-b]"])
+        // A topic created while the query runs is found at the next trigger and read from its start.
+        try broker.ensureTopic("pat-c", partitions: 1)
+        try append("pat-c", [(nil, #"{"n":3}"#)])
+        try append("pat-b", partition: 0, [(nil, #"{"n":4}"#)])
+        try running.runUntilIdle()
+        XCTAssertEqual(printed.lines.sorted(), ["+I[1, pat-a]", "+I[2, pat-b]", "+I[3, pat-c]", "+I[4, pat-b]"])
+        let labels = Set(running.progress.flatMap { $0.sources[0].metrics.keys }.filter { $0.hasPrefix("offsetsBehindLatest.") })
+        XCTAssertEqual(labels, ["offsetsBehindLatest.pat-a-0", "offsetsBehindLatest.pat-b-0", "offsetsBehindLatest.pat-b-1", "offsetsBehindLatest.pat-c-0"])
+
+        // Restarted on the checkpoint: nothing is read twice, and each topic keeps its place.
+        running = try driver()
+        try append("pat-a", [(nil, #"{"n":5}"#)])
+        try running.runUntilIdle()
+        XCTAssertEqual(printed.lines.count, 5)
+        XCTAssertEqual(printed.lines.last, "+I[5, pat-a]")
+
+        let ddl = "CREATE TABLE e (n BIGINT) WITH ('connector' = 'kafka', 'format' = 'json', "
+        XCTAssertEqual(error(ddl + "'topic' = 'a', 'topic-pattern' = 'b');", "SELECT n FROM e"),
+                       "'topic' and 'topic-pattern' cannot both be set: name the topics, or give the pattern they match")
+        XCTAssertEqual(error(ddl + "'topic-pattern' = '(');", "SELECT n FROM e"), "'topic-pattern' /(/ is not a regular expression")
+        XCTAssertEqual(error(ddl + "'topic' = 'a;;b');", "SELECT n FROM e"), "'topic' lists topics separated by ';', each once")
+        XCTAssertThrowsError(try run("""
+            CREATE TABLE src (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'pat-a', 'format' = 'json');
+            CREATE TABLE two (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'x;y', 'format' = 'json');
+            INSERT INTO two SELECT n FROM src;
+            """)) { error in
+            XCTAssertEqual((error as? SQLError)?.message, "a kafka sink writes one topic; 'topic' lists several")
+        }
+    }
+
     func testHeadersAreAJSONObjectColumn() throws {
         try broker.ensureTopic("h", partitions: 1)
         try broker.append("h", partition: PartitionID(0), [
@@ -295,12 +358,4 @@ final class KafkaTableTests: XCTestCase {
         XCTAssertEqual(error(ddl + "'key.fields' = 'c', 'key.format' = 'json');", "SELECT a FROM k"),
                        "'key.fields' names `c`, which is not a column of `k`")
     }
-}
-
-/// Lines printed by the print sink, from any thread.
-final class Printed: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func append(_ line: String) { lock.withLock { stored.append(line) } }
-    var lines: [String] { lock.withLock { stored } }
 }

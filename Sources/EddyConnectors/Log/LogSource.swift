@@ -3,12 +3,13 @@ import EddyEngine
 import EddyFormats
 import Foundation
 
-/// Reads a topic of a `RecordLog` (the broker embedded in the same process: no sockets), with no
-/// consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka source
-/// keeps them), so a restart resumes exactly. Record values are decoded with the format; columns
-/// named by `key` come from the record key instead (Flink's 'key.fields'); a record's partition,
-/// offset and timestamp can be columns too (`metadata`, Flink's metadata columns). Headers are not
-/// columns yet. A record whose value or key does not decode is dead-lettered whole.
+/// Reads topics of a `RecordLog` (the broker embedded in the same process: no sockets; or a cluster),
+/// with no consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka
+/// source keeps them), so a restart resumes exactly. One topic, a list, or every topic whose name
+/// matches a pattern (new ones picked up as they appear). Record values are decoded with the format;
+/// columns named by `key` come from the record key instead (Flink's 'key.fields'); a record's topic,
+/// partition, offset, timestamp and headers can be columns too (`metadata`, Flink's metadata
+/// columns). A record whose value or key does not decode is dead-lettered whole.
 public struct LogSourceDescriptor: SourceDescriptor {
     /// Where a query that has no checkpoint yet starts reading (a checkpoint's offsets win over it).
     public indirect enum StartingOffsets: Sendable, Hashable {
@@ -24,8 +25,26 @@ public struct LogSourceDescriptor: SourceDescriptor {
         case group(otherwise: StartingOffsets)
     }
 
+    /// Which topics a source reads.
+    public enum Topics: Sendable, Hashable, CustomStringConvertible {
+        /// These topics (Flink's 'topic' = 'a;b'); each must exist.
+        case list([String])
+        /// Every topic whose whole name matches this regular expression (Flink's 'topic-pattern'),
+        /// internal topics (`__…`) aside; topics created later are read from their start.
+        case pattern(String)
+
+        public var description: String {
+            switch self {
+            case .list(let topics): topics.joined(separator: ";")
+            case .pattern(let pattern): "/\(pattern)/"
+            }
+        }
+    }
+
     /// What a metadata column holds (Flink's kafka connector keys).
     public enum Metadata: String, Sendable, CaseIterable {
+        /// The topic, as STRING.
+        case topic
         /// The partition, as BIGINT.
         case partition
         /// The record's offset, as BIGINT.
@@ -40,7 +59,7 @@ public struct LogSourceDescriptor: SourceDescriptor {
             switch self {
             case .partition, .offset: .int64
             case .timestamp: .timestamp
-            case .headers: .utf8
+            case .headers, .topic: .utf8
             }
         }
     }
@@ -58,7 +77,9 @@ public struct LogSourceDescriptor: SourceDescriptor {
     }
 
     public var log: any RecordLog
-    public var topic: String
+    public var topics: Topics
+    /// The one topic, the list (`a;b`) or the pattern (`/shop\..*/`), as descriptions show it.
+    public var topic: String { topics.description }
     public var format: RecordFormat
     public var key: KeyColumns?
     public var startingOffsets: StartingOffsets
@@ -99,7 +120,14 @@ extension SourceDescriptor where Self == LogSourceDescriptor {
     public static func log(_ log: any RecordLog, topic: String, format: RecordFormat,
                            startingOffsets: LogSourceDescriptor.StartingOffsets = .earliest,
                            readCommitted: Bool = true) -> LogSourceDescriptor {
-        LogSourceDescriptor(log: log, topic: topic, format: format, startingOffsets: startingOffsets, readCommitted: readCommitted)
+        LogSourceDescriptor(log: log, topics: .list([topic]), format: format, startingOffsets: startingOffsets, readCommitted: readCommitted)
+    }
+
+    /// Topics of a `RecordLog`: a list, or a pattern (see `LogSourceDescriptor.Topics`).
+    public static func log(_ log: any RecordLog, topics: LogSourceDescriptor.Topics, format: RecordFormat,
+                           startingOffsets: LogSourceDescriptor.StartingOffsets = .earliest,
+                           readCommitted: Bool = true) -> LogSourceDescriptor {
+        LogSourceDescriptor(log: log, topics: topics, format: format, startingOffsets: startingOffsets, readCommitted: readCommitted)
     }
 }
 
@@ -109,6 +137,11 @@ final class LogSource: Source {
     let schema: Schema
     /// Bytes of batches fetched from the log per call.
     static let readBytesMax = 8 << 20
+    /// A partition's id is its topic's index (in `topicNames`) × 2^16 + its number, so one topic's
+    /// ids are its partition numbers, and the checkpoint's offsets of a query that reads one topic
+    /// are keyed as Kafka numbers them.
+    static let partitionsPerTopicMax: Int32 = 1 << 16
+    static let topicsMax = 1 << 15
 
     /// The value columns to decode (nil: all of the format's), the key columns and the metadata
     /// columns wanted.
@@ -123,11 +156,26 @@ final class LogSource: Source {
     private var boundedEnd: SourceOffsets?
     /// The bounded end was fixed by an earlier run of the checkpoint (not found by this one).
     private var boundedEndStored = false
+    /// Every topic the query has read or selected, by index, in the order first seen; kept in the
+    /// checkpoint (`topics`) so that ids stay the same across restarts and as a pattern finds more.
+    private var topicNames: [String] = []
+    private let topicsPath: String?
+    private let pattern: NSRegularExpression?
 
     init(_ descriptor: LogSourceDescriptor, columns: [String]?, metadataDirectory: String? = nil) throws(EngineError) {
         self.descriptor = descriptor
         self.columns = columns
         boundedEndPath = metadataDirectory.map { $0 + "/bounded-end" }
+        topicsPath = metadataDirectory.map { $0 + "/topics" }
+        switch descriptor.topics {
+        case .list(let topics):
+            guard !topics.isEmpty else { throw .configuration("a log source reads at least one topic") }
+            pattern = nil
+        case .pattern(let text):
+            do { pattern = try NSRegularExpression(pattern: text) } catch {
+                throw .configuration("topic pattern /\(text)/ is not a regular expression: \(error.localizedDescription)")
+            }
+        }
         schema = columns.map { names in Schema(descriptor.schema.fields.filter { names.contains($0.name) }) } ?? descriptor.schema
         metadataColumns = schema.names.compactMap { name in descriptor.metadata[name].map { (name, $0) } }
         let keyFields = descriptor.key?.fields ?? []
@@ -153,107 +201,209 @@ final class LogSource: Source {
         }
         _ = try descriptor.format.makeDecoder(columns: valueColumns)
         _ = try keyFormat?.makeDecoder(columns: keyColumns)
+        if let path = topicsPath, let stored = try EngineError.io(.checkpoint, { () throws(FileError) in try DurableFile.read(path) }) {
+            guard let names = try? JSONDecoder().decode([String].self, from: Data(stored)) else {
+                throw .checkpoint("\(path) is damaged: the topics of \(descriptor.topic) are unknown")
+            }
+            topicNames = names
+        }
     }
 
     var description: String { descriptor.description }
 
     private var isolation: IsolationLevel { descriptor.readCommitted ? .readCommitted : .readUncommitted }
 
-    private func ranges() throws(EngineError) -> [(start: Int64, end: Int64)] {
-        let found: [ReadableRange]?
-        do { found = try descriptor.log.readableRanges(descriptor.topic, isolation: isolation) } catch {
-            throw .execution("cannot list the partitions of \(descriptor.topic): \(error)")
+    // MARK: topics and partition ids
+
+    /// The topic and Kafka partition number of a partition id.
+    private func locate(_ id: PartitionID) -> (topic: String, partition: PartitionID) {
+        let index = Int(id.rawValue / Self.partitionsPerTopicMax)
+        return (index < topicNames.count ? topicNames[index] : "?", PartitionID(id.rawValue % Self.partitionsPerTopicMax))
+    }
+
+    private func id(_ topicIndex: Int, _ partition: Int) -> PartitionID {
+        PartitionID(Int32(topicIndex) * Self.partitionsPerTopicMax + Int32(partition))
+    }
+
+    /// `topic-3`, or `3` when the source reads one topic (progress metrics, messages).
+    func partitionLabel(_ id: PartitionID) -> String {
+        if case .list(let topics) = descriptor.topics, topics.count == 1, id.rawValue < Self.partitionsPerTopicMax { return "\(id.rawValue)" }
+        let (topic, partition) = locate(id)
+        return "\(topic)-\(partition.rawValue)"
+    }
+
+    /// The topics selected now (a pattern's matches as the log lists them), each with its index;
+    /// a topic seen for the first time gets the next index, kept in the checkpoint.
+    private func selectedTopics() throws(EngineError) -> [(index: Int, name: String)] {
+        var names: [String]
+        switch descriptor.topics {
+        case .list(let topics):
+            names = topics
+        case .pattern:
+            let all: [String]
+            do { all = try descriptor.log.topicNames() } catch { throw .execution("cannot list the topics for \(descriptor.topic): \(error)") }
+            names = all.filter { name in
+                !name.hasPrefix("__") && pattern!.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)).map {
+                    $0.range == NSRange(name.startIndex..., in: name)
+                } == true
+            }.sorted()
         }
-        guard let found else { throw .execution("topic \(descriptor.topic) does not exist") }
-        return found.map { ($0.start.rawValue, $0.end.rawValue) }
+        let new = names.filter { !topicNames.contains($0) }
+        if !new.isEmpty {
+            guard topicNames.count + new.count <= Self.topicsMax else {
+                throw .limit("\(descriptor.topic) selects more than \(Self.topicsMax) topics")
+            }
+            topicNames += new
+            if let path = topicsPath {
+                guard let json = try? JSONEncoder().encode(topicNames) else { throw .internal("cannot encode the topics of \(descriptor.topic)") }
+                try? FileManager.default.createDirectory(atPath: DurableFile.parentDirectory(path), withIntermediateDirectories: true)
+                try EngineError.io(.checkpoint) { () throws(FileError) in try DurableFile.replace(path, with: Array(json)) }
+            }
+        }
+        return names.map { name in (topicNames.firstIndex(of: name)!, name) }
+    }
+
+    /// The readable offsets of every partition of the selected topics, by partition id. A listed
+    /// topic must exist; a pattern's topic deleted since it was listed is left out.
+    private func ranges() throws(EngineError) -> [PartitionID: (start: Int64, end: Int64)] {
+        var ranges: [PartitionID: (start: Int64, end: Int64)] = [:]
+        for (index, topic) in try selectedTopics() {
+            let found: [ReadableRange]?
+            do { found = try descriptor.log.readableRanges(topic, isolation: isolation) } catch {
+                throw .execution("cannot list the partitions of \(topic): \(error)")
+            }
+            guard let found else {
+                if pattern != nil { continue }
+                throw .execution("topic \(topic) does not exist")
+            }
+            guard found.count <= Int(Self.partitionsPerTopicMax) else {
+                throw .limit("topic \(topic) has \(found.count) partitions; a log source reads at most \(Self.partitionsPerTopicMax) of a topic")
+            }
+            for (partition, range) in found.enumerated() { ranges[id(index, partition)] = (range.start.rawValue, range.end.rawValue) }
+        }
+        return ranges
+    }
+
+    /// The partitions of `ranges`, grouped by topic: topic → (partition number, id, range).
+    private func byTopic(_ ranges: [PartitionID: (start: Int64, end: Int64)]) -> [String: [(partition: Int, id: PartitionID, range: (start: Int64, end: Int64))]] {
+        var grouped: [String: [(partition: Int, id: PartitionID, range: (start: Int64, end: Int64))]] = [:]
+        for (id, range) in ranges.sorted(by: { $0.key < $1.key }) {
+            let (topic, partition) = locate(id)
+            grouped[topic, default: []].append((Int(partition.rawValue), id, range))
+        }
+        return grouped
     }
 
     func initialOffsets() throws(EngineError) -> SourceOffsets {
-        SourceOffsets(ordered: try startingOffsets(descriptor.startingOffsets, ranges()))
+        SourceOffsets(try startingOffsets(descriptor.startingOffsets, ranges()))
     }
 
-    private func startingOffsets(_ mode: LogSourceDescriptor.StartingOffsets, _ ranges: [(start: Int64, end: Int64)]) throws(EngineError) -> [Int64] {
+    private func startingOffsets(_ mode: LogSourceDescriptor.StartingOffsets,
+                                 _ ranges: [PartitionID: (start: Int64, end: Int64)]) throws(EngineError) -> [PartitionID: Int64] {
         switch mode {
         case .earliest:
-            return ranges.map(\.start)
+            return ranges.mapValues(\.start)
         case .latest:
-            return ranges.map(\.end)
+            return ranges.mapValues(\.end)
         case .timestamp(let millis):
-            let found: [Offset]?
-            do { found = try descriptor.log.offsets(descriptor.topic, atOrAfter: millis, isolation: isolation) } catch {
-                throw .execution("cannot look up the offsets of \(descriptor.topic) at timestamp \(millis): \(error)")
+            var offsets: [PartitionID: Int64] = [:]
+            for (topic, partitions) in byTopic(ranges) {
+                let found: [Offset]?
+                do { found = try descriptor.log.offsets(topic, atOrAfter: millis, isolation: isolation) } catch {
+                    throw .execution("cannot look up the offsets of \(topic) at timestamp \(millis): \(error)")
+                }
+                // A partition added between the two calls (or a topic deleted) starts at its start.
+                for entry in partitions {
+                    offsets[entry.id] = found.flatMap { entry.partition < $0.count ? max(entry.range.start, $0[entry.partition].rawValue) : nil } ?? entry.range.start
+                }
             }
-            guard let found else { throw .execution("topic \(descriptor.topic) does not exist") }
-            // A partition added between the two calls starts at its start.
-            return ranges.indices.map { index in index < found.count ? max(ranges[index].start, found[index].rawValue) : ranges[index].start }
-        case .specific(let offsets, let otherwise):
-            let fallback = try startingOffsets(otherwise, ranges)
-            return ranges.indices.map { index in
-                offsets[Int32(index)].map { min(max($0, ranges[index].start), ranges[index].end) } ?? fallback[index]
+            return offsets
+        case .specific(let listed, let otherwise):
+            var offsets = try startingOffsets(otherwise, ranges)
+            for (id, range) in ranges {
+                if let offset = listed[locate(id).partition.rawValue] { offsets[id] = min(max(offset, range.start), range.end) }
             }
+            return offsets
         case .group(let otherwise):
-            let fallback = try startingOffsets(otherwise, ranges)
-            guard let group = descriptor.groupId else { return fallback }
+            var offsets = try startingOffsets(otherwise, ranges)
+            guard let group = descriptor.groupId else { return offsets }
             guard let log = descriptor.log as? any GroupOffsetsRecordLog else {
                 throw .configuration("\(descriptor.topic): this log keeps no consumer group offsets to start from")
             }
-            let committed: [PartitionID: Offset]
-            do { committed = try log.committedGroupOffsets(group: group, topic: descriptor.topic) } catch {
-                throw .execution("cannot read the offsets of group \(group) for \(descriptor.topic): \(error)")
-            }
-            return ranges.indices.map { index in
-                guard let offset = committed[PartitionID(Int32(index))]?.rawValue, (ranges[index].start...ranges[index].end).contains(offset) else {
-                    return fallback[index]
+            for (topic, partitions) in byTopic(ranges) {
+                let committed: [PartitionID: Offset]
+                do { committed = try log.committedGroupOffsets(group: group, topic: topic) } catch {
+                    throw .execution("cannot read the offsets of group \(group) for \(topic): \(error)")
                 }
-                return offset
+                for entry in partitions {
+                    if let offset = committed[PartitionID(Int32(entry.partition))]?.rawValue, (entry.range.start...entry.range.end).contains(offset) {
+                        offsets[entry.id] = offset
+                    }
+                }
             }
+            return offsets
         }
     }
 
     func committed(_ end: SourceOffsets) {
         guard let group = descriptor.groupId, let log = descriptor.log as? any GroupOffsetsRecordLog else { return }
+        var perTopic: [String: [PartitionID: Offset]] = [:]
+        for (id, offset) in end.partitions {
+            let (topic, partition) = locate(id)
+            perTopic[topic, default: [:]][partition] = Offset(offset)
+        }
         // Only for the cluster's tools: a failure costs a stale lag figure, never a result.
-        try? log.commitGroupOffsets(group: group, topic: descriptor.topic, end.partitions.mapValues { Offset($0) })
+        for (topic, offsets) in perTopic { try? log.commitGroupOffsets(group: group, topic: topic, offsets) }
     }
 
     /// The age of the first record not read; when the log cannot tell without moving its reads (a
     /// cluster whose client has not fetched it yet), the age of the last record read.
     func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]? {
         var seconds: [PartitionID: Double] = [:]
-        for (partition, last) in latest.partitions {
-            let from = end[partition] ?? 0
+        for (id, last) in latest.partitions {
+            let from = end[id] ?? 0
             guard from < last else {
-                seconds[partition] = 0
+                seconds[id] = 0
                 continue
             }
-            let time = descriptor.log.firstTimestamp(descriptor.topic, partition: partition, at: Offset(from), before: Offset(last), isolation: isolation)
-                ?? lastRecordTime[partition]
-            seconds[partition] = time.map { max(0, Double(nowMs - $0) / 1000) } ?? 0
+            let (topic, partition) = locate(id)
+            let time = descriptor.log.firstTimestamp(topic, partition: partition, at: Offset(from), before: Offset(last), isolation: isolation)
+                ?? lastRecordTime[id]
+            seconds[id] = time.map { max(0, Double(nowMs - $0) / 1000) } ?? 0
         }
         return seconds
     }
 
     func latestOffsets() throws(EngineError) -> SourceOffsets {
-        guard descriptor.bounded else { return SourceOffsets(ordered: try ranges().map(\.end)) }
+        guard descriptor.bounded else { return SourceOffsets(try ranges().mapValues(\.end)) }
         if let boundedEnd { return boundedEnd }
         // The first look fixes the end, durably: a restart must not read further than the first run.
         if let path = boundedEndPath, let stored = try EngineError.io(.checkpoint, { () throws(FileError) in try DurableFile.read(path) }) {
-            guard let ends = try? JSONDecoder().decode([Int64].self, from: Data(stored)) else {
+            // By partition id; an older checkpoint kept one topic's ends in partition order.
+            if let ends = try? JSONDecoder().decode([String: Int64].self, from: Data(stored)) {
+                var offsets = SourceOffsets()
+                for (id, offset) in ends {
+                    guard let raw = Int32(id) else { throw .checkpoint("\(path) is damaged: partition \(id)") }
+                    offsets[PartitionID(raw)] = offset
+                }
+                boundedEnd = offsets
+            } else if let ends = try? JSONDecoder().decode([Int64].self, from: Data(stored)) {
+                boundedEnd = SourceOffsets(ordered: ends)
+            } else {
                 throw .checkpoint("\(path) is damaged: the bounded end of \(descriptor.topic) is unknown")
             }
-            boundedEnd = SourceOffsets(ordered: ends)
             boundedEndStored = true
             return boundedEnd!
         }
-        let ranges = try ranges()
         // An end below where the query starts reads nothing there (`planEnd` never goes backwards).
-        let ends = try startingOffsets(descriptor.boundedEnd ?? .latest, ranges)
+        let ends = try startingOffsets(descriptor.boundedEnd ?? .latest, ranges())
         if let path = boundedEndPath {
-            guard let json = try? JSONEncoder().encode(ends) else { throw .internal("cannot encode the bounded end") }
+            let keyed = Dictionary(uniqueKeysWithValues: ends.map { (String($0.key.rawValue), $0.value) })
+            guard let json = try? JSONEncoder().encode(keyed) else { throw .internal("cannot encode the bounded end") }
             try? FileManager.default.createDirectory(atPath: DurableFile.parentDirectory(path), withIntermediateDirectories: true)
             try EngineError.io(.checkpoint) { () throws(FileError) in try DurableFile.replace(path, with: Array(json)) }
         }
-        boundedEnd = SourceOffsets(ordered: ends)
+        boundedEnd = SourceOffsets(ends)
         return boundedEnd!
     }
 
@@ -270,30 +420,31 @@ final class LogSource: Source {
         let latest = try latestOffsets()
         let ranges = try self.ranges()
         var end = start
-        for (index, range) in ranges.enumerated() {
-            let partition = PartitionID(Int32(index))
-            guard let from = end[partition] else {
-                // A partition added since the query started is read from its start, whatever the
-                // startup mode said for the others (as Spark's Kafka source does).
-                if latest[partition] != nil { end[partition] = range.start }
+        for (id, range) in ranges.sorted(by: { $0.key < $1.key }) {
+            guard let from = end[id] else {
+                // A partition (or a pattern's topic) added since the query started is read from its
+                // start, whatever the startup mode said for the others (as Spark's Kafka source does).
+                if latest[id] != nil { end[id] = range.start }
                 continue
             }
+            let (topic, partition) = locate(id)
+            let where_ = "\(topic)-\(partition.rawValue)"
             // Spark's failOnDataLoss: records the query has not read are gone.
             if from < range.start {
                 throw .execution("""
-                    \(descriptor.topic)-\(index): records \(from) to \(range.start - 1) were deleted (retention or DeleteRecords) \
+                    \(where_): records \(from) to \(range.start - 1) were deleted (retention or DeleteRecords) \
                     before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them
                     """)
             }
-            if descriptor.bounded, boundedEndStored, let boundedEnd = latest[partition], from > boundedEnd {
+            if descriptor.bounded, boundedEndStored, let boundedEnd = latest[id], from > boundedEnd {
                 throw .execution("""
-                    \(descriptor.topic)-\(index): the checkpoint is at offset \(from), past the end (\(boundedEnd)) its first bounded \
+                    \(where_): the checkpoint is at offset \(from), past the end (\(boundedEnd)) its first bounded \
                     run fixed; a bounded run reads to that end once: use a new checkpoint for another
                     """)
             }
             if from > range.end && !descriptor.bounded {
                 throw .execution("""
-                    \(descriptor.topic)-\(index) ends at offset \(range.end), before the query's \(from): the topic was deleted and \
+                    \(where_) ends at offset \(range.end), before the query's \(from): the topic was deleted and \
                     created again, or truncated; restart the query on a new checkpoint to read it
                     """)
             }
@@ -320,21 +471,25 @@ final class LogSource: Source {
         if end.partitions.keys.contains(where: { start[$0] == nil }) {
             // A partition added since the last batch starts at its log start (see `planEnd`).
             let ranges = try self.ranges()
-            for partition in end.partitions.keys where start[partition] == nil && Int(partition.rawValue) < ranges.count {
-                start[partition] = ranges[Int(partition.rawValue)].start
+            for id in end.partitions.keys where start[id] == nil {
+                if let range = ranges[id] { start[id] = range.start }
             }
         }
-        var starts: [PartitionID: Offset] = [:]
-        for partition in end.sortedPartitions where (end[partition] ?? 0) > (start[partition] ?? 0) {
-            starts[partition] = Offset(start[partition] ?? 0)
+        var starts: [String: [PartitionID: Offset]] = [:]
+        for id in end.sortedPartitions where (end[id] ?? 0) > (start[id] ?? 0) {
+            let (topic, partition) = locate(id)
+            starts[topic, default: [:]][partition] = Offset(start[id] ?? 0)
         }
-        do { try descriptor.log.willRead(descriptor.topic, from: starts, isolation: isolation) } catch {
-            throw .execution("cannot read \(descriptor.topic): \(error)")
+        for (topic, offsets) in starts.sorted(by: { $0.key < $1.key }) {
+            do { try descriptor.log.willRead(topic, from: offsets, isolation: isolation) } catch {
+                throw .execution("cannot read \(topic): \(error)")
+            }
         }
-        for partition in end.sortedPartitions {
-            guard let to = end[partition] else { continue }
-            var from = start[partition] ?? 0
+        for id in end.sortedPartitions {
+            guard let to = end[id] else { continue }
+            var from = start[id] ?? 0
             guard to > from else { continue }
+            let (topic, partition) = locate(id)
             var decoder = try descriptor.format.makeDecoder(columns: valueColumns)
             var keys = try KeyReader(format: keyFormat, raw: descriptor.key?.format == .raw && !keyColumns.isEmpty, columns: keyColumns)
             var letters: [DeadLetter] = []
@@ -342,13 +497,14 @@ final class LogSource: Source {
             var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
             let wantsHeaders = metadataColumns.contains { $0.key == .headers }
             var oldestTimestamp = Int64.max, newestTimestamp: Int64?
+            let source = "log[\(topic), \(descriptor.format)]"
             while from < to {
                 let next: Offset
                 do {
-                    next = try descriptor.log.read(descriptor.topic, partition: partition, from: Offset(from), to: Offset(to),
+                    next = try descriptor.log.read(topic, partition: partition, from: Offset(from), to: Offset(to),
                                                    maxBytes: Self.readBytesMax, isolation: isolation) { record in
                         guard let value = record.value else {
-                            letters.append(letter(record, partition: partition, reason: "the record has no value (a tombstone)", cause: "tombstone"))
+                            letters.append(letter(record, source: source, partition: partition, reason: "the record has no value (a tombstone)", cause: "tombstone"))
                             return
                         }
                         bytesSeen += value.count
@@ -356,10 +512,10 @@ final class LogSource: Source {
                         oldestTimestamp = min(oldestTimestamp, record.timestamp.millis)
                         newestTimestamp = record.timestamp.millis
                         if let failure = decoder.appendRecord(value) {
-                            letters.append(letter(record, partition: partition, reason: failure.reason, cause: failure.code.rawValue))
+                            letters.append(letter(record, source: source, partition: partition, reason: failure.reason, cause: failure.code.rawValue))
                         } else if let failure = keys.append(record.key) {
                             decoder.dropLastRow()
-                            letters.append(letter(record, partition: partition, reason: "key: " + failure, cause: "key"))
+                            letters.append(letter(record, source: source, partition: partition, reason: "key: " + failure, cause: "key"))
                         } else if !metadataColumns.isEmpty {
                             offsets.append(record.offset.rawValue)
                             timestamps.append(record.timestamp.millis)
@@ -367,19 +523,19 @@ final class LogSource: Source {
                         }
                     }
                 } catch {
-                    throw .execution("cannot read \(descriptor.topic)-\(partition) at offset \(from): \(error)")
+                    throw .execution("cannot read \(topic)-\(partition) at offset \(from): \(error)")
                 }
                 guard next.rawValue > from else {
-                    throw .execution("\(descriptor.topic)-\(partition) ends before offset \(to) (log truncated?)")
+                    throw .execution("\(topic)-\(partition) ends before offset \(to) (log truncated?)")
                 }
                 from = next.rawValue
             }
-            if let newestTimestamp { lastRecordTime[partition] = newestTimestamp }
+            if let newestTimestamp { lastRecordTime[id] = newestTimestamp }
             var batch = decoder.finish()
             if !metadataColumns.isEmpty || !keyColumns.isEmpty {
-                batch = assemble(batch, keys: keys.finish(), partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)
+                batch = assemble(batch, keys: keys.finish(), topic: topic, partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)
             }
-            var chunk = SourceChunk(partition: partition, batch: batch, deadLetters: letters)
+            var chunk = SourceChunk(partition: id, batch: batch, deadLetters: letters)
             chunk.oldestRecordTimeMs = oldestTimestamp == .max ? nil : oldestTimestamp
             chunks.append(chunk)
         }
@@ -387,10 +543,11 @@ final class LogSource: Source {
     }
 
     /// The decoded value, key and metadata columns, in the source's column order.
-    private func assemble(_ values: RecordBatch, keys: RecordBatch?, partition: PartitionID, offsets: [Int64], timestamps: [Int64],
+    private func assemble(_ values: RecordBatch, keys: RecordBatch?, topic: String, partition: PartitionID, offsets: [Int64], timestamps: [Int64],
                           headers: [String]) -> RecordBatch {
         let columns = schema.names.map { name -> Column in
             switch descriptor.metadata[name] {
+            case .topic: .utf8(Array(repeating: topic, count: values.count))
             case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: values.count))
             case .offset: .int64(offsets)
             case .timestamp: .timestamp(timestamps)
@@ -417,8 +574,8 @@ final class LogSource: Source {
         return jsonObject(members)
     }
 
-    private func letter(_ record: LogRecord, partition: PartitionID, reason: String, cause: String) -> DeadLetter {
-        var letter = DeadLetter(reason: .malformed, detail: reason, source: description, partition: partition, offset: record.offset.rawValue,
+    private func letter(_ record: LogRecord, source: String, partition: PartitionID, reason: String, cause: String) -> DeadLetter {
+        var letter = DeadLetter(reason: .malformed, detail: reason, source: source, partition: partition, offset: record.offset.rawValue,
                                 key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
         letter.cause = cause
         return letter

@@ -53,7 +53,7 @@ struct KafkaConnector: TableConnector {
     /// Tables are planned, never read (`eddy explain`): any bootstrap servers are accepted.
     var planningOnly = false
     let optionKeys: Set<String> = [
-        "topic", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
+        "topic", "topic-pattern", "format", "value.format", "properties.bootstrap.servers", "properties.group.id", "scan.startup.mode",
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
         "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "scan.bounded.timestamp-millis",
@@ -65,7 +65,7 @@ struct KafkaConnector: TableConnector {
 
     func validate(_ table: TableDefinition) throws(SQLError) {
         _ = try log(table)
-        _ = try table.options.required("topic", "the topic the table reads")
+        _ = try topics(table)
         _ = try format(table)
         _ = try keyFields(table)
         _ = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"])
@@ -76,7 +76,7 @@ struct KafkaConnector: TableConnector {
         for (column, key) in table.metadata {
             let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
             guard let field = table.schema.field(named: column), field.type == wanted else {
-                let typeName = wanted == .timestamp ? "TIMESTAMP(3)" : wanted == .utf8 ? "STRING (a JSON object of the headers)" : "BIGINT (or INT)"
+                let typeName = wanted == .timestamp ? "TIMESTAMP(3)" : key == "headers" ? "STRING (a JSON object of the headers)" : wanted == .utf8 ? "STRING" : "BIGINT (or INT)"
                 throw SQLError("metadata '\(key)' is \(typeName): declare `\(column)` so", at: table.location)
             }
         }
@@ -84,25 +84,60 @@ struct KafkaConnector: TableConnector {
 
     func source(_ table: TableDefinition) throws(SQLError) -> any SourceDescriptor {
         try validate(table)
-        let topic = try table.options.required("topic", "the topic the table reads")
+        let topics = try topics(table)
         let log = try log(table)
         let key = try keyFields(table)
         // Key columns come from the key (Flink's rule, whether or not the value holds them too).
         let physical = Schema(table.schema.fields.filter { table.metadata[$0.name] == nil && !(key?.fields.contains($0.name) ?? false) })
         let format: RecordFormat = try format(table) == "csv" ? .csv(physical, CSVDecodeOptions(hasHeader: false)) : .json(physical)
-        var descriptor = LogSourceDescriptor.log(log, topic: topic, format: format, startingOffsets: try startingOffsets(table),
+        var descriptor = LogSourceDescriptor.log(log, topics: topics, format: format, startingOffsets: try startingOffsets(table),
                                                  readCommitted: table.options["properties.isolation.level"] != "read_uncommitted")
         descriptor.metadata = table.metadata.mapValues { LogSourceDescriptor.Metadata(rawValue: $0)! }
         descriptor.key = key.map { LogSourceDescriptor.KeyColumns(format: $0.format, fields: $0.fields) }
         descriptor.declaredSchema = table.schema
         descriptor.boundedEnd = try boundedEnd(table)
         descriptor.groupId = table.options["properties.group.id"]
-        do {
-            if !planningOnly { _ = try log.ensureTopic(topic, partitions: 1) }
-        } catch {
-            throw SQLError("cannot open topic '\(topic)': \(error)", at: table.options.location(of: "topic"))
+        if case .list(let names) = topics, !planningOnly {
+            for topic in names {
+                do { _ = try log.ensureTopic(topic, partitions: 1) } catch {
+                    throw SQLError("cannot open topic '\(topic)': \(error)", at: table.options.location(of: "topic"))
+                }
+            }
         }
         return descriptor
+    }
+
+    /// Flink's 'topic' (one, or a list 'a;b') or 'topic-pattern' (a regular expression the whole
+    /// topic name matches).
+    func topics(_ table: TableDefinition) throws(SQLError) -> LogSourceDescriptor.Topics {
+        let topic = table.options["topic"], pattern = table.options["topic-pattern"]
+        if let pattern {
+            guard topic == nil else {
+                throw SQLError("'topic' and 'topic-pattern' cannot both be set: name the topics, or give the pattern they match",
+                               at: table.options.location(of: "topic-pattern"))
+            }
+            do { _ = try NSRegularExpression(pattern: pattern) } catch {
+                throw SQLError("'topic-pattern' /\(pattern)/ is not a regular expression", at: table.options.location(of: "topic-pattern"))
+            }
+            return .pattern(pattern)
+        }
+        let names = try table.options.required("topic", "the topic the table reads (or 'topic-pattern')")
+            .split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }), Set(names).count == names.count else {
+            throw SQLError("'topic' lists topics separated by ';', each once", at: table.options.location(of: "topic"))
+        }
+        return .list(names)
+    }
+
+    /// The one topic a sink writes.
+    func sinkTopic(_ table: TableDefinition) throws(SQLError) -> String {
+        if table.options["topic-pattern"] != nil {
+            throw SQLError("a kafka sink writes one topic: 'topic-pattern' is for reading", at: table.options.location(of: "topic-pattern"))
+        }
+        guard case .list(let names) = try topics(table), names.count == 1 else {
+            throw SQLError("a kafka sink writes one topic; 'topic' lists several", at: table.options.location(of: "topic"))
+        }
+        return names[0]
     }
 
     /// Appends each batch's rows as values (and keys of 'key.fields'), exactly once.
@@ -123,8 +158,7 @@ struct KafkaConnector: TableConnector {
             throw SQLError("'value.fields-include' = 'EXCEPT_KEY' needs 'key.fields'", at: table.options.location(of: "value.fields-include"))
         }
         let log = try log(table)
-        var sink = LogSinkDescriptor(log: log, topic: try table.options.required("topic", "the topic the table writes"),
-                                     partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
+        var sink = LogSinkDescriptor(log: log, topic: try sinkTopic(table), partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
                                      keyFormat: key?.format ?? .json, valueExceptKey: exceptKey)
         // A cluster's topic takes each micro-batch in one transaction unless the table asks for less.
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
@@ -286,7 +320,7 @@ struct UpsertKafkaConnector: TableConnector {
 
     func validate(_ table: TableDefinition) throws(SQLError) {
         _ = try kafka.log(table)
-        _ = try table.options.required("topic", "the topic the table writes")
+        _ = try kafka.sinkTopic(table)
         _ = try keyFormat(table)
         _ = try valueFormat(table)
         _ = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"])
@@ -313,7 +347,7 @@ struct UpsertKafkaConnector: TableConnector {
         let log = try kafka.log(table)
         let partitions = Int32(try table.options.integer("sink.partitions", in: 1...10_000) ?? 1)
         let exceptKey = try table.options.choice("value.fields-include", ["ALL", "EXCEPT_KEY"], default: "ALL") == "EXCEPT_KEY"
-        var sink = LogSinkDescriptor(log: log, topic: try table.options.required("topic", "the topic the table writes"), partitions: partitions,
+        var sink = LogSinkDescriptor(log: log, topic: try kafka.sinkTopic(table), partitions: partitions,
                                      keyFields: key, valueFormat: try valueFormat(table), keyFormat: keyFormat, valueExceptKey: exceptKey)
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
         sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
@@ -584,6 +618,7 @@ final class UnconnectedLog: RecordLog {
     }
 
     func partitionCount(_ topic: String) throws -> Int? { throw NotConnected() }
+    func topicNames() throws -> [String] { throw NotConnected() }
     func ensureTopic(_ topic: String, partitions: Int32, configs: [String: String]) throws -> Int { throw NotConnected() }
     func readableRanges(_ topic: String, isolation: IsolationLevel) throws -> [ReadableRange]? { throw NotConnected() }
     func offsets(_ topic: String, atOrAfter millis: Int64, isolation: IsolationLevel) throws -> [Offset]? { throw NotConnected() }

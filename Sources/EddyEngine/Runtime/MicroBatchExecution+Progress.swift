@@ -37,8 +37,9 @@ extension MicroBatchExecution {
             // A log's lag per partition, in records and in seconds (Eddy's; Spark's Kafka source has the three above).
             if latest.indices.contains(index), let seconds = source.secondsBehind(end: entry.end[index], latest: latest[index], nowMs: committedMs) {
                 for (partition, records) in behind {
-                    metrics["offsetsBehindLatest.\(partition.rawValue)"] = String(records)
-                    metrics["secondsBehindLatest.\(partition.rawValue)"] = formatSeconds(seconds[partition] ?? 0)
+                    let label = source.partitionLabel(partition)
+                    metrics["offsetsBehindLatest.\(label)"] = String(records)
+                    metrics["secondsBehindLatest.\(label)"] = formatSeconds(seconds[partition] ?? 0)
                 }
                 metrics["maxSecondsBehindLatest"] = formatSeconds(seconds.values.max() ?? 0)
             }

@@ -42,11 +42,14 @@ public protocol Source: AnyObject {
     /// first record not read yet, 0 when there is none. Nil for a source without record times (its
     /// progress then shows offsets behind only).
     func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]?
+    /// How progress metrics name a partition (`3`; a source over several topics: `orders-3`).
+    func partitionLabel(_ partition: PartitionID) -> String
 }
 
 extension Source {
     public func committed(_ end: SourceOffsets) {}
     public func secondsBehind(end: SourceOffsets, latest: SourceOffsets, nowMs: Int64) -> [PartitionID: Double]? { nil }
+    public func partitionLabel(_ partition: PartitionID) -> String { String(partition.rawValue) }
 }
 
 /// What a source needs from the runtime when it is created.
