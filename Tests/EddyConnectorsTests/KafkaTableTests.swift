@@ -42,6 +42,17 @@ final class KafkaTableTests: XCTestCase {
         return printed.lines
     }
 
+    /// A driver of the script's INSERT (its print tables print into `printed`), unbounded, on a checkpoint.
+    func printing(into printed: PrintedLines, checkpoint: String, options: QueryOptions = QueryOptions(), _ script: String) throws -> TestDriver {
+        let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { printed.append($0) }))
+        for statement in try Parser.parseScript(script) {
+            if case .job(let job) = try session.execute(statement) {
+                return try TestDriver(job.pipeline, checkpoint: directory + "/" + checkpoint, options: options)
+            }
+        }
+        throw EngineError.internal("the script has no INSERT")
+    }
+
     /// Runs the statements (INSERTs) to the end of their bounded inputs.
     func run(_ script: String) throws {
         let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { _ in }), bounded: true)
@@ -287,16 +298,12 @@ final class KafkaTableTests: XCTestCase {
 
         let printed = PrintedLines()
         func driver() throws -> TestDriver {
-            let session = SQLSession(connectors: SQLConnectors.standard(embedded: (broker, "127.0.0.1:9092"), output: { printed.append($0) }))
-            try session.run("""
+            try printing(into: printed, checkpoint: "ckpt-pattern", """
                 CREATE TABLE p (n BIGINT, tp STRING METADATA FROM 'topic') WITH ('connector' = 'kafka', 'topic-pattern' = 'pat-.*',
                   'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
                 CREATE TABLE out (n BIGINT, tp STRING) WITH ('connector' = 'print');
+                INSERT INTO out SELECT n, tp FROM p;
                 """)
-            guard case .job(let job) = try session.execute(try Parser.parseStatement("INSERT INTO out SELECT n, tp FROM p;")) else {
-                throw EngineError.internal("not a job")
-            }
-            return try TestDriver(job.pipeline, checkpoint: directory + "/ckpt-pattern")
         }
         var running = try driver()
         try running.runUntilIdle()
@@ -329,6 +336,46 @@ final class KafkaTableTests: XCTestCase {
             """)) { error in
             XCTAssertEqual((error as? SQLError)?.message, "a kafka sink writes one topic; 'topic' lists several")
         }
+    }
+
+    /// Records deleted before they were read, and a topic deleted and created again: the query stops
+    /// with the offsets named (Spark's failOnDataLoss), or with 'scan.fail-on-data-loss' = 'false' goes
+    /// on from the partition's first record.
+    func testDataLossStopsTheQueryOrIsPassedOver() throws {
+        try broker.ensureTopic("loss", partitions: 1)
+        try append("loss", (1...5).map { (nil, #"{"n":\#($0)}"#) })
+        var options = QueryOptions()
+        options.readLimit = ReadLimit(maxRecords: 2)
+        func driver(_ printed: PrintedLines, failOnDataLoss: Bool, _ name: String) throws -> TestDriver {
+            try printing(into: printed, checkpoint: "ckpt-loss-" + name, options: options, """
+                CREATE TABLE t (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'loss', 'format' = 'json',
+                  'scan.startup.mode' = 'earliest-offset', 'scan.fail-on-data-loss' = '\(failOnDataLoss)');
+                CREATE TABLE out (n BIGINT) WITH ('connector' = 'print');
+                INSERT INTO out SELECT n FROM t;
+                """)
+        }
+        let (failing, going) = (PrintedLines(), PrintedLines())
+        let strict = try driver(failing, failOnDataLoss: true, "strict"), lenient = try driver(going, failOnDataLoss: false, "lenient")
+        try strict.runBatch()
+        try lenient.runBatch()
+        let strictToTheEnd = try driver(PrintedLines(), failOnDataLoss: true, "to-the-end")
+        try strictToTheEnd.runUntilIdle()
+        XCTAssertEqual(going.lines, ["+I[1]", "+I[2]"])
+        _ = try broker.topics.partition("loss", 0)!.withLog { try $0.deleteRecords(before: Offset(3)) }  // record 3 (offset 2) is gone
+        XCTAssertThrowsError(try strict.runUntilIdle()) { error in
+            XCTAssert("\(error)".contains("loss-0: records 2 to 2 were deleted (retention or DeleteRecords) before the query read them"), "\(error)")
+        }
+        try lenient.runUntilIdle()
+        XCTAssertEqual(going.lines, ["+I[1]", "+I[2]", "+I[4]", "+I[5]"])
+
+        try broker.topics.delete("loss")
+        try broker.ensureTopic("loss", partitions: 1)
+        try append("loss", [(nil, #"{"n":10}"#), (nil, #"{"n":11}"#), (nil, #"{"n":12}"#)])
+        XCTAssertThrowsError(try strictToTheEnd.runUntilIdle()) { error in
+            XCTAssert("\(error)".contains("loss-0 ends at offset 3, before the query's 5: the topic was deleted and created again"), "\(error)")
+        }
+        try lenient.runUntilIdle()
+        XCTAssertEqual(going.lines, ["+I[1]", "+I[2]", "+I[4]", "+I[5]", "+I[10]", "+I[11]", "+I[12]"])
     }
 
     func testHeadersAreAJSONObjectColumn() throws {

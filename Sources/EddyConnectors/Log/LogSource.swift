@@ -2,6 +2,7 @@ import EddyCore
 import EddyEngine
 import EddyFormats
 import Foundation
+import Logging
 
 /// Reads topics of a `RecordLog` (the broker embedded in the same process: no sockets; or a cluster),
 /// with no consumer group; offsets per partition live in the query's checkpoint (as Spark's Kafka
@@ -104,6 +105,11 @@ public struct LogSourceDescriptor: SourceDescriptor {
     /// (when the log keeps groups: a cluster), so Kafka's tools show the query's lag. The query reads
     /// from its checkpoint, never from the group.
     public var groupId: String?
+    /// Spark's `failOnDataLoss`: records deleted before the query read them (retention,
+    /// DeleteRecords), or a partition that now ends before the query's offset (a topic deleted and
+    /// created again), stop the query. False: a warning is logged and the query goes on from the
+    /// partition's first record.
+    public var failOnDataLoss = true
 
     public var isBounded: Bool { bounded }
 
@@ -161,6 +167,7 @@ final class LogSource: Source {
     private var topicNames: [String] = []
     private let topicsPath: String?
     private let pattern: NSRegularExpression?
+    private let logger = Logger(label: "eddy.source.log")
 
     init(_ descriptor: LogSourceDescriptor, columns: [String]?, metadataDirectory: String? = nil) throws(EngineError) {
         self.descriptor = descriptor
@@ -431,9 +438,15 @@ final class LogSource: Source {
             let where_ = "\(topic)-\(partition.rawValue)"
             // Spark's failOnDataLoss: records the query has not read are gone.
             if from < range.start {
+                guard descriptor.failOnDataLoss else {
+                    logger.warning("\(where_): records \(from) to \(range.start - 1) were deleted before the query read them; going on from \(range.start) ('scan.fail-on-data-loss' = 'false')")
+                    end[id] = range.start
+                    continue
+                }
                 throw .execution("""
                     \(where_): records \(from) to \(range.start - 1) were deleted (retention or DeleteRecords) \
-                    before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them
+                    before the query read them; restart it on a new checkpoint (with 'scan.startup.mode') to go on without them, \
+                    or set 'scan.fail-on-data-loss' = 'false'
                     """)
             }
             if descriptor.bounded, boundedEndStored, let boundedEnd = latest[id], from > boundedEnd {
@@ -443,9 +456,14 @@ final class LogSource: Source {
                     """)
             }
             if from > range.end && !descriptor.bounded {
+                guard descriptor.failOnDataLoss else {
+                    logger.warning("\(where_) ends at offset \(range.end), before the query's \(from): the topic was deleted and created again, or truncated; reading it from its start, \(range.start) ('scan.fail-on-data-loss' = 'false')")
+                    end[id] = range.start
+                    continue
+                }
                 throw .execution("""
                     \(where_) ends at offset \(range.end), before the query's \(from): the topic was deleted and \
-                    created again, or truncated; restart the query on a new checkpoint to read it
+                    created again, or truncated; restart the query on a new checkpoint to read it, or set 'scan.fail-on-data-loss' = 'false'
                     """)
             }
         }
@@ -473,6 +491,15 @@ final class LogSource: Source {
             let ranges = try self.ranges()
             for id in end.partitions.keys where start[id] == nil {
                 if let range = ranges[id] { start[id] = range.start }
+            }
+        }
+        if !descriptor.failOnDataLoss {
+            // Past data loss (see `planEnd`): from the partition's first record when the range begins
+            // before it, or when the plan went back to it (a topic created again).
+            let ranges = try self.ranges()
+            for (id, to) in end.partitions {
+                guard let from = start[id], let range = ranges[id] else { continue }
+                if from < range.start || (to < from && to >= range.start) { start[id] = range.start }
             }
         }
         var starts: [String: [PartitionID: Offset]] = [:]

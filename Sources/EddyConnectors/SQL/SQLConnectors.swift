@@ -57,7 +57,7 @@ struct KafkaConnector: TableConnector {
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
         "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "scan.bounded.timestamp-millis",
-        "scan.bounded.specific-offsets", "sink.partitioner",
+        "scan.bounded.specific-offsets", "sink.partitioner", "scan.fail-on-data-loss",
     ]
     /// librdkafka's (Kafka's) client properties, passed verbatim to the cluster's clients.
     let optionPrefixes = ["properties."]
@@ -73,6 +73,7 @@ struct KafkaConnector: TableConnector {
         _ = try startingOffsets(table)
         _ = try table.options.choice("properties.isolation.level", ["read_committed", "read_uncommitted"])
         _ = try boundedEnd(table)
+        _ = try table.options.choice("scan.fail-on-data-loss", ["true", "false"])
         for (column, key) in table.metadata {
             let wanted = LogSourceDescriptor.Metadata(rawValue: key)!.type
             guard let field = table.schema.field(named: column), field.type == wanted else {
@@ -97,6 +98,7 @@ struct KafkaConnector: TableConnector {
         descriptor.declaredSchema = table.schema
         descriptor.boundedEnd = try boundedEnd(table)
         descriptor.groupId = table.options["properties.group.id"]
+        descriptor.failOnDataLoss = try table.options.choice("scan.fail-on-data-loss", ["true", "false"], default: "true") == "true"
         if case .list(let names) = topics, !planningOnly {
             for topic in names {
                 do { _ = try log.ensureTopic(topic, partitions: 1) } catch {
