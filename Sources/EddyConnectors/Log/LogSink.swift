@@ -129,15 +129,44 @@ final class LogSink: Sink {
 
     private var transactionalLog: (any TransactionalRecordLog)? { descriptor.transactional ? descriptor.log as? any TransactionalRecordLog : nil }
 
+    /// The transactional path's newest committed batch, once asked (then kept up to date by `write`).
+    private var committedBatch: Int64??
+
     func lastCommittedBatch() throws(EngineError) -> Int64? {
         if let log = transactionalLog {
-            do { return try log.committedBatch(writer: writer, topic: descriptor.topic) } catch {
+            if let known = committedBatch { return known }
+            var found: Int64?
+            do { found = try log.committedBatch(writer: writer, topic: descriptor.topic) } catch {
                 throw .execution("cannot read the committed batch of \(descriptor.topic): \(error)")
             }
+            if found == nil {
+                // No marker: a new query, or the marker's group expired (offsets.retention.minutes) while
+                // the query was down. The newest committed record of this query names its batch (a
+                // batch without rows leaves none, and writing it again writes nothing).
+                found = try newestBatch(isolation: .readCommitted)
+            }
+            committedBatch = .some(found)
+            return found
         }
+        return try newestBatch(isolation: .readUncommitted)
+    }
+
+    /// The newest batch of this query with a record in the topic.
+    private func newestBatch(isolation: IsolationLevel) throws(EngineError) -> Int64? {
         var last: Int64?
         for partition in 0..<partitionCount {
-            if let position = try newestPosition(partition) { last = max(last ?? position.batchId, position.batchId) }
+            let position: QueryPosition?
+            if isolation == .readUncommitted {
+                position = try newestPosition(partition)
+            } else {
+                do {
+                    position = try QueryPosition.newest(of: context.queryId, in: descriptor.log, topic: descriptor.topic,
+                                                        partition: PartitionID(Int32(partition)), scanRecords: Self.scanRecordsMax, isolation: isolation)
+                } catch {
+                    throw .execution("cannot read back \(descriptor.topic)-\(partition): \(error)")
+                }
+            }
+            if let position { last = max(last ?? position.batchId, position.batchId) }
         }
         return last
     }
@@ -159,8 +188,10 @@ final class LogSink: Sink {
                 records.append((PartitionID(Int32(partition)), record(key: key, value: lines[index], batchId: batchId, index: index)))
             }
             do { try log.appendTransaction(writer: writer, topic: descriptor.topic, batchId: batchId, records) } catch {
+                committedBatch = nil  // asked again: the transaction may have committed before the failure was seen
                 throw .execution("cannot write batch \(batchId) to \(descriptor.topic): \(error)")
             }
+            committedBatch = .some(batchId)
             return []
         }
         for index in 0..<batch.count {

@@ -10,17 +10,18 @@ struct QueryPosition: Comparable {
 
     static func < (a: QueryPosition, b: QueryPosition) -> Bool { (a.batchId, a.index) < (b.batchId, b.index) }
 
-    /// The newest record of `queryId` among the last `scanRecords` records of `partition`.
+    /// The newest record of `queryId` among the last `scanRecords` records of `partition` (at
+    /// read_committed: among those of committed transactions).
     static func newest(of queryId: String, in log: any RecordLog, topic: String, partition: PartitionID,
-                       scanRecords: Int64) throws -> QueryPosition? {
-        let ranges = try log.readableRanges(topic, isolation: .readUncommitted) ?? []
+                       scanRecords: Int64, isolation: IsolationLevel = .readUncommitted) throws -> QueryPosition? {
+        let ranges = try log.readableRanges(topic, isolation: isolation) ?? []
         guard Int(partition.rawValue) < ranges.count else { return nil }
         let range = ranges[Int(partition.rawValue)]
         var found: QueryPosition?
         var from = max(range.start, Offset(range.end.rawValue - scanRecords))
         while from < range.end {
             let next = try log.read(topic, partition: partition, from: from, to: range.end, maxBytes: 4 << 20,
-                                    isolation: .readUncommitted) { record in
+                                    isolation: isolation) { record in
                 var query: String?, batch: Int64?, index: Int?
                 for header in record.headers {
                     let text = header.value.map { String(decoding: $0, as: UTF8.self) }
