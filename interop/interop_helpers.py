@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sys
 import time
@@ -187,3 +188,24 @@ def parquet_rows(path: str) -> list[dict]:
             row[name] = value
         rows.append(row)
     return rows
+
+
+def read_records(bootstrap: str, topic: str, isolation: str, partitions: int = 2) -> list:
+    """(key, value, partition) of every record of the topic's partitions a consumer at `isolation`
+    reads (read_committed: up to the last stable offset), in each partition's order; keys and values
+    decoded from JSON."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{random.randrange(1 << 30)}", "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False, "isolation.level": isolation, "enable.partition.eof": True})
+    consumer.subscribe([topic])
+    records, ends = [], set()
+    deadline = time.monotonic() + 60
+    while len(ends) < partitions and time.monotonic() < deadline:
+        message = consumer.poll(1.0)
+        if message is None:
+            continue
+        if message.error():
+            ends.add(message.partition())
+            continue
+        records.append((json.loads(message.key()) if message.key() else None, json.loads(message.value()), message.partition()))
+    consumer.close()
+    return records

@@ -17,7 +17,7 @@ import time
 from confluent_kafka import Consumer, Producer
 
 from conftest import eddy_bin
-from interop_helpers import committed_rows, create_topic, read_all, wait_until
+from interop_helpers import committed_rows, create_topic, read_all, read_records, wait_until
 
 EVENTS = 20_000
 RUN_TIMEOUT_S = 120
@@ -223,25 +223,6 @@ def read_topic(bootstrap: str, topic: str, isolation: str) -> list:
     """Every value of the topic's two partitions a consumer at `isolation` reads."""
     return [value for _, value, _ in read_records(bootstrap, topic, isolation)]
 
-
-def read_records(bootstrap: str, topic: str, isolation: str) -> list:
-    """(key, value, partition) of every record of the topic's two partitions a consumer at `isolation`
-    reads, in each partition's order; keys and values decoded from JSON."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{random.randrange(1 << 30)}", "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False, "isolation.level": isolation, "enable.partition.eof": True})
-    consumer.subscribe([topic])
-    records, ends = [], set()
-    deadline = time.monotonic() + 60
-    while len(ends) < 2 and time.monotonic() < deadline:
-        message = consumer.poll(1.0)
-        if message is None:
-            continue
-        if message.error():
-            ends.add(message.partition())
-            continue
-        records.append((json.loads(message.key()) if message.key() else None, json.loads(message.value()), message.partition()))
-    consumer.close()
-    return records
 
 
 def test_partitions_added_mid_run_are_read_and_a_recreated_topic_is_refused(broker, tmp_path, request):

@@ -273,7 +273,7 @@ def test_kafka_tables_read_the_embedded_broker(tmp_path):
     columns, and the queries write them to files and, keyed, to a topic (read back by librdkafka)
     until SIGTERM stops them."""
     from conftest import free_port
-    from interop_helpers import read_all, wait_until
+    from interop_helpers import read_records, wait_until
 
     port = free_port()
     sql = tmp_path / "kafka.sql"
@@ -302,16 +302,15 @@ def test_kafka_tables_read_the_embedded_broker(tmp_path):
         expected = sorted(r["event_id"] for r in committed_rows(str(out)) if r["amount"] > 250)
 
         def big():
-            try:
-                messages = read_all(f"127.0.0.1:{port}", "big", 0) + read_all(f"127.0.0.1:{port}", "big", 1)
+            try:  # each batch is a transaction: read what is committed
+                records = read_records(f"127.0.0.1:{port}", "big", "read_committed")
             except Exception:  # the topic is created by the query's first batch
                 return None
-            return messages if len(messages) >= len(expected) else None
+            return records if len(records) >= len(expected) else None
         records = wait_until(big, 30, f"{len(expected)} records in topic big")
-        values = [json.loads(m.value()) for m in records]
-        assert sorted(v["event_id"] for v in values) == expected, "each big purchase once"
-        for m in records:
-            assert json.loads(m.key()) == {"category": json.loads(m.value())["category"]}
+        assert sorted(value["event_id"] for _, value, _ in records) == expected, "each big purchase once"
+        for key, value, _ in records:
+            assert key == {"category": value["category"]}
     finally:
         run.send_signal(signal.SIGTERM)
         _, stderr = run.communicate(timeout=30)
@@ -403,3 +402,77 @@ def test_a_full_disk_stops_the_query_and_a_restart_loses_nothing(tmp_path, targe
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(tmp_path / "full" / "out")], capture_output=True)
+
+
+def test_the_embedded_brokers_topic_sink_writes_each_batch_in_one_transaction(tmp_path, request):
+    """A kafka sink on the broker embedded in `eddy run` writes each micro-batch as one transaction
+    of that broker (its marker committed in the group named after the writer): SIGKILLed at random
+    moments, broker and all, and restarted, a read_committed consumer reads each input record's copy
+    exactly once; a read_uncommitted one may also see aborted attempts. The seed is printed."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient
+    from conftest import free_port
+    from interop_helpers import wait_until
+
+    seed = int(os.environ.get("EDDY_SEED", random.randrange(1 << 30)))
+    print(f"EDDY_SEED={seed}")
+    rng = random.Random(seed)
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    (tmp_path / "copy.sql").write_text(f"""
+        CREATE TABLE purchases (event_id STRING, amount DECIMAL(10, 2))
+          WITH ('connector' = 'kafka', 'topic' = 'shop', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+        CREATE TABLE copied WITH ('connector' = 'kafka', 'topic' = 'copied', 'format' = 'json', 'sink.partitions' = '2') AS
+        SELECT event_id, amount FROM purchases;
+        """)
+    command = [eddy_bin(), "run", "copy.sql", "--checkpoint", "ckpt", "--broker-data-dir", "broker", "--listen", bootstrap,
+               "--interval-ms", "100", "--max-bytes-per-trigger", "20000"]
+    events = 5000
+
+    def start():
+        proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        request.addfinalizer(proc.kill)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        wait_until(lambda: admin.list_topics(timeout=2).topics is not None, 30, "the broker")
+        return proc
+
+    def read(isolation: str) -> list:
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{rng.randrange(1 << 30)}", "enable.auto.commit": False,
+                             "isolation.level": isolation})
+        ends = [consumer.get_watermark_offsets(TopicPartition("copied", p), timeout=10)[1] for p in range(2)]
+        consumer.assign([TopicPartition("copied", p, 0) for p in range(2)])
+        values, deadline = [], time.monotonic() + 30
+        positions = [0, 0]
+        while any(positions[p] < ends[p] for p in range(2)) and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                if isolation == "read_committed":
+                    positions = [max(positions[p], consumer.position([TopicPartition("copied", p)])[0].offset) for p in range(2)]
+                continue
+            if message.error() is None:
+                values.append(json.loads(message.value())["event_id"])
+            positions[message.partition()] = message.offset() + 1
+        consumer.close()
+        return values
+
+    proc = start()
+    produced = subprocess.run([eddy_bin(), "gen", "purchases", "--count", str(events), "--bootstrap-server", bootstrap, "--topic", "shop"],
+                              capture_output=True, text=True, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    for _ in range(3):
+        time.sleep(rng.uniform(0.3, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = start()
+    try:
+        wait_until(lambda: len(set(read("read_committed"))) >= events, 60, f"{events} copies")
+        committed = read("read_committed")
+        assert len(committed) == events and len(set(committed)) == events, "each record copied exactly once"
+        assert len(read("read_uncommitted")) >= events
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # (kept alive until its answer)
+        markers = [g.group_id for g in admin.list_consumer_groups().result(30).valid if g.group_id.endswith("-copied")]
+        assert len(markers) == 1, markers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr[-3000:]

@@ -112,18 +112,9 @@ extension Broker: GroupOffsetsRecordLog {
         }
         guard !accepted.isEmpty else { return }
         // The caller is a batch thread, not the cooperative pool: it may wait for the fsync.
-        let done = DispatchSemaphore(value: 0)
-        let failure = NIOLockedValueBox<(any Error)?>(nil)
-        Task {
-            do {
-                try await appendOffsetRecords(group: group, accepted.map { (OffsetRecords.Key(group: group, topicPartition: $0.key), $0.value) })
-            } catch {
-                failure.withLockedValue { $0 = error }
-            }
-            done.signal()
+        try waitFor { [self] in
+            try await appendOffsetRecords(group: group, accepted.map { (OffsetRecords.Key(group: group, topicPartition: $0.key), $0.value) })
         }
-        done.wait()
-        if let error = failure.withLockedValue({ $0 }) { throw error }
         groups.offsetsCommitted(groupId: group, memberId: "", accepted)
     }
 

@@ -25,6 +25,8 @@ public final class Broker: Sendable {
     public let stats = BrokerStats()
     let instruments = BrokerInstruments()
     let directoryLock: DataDirectoryLock
+    /// The engine's transactional topic sinks in this process (`TransactionalRecordLog`).
+    let inProcessProducers = InProcessProducers()
 
     /// Locks `config.dataDirectory` (`DataDirectoryLock`: one broker per directory), then opens (and
     /// recovers) every partition under it. `pool` runs file I/O.

@@ -40,5 +40,6 @@ private final class TapSink: Sink {
         return letters
     }
 
+    func prepare() throws(EngineError) { try inner.prepare() }
     func close() throws(EngineError) { try inner.close() }
 }

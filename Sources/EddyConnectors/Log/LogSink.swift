@@ -114,11 +114,12 @@ final class LogSink: Sink {
         let keyed = Set(keyColumns ?? [])
         valueColumns = context.schema.fields.indices.filter { !descriptor.valueExceptKey || !keyed.contains($0) }
         guard !valueColumns.isEmpty else { throw .configuration("every column is in the key: the value would be empty") }
-        if transactionalLog != nil {
-            // Fence the previous run and settle the transaction it left now, not at the first write:
-            // an open transaction holds read_committed readers back.
-            _ = try lastCommittedBatch()
-        }
+    }
+
+    /// Fences the previous run and settles the transaction it left as the query starts, not at the
+    /// first write: an open transaction holds read_committed readers back.
+    func prepare() throws(EngineError) {
+        if transactionalLog != nil { _ = try lastCommittedBatch() }
     }
 
     var description: String { descriptor.description }

@@ -162,7 +162,7 @@ struct KafkaConnector: TableConnector {
         let log = try log(table)
         var sink = LogSinkDescriptor(log: log, topic: try sinkTopic(table), partitions: partitions, keyFields: key?.fields, valueFormat: try format(table) == "csv" ? .csv : .json,
                                      keyFormat: key?.format ?? .json, valueExceptKey: exceptKey)
-        // A cluster's topic takes each micro-batch in one transaction unless the table asks for less.
+        // Each micro-batch is one transaction (a cluster's, or the embedded broker's) unless the table asks for less.
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
         sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
         if let partitioner = try table.options.choice("sink.partitioner", ["default", "round-robin", "fixed"]) {

@@ -44,6 +44,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
     public func start(nowMs: Int64) throws(EngineError) {
         precondition(!started, "a query starts once")
         started = true
+        try plan.sink.prepare()
         let initial = try plan.sources.map { source throws(EngineError) in try source.initialOffsets() }
         var view: MicroBatchProtocol.CheckpointView?
         if let checkpoint {

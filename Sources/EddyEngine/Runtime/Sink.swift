@@ -12,11 +12,15 @@ public protocol Sink: AnyObject {
     /// commit and the dead-letter write. A store that fails as a whole (disk full, server gone) throws.
     @discardableResult
     func write(batchId: Int64, _ batch: RecordBatch) throws(EngineError) -> [DeadLetter]
+    /// Called once as the query starts, on the query's own thread, before any batch: the sink may
+    /// settle what a previous run left (fence its writer, end its open transaction).
+    func prepare() throws(EngineError)
     /// Flushes and releases resources; the query is stopping.
     func close() throws(EngineError)
 }
 
 extension Sink {
+    public func prepare() throws(EngineError) {}
     public func close() throws(EngineError) {}
 }
 
