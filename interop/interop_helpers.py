@@ -206,6 +206,11 @@ def read_records(bootstrap: str, topic: str, isolation: str, partitions: int = 2
         if message.error():
             ends.add(message.partition())
             continue
-        records.append((json.loads(message.key()) if message.key() else None, json.loads(message.value()), message.partition()))
+        key = message.key()
+        try:
+            key = json.loads(key) if key is not None else None
+        except ValueError:
+            key = key.decode(errors="replace")  # a raw key
+        records.append((key, json.loads(message.value()), message.partition()))
     consumer.close()
     return records

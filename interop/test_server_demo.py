@@ -17,8 +17,8 @@ import urllib.request
 import pytest
 
 from conftest import REPO_ROOT, eddy_bin, free_port, port_accepts
-from interop_helpers import committed_rows, wait_until
-from confluent_kafka import Consumer, Producer, TopicPartition
+from interop_helpers import committed_rows, read_records, wait_until
+from confluent_kafka import Consumer, Producer
 
 LIVE = os.path.join(REPO_ROOT, "examples", "live")
 KINDS = [("purchases", "shop.purchases"), ("transactions", "card.transactions"), ("sensors", "iot.readings")]
@@ -98,28 +98,14 @@ def sqlite_table(directory: str, db: str, table: str) -> list[tuple]:
 
 
 def topic_values(bootstrap: str, topic: str) -> list[dict]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}-{time.time()}", "enable.auto.commit": False,
-                         "isolation.level": "read_committed"})
+    """Every committed value of the topic (each micro-batch is a transaction)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}-{time.time()}"})
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        partitions = list(metadata.topics[topic].partitions)
-        values = []
-        for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high <= low:
-                continue
-            consumer.assign([TopicPartition(topic, p, low)])
-            taken = 0
-            while taken < high - low:
-                message = consumer.poll(5)
-                assert message is not None, f"{topic}[{p}] stopped before its end"
-                if message.error():
-                    continue
-                values.append(json.loads(message.value()))
-                taken += 1
-        return sorted(values, key=lambda v: json.dumps(v, sort_keys=True))
+        partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
     finally:
         consumer.close()
+    values = [value for _, value, _ in read_records(bootstrap, topic, "read_committed", partitions)]
+    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True))
 
 
 def results(server: LiveServer) -> dict:

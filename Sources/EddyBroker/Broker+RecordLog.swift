@@ -42,6 +42,11 @@ extension Broker: RecordLog {
 
     public func read(_ topic: String, partition index: PartitionID, from: Offset, to: Offset, maxBytes: Int,
                      isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        try read(topic, partition: index, from: from, to: to, maxBytes: maxBytes, isolation: isolation, headers: true, visit)
+    }
+
+    public func read(_ topic: String, partition index: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+                     isolation: IsolationLevel, headers wantsHeaders: Bool, _ visit: (LogRecord) throws -> Void) throws -> Offset {
         let read = try partition(topic, index).withLog { log in
             try log.read(from: from, maxBytes: maxBytes, minOneBatch: true, isolation: isolation, below: to)
         }
@@ -53,7 +58,7 @@ extension Broker: RecordLog {
                 let offset = Offset(header.baseOffset.rawValue + Int64(record.offsetDelta))
                 guard offset >= from, offset < to else { continue }
                 let timestamp = logAppend ? header.maxTimestamp : Timestamp(millis: header.baseTimestamp.millis + record.timestampDelta)
-                let headers = record.headers.map { LogHeader(key: $0.key, value: $0.value.map { Array($0.readableBytesView) }) }
+                let headers = wantsHeaders ? record.headers.map { LogHeader(key: $0.key, value: $0.value.map { Array($0.readableBytesView) }) } : []
                 try withBytes(record.key) { key in
                     try withBytes(record.value) { value in
                         try visit(LogRecord(offset: offset, timestamp: timestamp, key: key, value: value, headers: headers))

@@ -79,19 +79,30 @@ extension LogSinkDescriptor: PeekableSink {
         guard valueFormat == .json, let ranges = try log.readableRanges(topic, isolation: .readCommitted) else { return [] }
         var found: [(Int64, String)] = []
         for (index, range) in ranges.enumerated() {
-            var from = max(range.start.rawValue, range.end.rawValue - Int64(limit))
-            while from < range.end.rawValue {
-                let next = try log.read(topic, partition: PartitionID(Int32(index)), from: Offset(from), to: range.end, maxBytes: 1 << 20,
-                                        isolation: .readCommitted) { record in
-                    // Any client may write to the topic: only JSON objects are rows.
-                    if let value = record.value, let first = value.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D }),
-                       first == UInt8(ascii: "{"), (try? JSONSerialization.jsonObject(with: Data(value))) is [String: Any] {
-                        found.append((record.timestamp.millis, String(decoding: value, as: UTF8.self)))
+            // The newest `limit` offsets, then twice as many, … while they hold fewer rows (transaction
+            // markers and other clients' records take offsets too), at most 16 times.
+            var window = Int64(limit)
+            var rows: [(Int64, String)] = []
+            for _ in 0..<16 {
+                rows = []
+                let start = max(range.start.rawValue, range.end.rawValue - window)
+                var from = start
+                while from < range.end.rawValue {
+                    let next = try log.read(topic, partition: PartitionID(Int32(index)), from: Offset(from), to: range.end, maxBytes: 1 << 20,
+                                            isolation: .readCommitted) { record in
+                        // Any client may write to the topic: only JSON objects are rows.
+                        if let value = record.value, let first = value.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D }),
+                           first == UInt8(ascii: "{"), (try? JSONSerialization.jsonObject(with: Data(value))) is [String: Any] {
+                            rows.append((record.timestamp.millis, String(decoding: value, as: UTF8.self)))
+                        }
                     }
+                    guard next.rawValue > from else { break }
+                    from = next.rawValue
                 }
-                guard next.rawValue > from else { break }
-                from = next.rawValue
+                if rows.count >= limit || start == range.start.rawValue { break }
+                window *= 2
             }
+            found += rows
         }
         return found.sorted { $0.0 < $1.0 }.suffix(limit).map(\.1)
     }

@@ -47,6 +47,11 @@ public protocol RecordLog: AnyObject, Sendable {
     func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
               isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset
 
+    /// `read`, with each record's headers only when `headers` is true (empty otherwise): a reader
+    /// that needs none is spared decoding and copying them.
+    func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+              isolation: IsolationLevel, headers: Bool, _ visit: (LogRecord) throws -> Void) throws -> Offset
+
     /// Appends `records` to `partition` as one batch (creating the topic with the log's defaults
     /// when it is missing) and returns the first record's offset. Durable as an acks=1 produce is.
     @discardableResult
@@ -63,6 +68,11 @@ public protocol RecordLog: AnyObject, Sendable {
 }
 
 extension RecordLog {
+    public func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+                     isolation: IsolationLevel, headers: Bool, _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        try read(topic, partition: partition, from: from, to: to, maxBytes: maxBytes, isolation: isolation, visit)
+    }
+
     /// Creates `topic` with the log's default configs unless it exists; returns its partition count.
     @discardableResult
     public func ensureTopic(_ topic: String, partitions: Int32) throws -> Int {

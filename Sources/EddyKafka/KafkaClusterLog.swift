@@ -126,10 +126,16 @@ public final class KafkaClusterLog: TransactionalRecordLog, GroupOffsetsRecordLo
 
     public func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
                      isolation: IsolationLevel, _ visit: (LogRecord) throws -> Void) throws -> Offset {
+        try read(topic, partition: partition, from: from, to: to, maxBytes: maxBytes, isolation: isolation, headers: true, visit)
+    }
+
+    public func read(_ topic: String, partition: PartitionID, from: Offset, to: Offset, maxBytes: Int,
+                     isolation: IsolationLevel, headers: Bool, _ visit: (LogRecord) throws -> Void) throws -> Offset {
         guard from < to else { return from }
         return try lock.withLock {
             let reader = try partitionReader(topic, partition, isolation)
-            return try reader.read(from: from.rawValue, to: to.rawValue, maxBytes: maxBytes, timeoutMs: timeoutMs, cluster: bootstrapServers) { record in
+            return try reader.read(from: from.rawValue, to: to.rawValue, maxBytes: maxBytes, timeoutMs: timeoutMs, cluster: bootstrapServers,
+                                   headers: headers) { record in
                 try visit(record)
             }
         }
@@ -527,7 +533,7 @@ private final class PartitionReader {
         return first.timestamp
     }
 
-    func read(from: Int64, to: Int64, maxBytes: Int, timeoutMs: Int32, cluster: String,
+    func read(from: Int64, to: Int64, maxBytes: Int, timeoutMs: Int32, cluster: String, headers: Bool,
               _ visit: (LogRecord) throws -> Void) throws -> Offset {
         try position(at: from, cluster: cluster)
         var next = from
@@ -585,7 +591,7 @@ private final class PartitionReader {
                     continue
                 }
                 do {
-                    try withMessage(message, visit)
+                    try withMessage(message, headers: headers, visit)
                 } catch {
                     failure = error
                     continue
@@ -604,14 +610,14 @@ private final class PartitionReader {
         return Offset(next)
     }
 
-    private func withMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>, _ visit: (LogRecord) throws -> Void) throws {
+    private func withMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>, headers: Bool, _ visit: (LogRecord) throws -> Void) throws {
         let record = message.pointee
         let value = record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) }
         let key = record.key.map { UnsafeRawBufferPointer(start: $0, count: record.key_len) }
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &type)
         try visit(LogRecord(offset: Offset(record.offset), timestamp: Timestamp(millis: timestamp), key: key, value: value,
-                            headers: Self.headers(message)))
+                            headers: headers ? Self.headers(message) : []))
     }
 
     private func withHeld(_ held: Held, _ visit: (LogRecord) throws -> Void) throws {

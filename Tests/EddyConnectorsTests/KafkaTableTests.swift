@@ -378,6 +378,48 @@ final class KafkaTableTests: XCTestCase {
         XCTAssertEqual(going.lines, ["+I[1]", "+I[2]", "+I[4]", "+I[5]", "+I[10]", "+I[11]", "+I[12]"])
     }
 
+    /// A batch larger than a decoding piece is decoded on several threads: the rows keep the log's
+    /// order, and the dead letters (malformed records and tombstones) come in offset order.
+    func testLargeBatchesDecodeInPiecesInOrder() throws {
+        try broker.ensureTopic("many", partitions: 2)
+        var expected: [Int64] = [], bad: [Int64] = [], causes: [String] = []
+        for partition in Int32(0)..<2 {
+            var records: [(key: String?, value: String?)] = []
+            for n in 0..<Int64(40_000) {
+                let offset = Int64(records.count)
+                if n % 9_973 == 5 {
+                    records.append((nil, #"{"n":"not a number"}"#))
+                    if partition == 0 { (bad, causes) = (bad + [offset], causes + ["typeMismatch"]) }
+                } else if n == 20_001 {
+                    records.append(("k", nil))
+                    if partition == 0 { (bad, causes) = (bad + [offset], causes + ["tombstone"]) }
+                } else {
+                    records.append((nil, #"{"n":\#(n)}"#))
+                    if partition == 0 { expected.append(n) }
+                }
+            }
+            for start in stride(from: 0, to: records.count, by: 1000) {
+                try append("many", partition: partition, Array(records[start..<min(records.count, start + 1000)]))
+            }
+        }
+        let output = MemorySink()
+        let letters = MemoryDeadLetterSink()
+        var options = QueryOptions()
+        options.deadLetters = letters
+        let pipeline = Pipeline.read(.log(broker, topic: "many", format: .json(Schema([Field("n", .int64)])))).write(output)
+        let driver = try TestDriver(pipeline, options: options)
+        try driver.runUntilIdle()
+        XCTAssertEqual(driver.progress.count, 1, "one batch of 80 000 records, in 6 pieces")
+        let rows = output.rows.map { row -> Int64 in
+            guard case .int64(let n) = row[0] else { return -1 }
+            return n
+        }
+        XCTAssertEqual(Array(rows.prefix(expected.count)), expected, "partition 0's rows in log order")
+        XCTAssertEqual(rows.count, 2 * expected.count)
+        XCTAssertEqual(letters.letters.filter { $0.partition == PartitionID(0) }.compactMap(\.offset), bad)
+        XCTAssertEqual(letters.letters.filter { $0.partition == PartitionID(0) }.compactMap(\.cause), causes)
+    }
+
     func testHeadersAreAJSONObjectColumn() throws {
         try broker.ensureTopic("h", partitions: 1)
         try broker.append("h", partition: PartitionID(0), [

@@ -484,7 +484,6 @@ final class LogSource: Source {
 
     func read(from start: SourceOffsets, to end: SourceOffsets) throws(EngineError) -> [SourceChunk] {
         defer { if recordsSeen > 0 { averageRecordBytes = max(16, Double(bytesSeen) / Double(recordsSeen)) } }
-        var chunks: [SourceChunk] = []
         var start = start
         if end.partitions.keys.contains(where: { start[$0] == nil }) {
             // A partition added since the last batch starts at its log start (see `planEnd`).
@@ -512,78 +511,199 @@ final class LogSource: Source {
                 throw .execution("cannot read \(topic): \(error)")
             }
         }
+        // Fetched here, one partition after another (the log's reads are serial), then decoded in
+        // pieces on every core: the JSON and CSV decoding is most of a batch's cost.
+        var fetched: [Fetched] = []
+        let wantsHeaders = metadataColumns.contains { $0.key == .headers }
         for id in end.sortedPartitions {
             guard let to = end[id] else { continue }
-            var from = start[id] ?? 0
+            let from = start[id] ?? 0
             guard to > from else { continue }
-            let (topic, partition) = locate(id)
-            var decoder = try descriptor.format.makeDecoder(columns: valueColumns)
-            var keys = try KeyReader(format: keyFormat, raw: descriptor.key?.format == .raw && !keyColumns.isEmpty, columns: keyColumns)
-            var letters: [DeadLetter] = []
-            // The metadata of each decoded row, when the plan reads any.
-            var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
-            let wantsHeaders = metadataColumns.contains { $0.key == .headers }
-            var oldestTimestamp = Int64.max, newestTimestamp: Int64?
-            let source = "log[\(topic), \(descriptor.format)]"
-            while from < to {
-                let next: Offset
-                do {
-                    next = try descriptor.log.read(topic, partition: partition, from: Offset(from), to: Offset(to),
-                                                   maxBytes: Self.readBytesMax, isolation: isolation) { record in
-                        guard let value = record.value else {
-                            letters.append(letter(record, source: source, partition: partition, reason: "the record has no value (a tombstone)", cause: "tombstone"))
-                            return
-                        }
-                        bytesSeen += value.count
-                        recordsSeen += 1
-                        oldestTimestamp = min(oldestTimestamp, record.timestamp.millis)
-                        newestTimestamp = record.timestamp.millis
-                        if let failure = decoder.appendRecord(value) {
-                            letters.append(letter(record, source: source, partition: partition, reason: failure.reason, cause: failure.code.rawValue))
-                        } else if let failure = keys.append(record.key) {
-                            decoder.dropLastRow()
-                            letters.append(letter(record, source: source, partition: partition, reason: "key: " + failure, cause: "key"))
-                        } else if !metadataColumns.isEmpty {
-                            offsets.append(record.offset.rawValue)
-                            timestamps.append(record.timestamp.millis)
-                            if wantsHeaders { headers.append(Self.headersText(record.headers)) }
-                        }
-                    }
-                } catch {
-                    throw .execution("cannot read \(topic)-\(partition) at offset \(from): \(error)")
-                }
-                guard next.rawValue > from else {
-                    throw .execution("\(topic)-\(partition) ends before offset \(to) (log truncated?)")
-                }
-                from = next.rawValue
+            fetched.append(try fetch(id, from: from, to: to, headers: wantsHeaders))
+        }
+        var pieces: [(partition: Int, records: Range<Int>)] = []
+        for (index, partition) in fetched.enumerated() {
+            var lower = 0
+            repeat {
+                let upper = min(partition.count, lower + Self.decodePieceRecords)
+                pieces.append((index, lower..<upper))
+                lower = upper
+            } while lower < partition.count
+        }
+        let results = ChunkSlots(count: pieces.count)
+        let decoder = pieceDecoder, partitions = fetched, tasks = pieces
+        let decodeOne: @Sendable (Int) -> Void = { index in
+            do {
+                results.set(index, try decoder.decode(partitions[tasks[index].partition], tasks[index].records))
+            } catch {
+                results.fail(error as? EngineError ?? .internal("decoding failed: \(error)"))
             }
-            if let newestTimestamp { lastRecordTime[id] = newestTimestamp }
-            var batch = decoder.finish()
-            if !metadataColumns.isEmpty || !keyColumns.isEmpty {
-                batch = assemble(batch, keys: keys.finish(), topic: topic, partition: partition, offsets: offsets, timestamps: timestamps, headers: headers)
+        }
+        if pieces.count == 1 {
+            decodeOne(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: pieces.count, execute: decodeOne)
+        }
+        var chunks = try results.collect()
+        // Per partition: every dead letter in record order (as a replay gives them) on its first
+        // chunk, with the partition's oldest record time.
+        var first = 0
+        for partition in fetched {
+            let count = pieces[first...].prefix { $0.partition == pieces[first].partition }.count
+            var letters = partition.tombstones
+            for index in first..<(first + count) {
+                letters += chunks[index].deadLetters
+                chunks[index].deadLetters = []
             }
-            var chunk = SourceChunk(partition: id, batch: batch, deadLetters: letters)
-            chunk.oldestRecordTimeMs = oldestTimestamp == .max ? nil : oldestTimestamp
-            chunks.append(chunk)
+            chunks[first].deadLetters = letters.sorted { ($0.offset ?? 0) < ($1.offset ?? 0) }
+            chunks[first].oldestRecordTimeMs = partition.oldest == .max ? nil : partition.oldest
+            if let newest = partition.newest { lastRecordTime[partition.id] = newest }
+            first += count
         }
         return chunks
     }
 
-    /// The decoded value, key and metadata columns, in the source's column order.
-    private func assemble(_ values: RecordBatch, keys: RecordBatch?, topic: String, partition: PartitionID, offsets: [Int64], timestamps: [Int64],
-                          headers: [String]) -> RecordBatch {
-        let columns = schema.names.map { name -> Column in
-            switch descriptor.metadata[name] {
-            case .topic: .utf8(Array(repeating: topic, count: values.count))
-            case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: values.count))
-            case .offset: .int64(offsets)
-            case .timestamp: .timestamp(timestamps)
-            case .headers: .utf8(headers)
-            case nil:
-                if let keys, let index = keys.schema.index(of: name) { keys.columns[index] } else { values.columns[values.schema.index(of: name)!] }
+    /// Records decoded per task: a partition's batch is split into pieces of this many.
+    static let decodePieceRecords = 16_384
+
+    /// One partition's records of a batch, copied out of the log's buffers so that other threads
+    /// can decode them.
+    fileprivate struct Fetched: Sendable {
+        let id: PartitionID
+        let topic: String
+        let partition: PartitionID
+        /// Record i's value is `values[valueEnds[i - 1]..<valueEnds[i]]`; its key likewise (nil when
+        /// `keyNull[i]`).
+        var values: [UInt8] = []
+        var valueEnds: [Int] = []
+        var keys: [UInt8] = []
+        var keyEnds: [Int] = []
+        var keyNull: [Bool] = []
+        var offsets: [Int64] = []
+        var timestamps: [Int64] = []
+        /// Only when a headers column is read.
+        var headers: [String] = []
+        /// Records without a value, as dead letters.
+        var tombstones: [DeadLetter] = []
+        var oldest = Int64.max
+        var newest: Int64?
+
+        var count: Int { valueEnds.count }
+    }
+
+    private func fetch(_ id: PartitionID, from start: Int64, to: Int64, headers wantsHeaders: Bool) throws(EngineError) -> Fetched {
+        let (topic, partition) = locate(id)
+        var fetched = Fetched(id: id, topic: topic, partition: partition)
+        let source = "log[\(topic), \(descriptor.format)]"
+        var from = start
+        while from < to {
+            let next: Offset
+            do {
+                next = try descriptor.log.read(topic, partition: partition, from: Offset(from), to: Offset(to),
+                                               maxBytes: Self.readBytesMax, isolation: isolation, headers: wantsHeaders) { record in
+                    guard let value = record.value else {
+                        fetched.tombstones.append(Self.letter(source: source, partition: partition, offset: record.offset.rawValue,
+                                                         key: record.key.map { Array($0) }, value: [],
+                                                         reason: "the record has no value (a tombstone)", cause: "tombstone"))
+                        return
+                    }
+                    bytesSeen += value.count
+                    recordsSeen += 1
+                    fetched.oldest = min(fetched.oldest, record.timestamp.millis)
+                    fetched.newest = record.timestamp.millis
+                    fetched.values.append(contentsOf: value)
+                    fetched.valueEnds.append(fetched.values.count)
+                    if let key = record.key { fetched.keys.append(contentsOf: key) }
+                    fetched.keyEnds.append(fetched.keys.count)
+                    fetched.keyNull.append(record.key == nil)
+                    fetched.offsets.append(record.offset.rawValue)
+                    fetched.timestamps.append(record.timestamp.millis)
+                    if wantsHeaders { fetched.headers.append(Self.headersText(record.headers)) }
+                }
+            } catch {
+                throw .execution("cannot read \(topic)-\(partition) at offset \(from): \(error)")
             }
+            guard next.rawValue > from else {
+                throw .execution("\(topic)-\(partition) ends before offset \(to) (log truncated?)")
+            }
+            from = next.rawValue
         }
-        return RecordBatch(schema: schema, columns: columns)
+        return fetched
+    }
+
+    /// What decoding a piece of a batch needs (Sendable: pieces decode on other threads).
+    private var pieceDecoder: PieceDecoder {
+        PieceDecoder(format: descriptor.format, valueColumns: valueColumns, keyFormat: keyFormat,
+                     rawKey: descriptor.key?.format == .raw && !keyColumns.isEmpty, keyColumns: keyColumns,
+                     metadataColumns: metadataColumns, metadata: descriptor.metadata, schema: schema)
+    }
+
+    fileprivate struct PieceDecoder: Sendable {
+        let format: RecordFormat
+        let valueColumns: [String]?
+        let keyFormat: RecordFormat?
+        let rawKey: Bool
+        let keyColumns: [String]
+        let metadataColumns: [(name: String, key: LogSourceDescriptor.Metadata)]
+        let metadata: [String: LogSourceDescriptor.Metadata]
+        let schema: Schema
+
+        /// Records `range` of a fetched partition, decoded: their rows and the dead letters of those that
+        /// do not decode.
+        func decode(_ fetched: Fetched, _ range: Range<Int>) throws(EngineError) -> SourceChunk {
+            var decoder = try format.makeDecoder(columns: valueColumns)
+            var keys = try KeyReader(format: keyFormat, raw: rawKey, columns: keyColumns)
+            var letters: [DeadLetter] = []
+            // The metadata of each decoded row, when the plan reads any.
+            var offsets: [Int64] = [], timestamps: [Int64] = [], headers: [String] = []
+            let source = "log[\(fetched.topic), \(format)]"
+            fetched.values.withUnsafeBytes { values in
+                fetched.keys.withUnsafeBytes { keyBytes in
+                    for index in range {
+                        let value = UnsafeRawBufferPointer(rebasing: values[(index == 0 ? 0 : fetched.valueEnds[index - 1])..<fetched.valueEnds[index]])
+                        let key = fetched.keyNull[index]
+                            ? nil : UnsafeRawBufferPointer(rebasing: keyBytes[(index == 0 ? 0 : fetched.keyEnds[index - 1])..<fetched.keyEnds[index]])
+                        func letter(_ reason: String, _ cause: String) -> DeadLetter {
+                            LogSource.letter(source: source, partition: fetched.partition, offset: fetched.offsets[index], key: key.map { Array($0) },
+                                        value: Array(value), reason: reason, cause: cause)
+                        }
+                        if let failure = decoder.appendRecord(value) {
+                            letters.append(letter(failure.reason, failure.code.rawValue))
+                        } else if let failure = keys.append(key) {
+                            decoder.dropLastRow()
+                            letters.append(letter("key: " + failure, "key"))
+                        } else if !metadataColumns.isEmpty {
+                            offsets.append(fetched.offsets[index])
+                            timestamps.append(fetched.timestamps[index])
+                            if !fetched.headers.isEmpty { headers.append(fetched.headers[index]) }
+                        }
+                    }
+                }
+            }
+            var batch = decoder.finish()
+            if !metadataColumns.isEmpty || !keyColumns.isEmpty {
+                batch = assemble(batch, keys: keys.finish(), topic: fetched.topic, partition: fetched.partition, offsets: offsets,
+                                 timestamps: timestamps, headers: headers)
+            }
+            return SourceChunk(partition: fetched.id, batch: batch, deadLetters: letters)
+        }
+
+        /// The decoded value, key and metadata columns, in the source's column order.
+        private func assemble(_ values: RecordBatch, keys: RecordBatch?, topic: String, partition: PartitionID, offsets: [Int64], timestamps: [Int64],
+                              headers: [String]) -> RecordBatch {
+            let columns = schema.names.map { name -> Column in
+                switch metadata[name] {
+                case .topic: .utf8(Array(repeating: topic, count: values.count))
+                case .partition: .int64(Array(repeating: Int64(partition.rawValue), count: values.count))
+                case .offset: .int64(offsets)
+                case .timestamp: .timestamp(timestamps)
+                case .headers: .utf8(headers)
+                case nil:
+                    if let keys, let index = keys.schema.index(of: name) { keys.columns[index] } else { values.columns[values.schema.index(of: name)!] }
+                }
+            }
+            return RecordBatch(schema: schema, columns: columns)
+        }
     }
 
     /// Headers as a JSON object; a repeated key keeps its last value, in the place of its first.
@@ -601,9 +721,8 @@ final class LogSource: Source {
         return jsonObject(members)
     }
 
-    private func letter(_ record: LogRecord, source: String, partition: PartitionID, reason: String, cause: String) -> DeadLetter {
-        var letter = DeadLetter(reason: .malformed, detail: reason, source: source, partition: partition, offset: record.offset.rawValue,
-                                key: record.key.map { Array($0) }, value: record.value.map { Array($0) } ?? [])
+    static func letter(source: String, partition: PartitionID, offset: Int64, key: [UInt8]?, value: [UInt8], reason: String, cause: String) -> DeadLetter {
+        var letter = DeadLetter(reason: .malformed, detail: reason, source: source, partition: partition, offset: offset, key: key, value: value)
         letter.cause = cause
         return letter
     }
