@@ -296,7 +296,7 @@ def test_upsert_kafka_writes_the_current_row_of_each_key_exactly_once(broker, tm
     sql = kafka_sql(broker.bootstrap, "upserts").replace(QUERY, "") + f"""
 CREATE TABLE by_category (category STRING, orders BIGINT, revenue DECIMAL(18, 2), PRIMARY KEY (category) NOT ENFORCED)
   WITH ('connector' = 'upsert-kafka', 'topic' = 'by-category', 'properties.bootstrap.servers' = '{broker.bootstrap}',
-        'key.format' = 'json', 'value.format' = 'json', 'sink.partitions' = '2');
+        'key.format' = 'json', 'value.format' = 'json', 'sink.partitions' = '2', 'sink.transactional-id-prefix' = 'revenue-app');
 INSERT INTO by_category SELECT category, COUNT(*), SUM(amount) FROM purchases GROUP BY category;
 """
     result = run(tmp_path / "upsert", sql, "--max-bytes-per-trigger", "300000")  # several batches: keys change
@@ -314,6 +314,8 @@ INSERT INTO by_category SELECT category, COUNT(*), SUM(amount) FROM purchases GR
     resource = ConfigResource("topic", "by-category")
     configs = admin.describe_configs([resource])[resource].result(30)
     assert configs["cleanup.policy"].value == "compact"
+    # The transactional id (and its batch marker's group) starts with the table's prefix.
+    assert [g.group_id for g in admin.list_consumer_groups().result(30).valid if g.group_id.startswith("revenue-app-")]
 
 
 def test_a_topic_pattern_reads_every_matching_topic_and_new_ones(broker, tmp_path, request):

@@ -41,6 +41,8 @@ public struct LogSinkDescriptor: SinkDescriptor {
         case fixed
     }
     public var partitioner = Partitioner.default
+    /// The start of the transactional id (`<prefix>-<query id>-<topic>`; Flink's `sink.transactional-id-prefix`).
+    public var transactionalIdPrefix = "eddy"
     /// Topic configs for a topic the sink creates (`cleanup.policy` = `compact` for upsert-kafka).
     public var topicConfigs: [String: String] = [:]
 
@@ -126,7 +128,7 @@ final class LogSink: Sink {
 
     /// The transactional id (and marker group) of this query's writes to this topic: stable across
     /// restarts, so a restarted query fences its previous incarnation.
-    var writer: String { "eddy-\(context.queryId)-\(descriptor.topic)" }
+    var writer: String { "\(descriptor.transactionalIdPrefix)-\(context.queryId)-\(descriptor.topic)" }
 
     private var transactionalLog: (any TransactionalRecordLog)? { descriptor.transactional ? descriptor.log as? any TransactionalRecordLog : nil }
 

@@ -57,7 +57,7 @@ struct KafkaConnector: TableConnector {
         "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
         "properties.isolation.level", "properties.auto.offset.reset", "key.format", "key.fields", "value.fields-include",
         "sink.partitions", "sink.delivery-guarantee", "scan.bounded.mode", "scan.bounded.timestamp-millis",
-        "scan.bounded.specific-offsets", "sink.partitioner", "scan.fail-on-data-loss",
+        "scan.bounded.specific-offsets", "sink.partitioner", "scan.fail-on-data-loss", "sink.transactional-id-prefix",
     ]
     /// librdkafka's (Kafka's) client properties, passed verbatim to the cluster's clients.
     let optionPrefixes = ["properties."]
@@ -165,6 +165,7 @@ struct KafkaConnector: TableConnector {
         // Each micro-batch is one transaction (a cluster's, or the embedded broker's) unless the table asks for less.
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
         sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
+        if let prefix = table.options["sink.transactional-id-prefix"] { sink.transactionalIdPrefix = prefix }
         if let partitioner = try table.options.choice("sink.partitioner", ["default", "round-robin", "fixed"]) {
             sink.partitioner = LogSinkDescriptor.Partitioner(rawValue: partitioner)!
         }
@@ -316,7 +317,7 @@ struct UpsertKafkaConnector: TableConnector {
     let kafka: KafkaConnector
     let optionKeys: Set<String> = [
         "topic", "properties.bootstrap.servers", "key.format", "value.format", "value.fields-include", "sink.partitions",
-        "sink.delivery-guarantee",
+        "sink.delivery-guarantee", "sink.transactional-id-prefix",
     ]
     let optionPrefixes = ["properties."]
 
@@ -353,6 +354,7 @@ struct UpsertKafkaConnector: TableConnector {
                                      keyFields: key, valueFormat: try valueFormat(table), keyFormat: keyFormat, valueExceptKey: exceptKey)
         let guarantee = try table.options.choice("sink.delivery-guarantee", ["exactly-once", "at-least-once", "none"], default: "exactly-once")
         sink.transactional = guarantee == "exactly-once" && log is any TransactionalRecordLog
+        if let prefix = table.options["sink.transactional-id-prefix"] { sink.transactionalIdPrefix = prefix }
         // A key's records all go to one partition (murmur2, as Java clients place keys), so compaction keeps its newest.
         sink.partitioner = .default
         sink.topicConfigs = ["cleanup.policy": "compact"]
