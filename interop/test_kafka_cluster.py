@@ -135,7 +135,8 @@ def test_aborted_and_open_transactions_are_not_read(broker, tmp_path):
 
     sql = kafka_sql(broker.bootstrap, "txn").replace(QUERY, "") + \
         "CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format' = 'json') AS SELECT event_id, amount FROM purchases;\n"
-    result = run(tmp_path / "t", sql, "--dead-letters", f"kafka://{broker.bootstrap}/dead-letters")
+    # (librdkafka properties ride along as a query string)
+    result = run(tmp_path / "t", sql, "--dead-letters", f"kafka://{broker.bootstrap}/dead-letters?client.id=eddy%2Ddead%2Dletters&acks=all")
     assert result.returncode == 0, result.stderr[-2000:]
     seen = committed_rows(str(tmp_path / "t" / "out" / "seen"))
     assert sorted(int(r["event_id"][1:]) for r in seen) == list(range(10)) + list(range(20, 30))

@@ -67,16 +67,31 @@ public struct QuerySettings: Sendable {
 
 extension QueryOptions {
     /// Dead letters (malformed records, late rows and rows a sink refused, as JSON) into files under a
-    /// directory, or to a topic of a Kafka-protocol cluster: `kafka://HOST:PORT[,HOST:PORT…]/TOPIC`.
+    /// directory, or to a topic of a Kafka-protocol cluster:
+    /// `kafka://HOST:PORT[,HOST:PORT…]/TOPIC[?librdkafka.property=value&…]` (percent-encoded values;
+    /// security settings, for example).
     public mutating func sendDeadLetters(to destination: String) throws(SettingError) {
         if destination.hasPrefix("kafka://") {
-            let rest = destination.dropFirst("kafka://".count)
+            var rest = destination.dropFirst("kafka://".count)
+            var properties: [String: String] = [:]
+            if let question = rest.firstIndex(of: "?") {
+                for pair in rest[rest.index(after: question)...].split(separator: "&") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, let name = parts[0].removingPercentEncoding, let value = parts[1].removingPercentEncoding,
+                          !name.isEmpty else {
+                        throw SettingError("--dead-letters \(destination): '\(pair)' is not a property=value pair")
+                    }
+                    properties[name] = value
+                }
+                rest = rest[..<question]
+            }
             guard let slash = rest.lastIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex else {
-                throw SettingError("--dead-letters \(destination): a topic is kafka://HOST:PORT/TOPIC")
+                throw SettingError("--dead-letters \(destination): a topic is kafka://HOST:PORT/TOPIC[?property=value&…]")
             }
             let servers = String(rest[..<slash]), topic = String(rest[rest.index(after: slash)...])
+            properties["bootstrap.servers"] = servers
             do {
-                deadLetters = try LogDeadLetterSink(log: ClusterLogs.shared.log(["bootstrap.servers": servers]), topic: topic)
+                deadLetters = try LogDeadLetterSink(log: ClusterLogs.shared.log(properties), topic: topic)
             } catch {
                 throw SettingError("--dead-letters \(destination): \(error)")
             }

@@ -69,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Most input bytes per micro-batch (maxBytesPerTrigger).")
     var maxBytesPerTrigger: Int64 = 24 << 20
 
-    @Option(help: "Where dead letters go (malformed and late rows, rows a sink refused): a directory (JSON lines) or kafka://HOST:PORT/TOPIC.")
+    @Option(help: "Where dead letters go (malformed and late rows, rows a sink refused): a directory (JSON lines) or kafka://HOST:PORT/TOPIC[?property=value&…] (librdkafka properties, e.g. security settings).")
     var deadLetters: String?
 
     @Flag(help: "Print each batch's progress (Spark's StreamingQueryProgress as JSON).")

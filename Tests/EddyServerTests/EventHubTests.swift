@@ -1,4 +1,5 @@
 import EddyServer
+import EddyEngine
 import XCTest
 
 /// The event hub never makes a publisher wait: a slow subscriber loses its oldest events (counted),
@@ -42,5 +43,22 @@ final class EventHubTests: XCTestCase {
         XCTAssertEqual(QuerySettings.directoryName("revenue_by-cat.v1"), "revenue_by-cat.v1")
         XCTAssertEqual(QuerySettings.directoryName("../x/y"), "..%2Fx%2Fy")
         XCTAssertEqual(QuerySettings.directoryName(".."), "%2E%2E")
+    }
+
+    func testADeadLetterTopicTakesClientPropertiesAsAQueryString() {
+        func refusal(_ destination: String) -> String? {
+            var options = QueryOptions()
+            do {
+                try options.sendDeadLetters(to: destination)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        XCTAssertEqual(refusal("kafka://127.0.0.1:9/letters?acks"), "--dead-letters kafka://127.0.0.1:9/letters?acks: 'acks' is not a property=value pair")
+        XCTAssertEqual(refusal("kafka://127.0.0.1:9?acks=all"), "--dead-letters kafka://127.0.0.1:9?acks=all: a topic is kafka://HOST:PORT/TOPIC[?property=value&…]")
+        // Passed to librdkafka verbatim, decoded: an unknown property is librdkafka's error.
+        XCTAssert(refusal("kafka://127.0.0.1:9/letters?no.such%2Eproperty=1")?.contains("no.such.property") == true,
+                  refusal("kafka://127.0.0.1:9/letters?no.such%2Eproperty=1") ?? "accepted")
     }
 }
