@@ -355,3 +355,22 @@ CREATE TABLE seen WITH ('connector' = 'filesystem', 'path' = 'out/seen', 'format
         _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr[-2000:]
     assert seen() == [(0, "logs-a"), (1, "logs-a"), (2, "logs-b"), (10, "logs-c")]
+
+
+def test_the_same_sql_gives_the_same_rows_embedded_and_external(broker, tmp_path):
+    """One topic read two ways by the same SQL: through librdkafka from the running `eddy broker`
+    (external), then, that broker stopped, from the same data directory by the broker embedded in
+    `eddy run --broker-data-dir` (in process). The windows are the same."""
+    create_topic(broker.bootstrap, "both", 3)
+    produced = subprocess.run([eddy_bin(), "gen", "purchases", "--count", str(EVENTS), "--span-ms", "3600000",
+                               "--bootstrap-server", broker.bootstrap, "--topic", "both"], capture_output=True, text=True, timeout=120)
+    assert produced.returncode == 0, produced.stderr
+    external = run(tmp_path / "external", kafka_sql(broker.bootstrap, "both"))
+    assert external.returncode == 0, external.stderr[-2000:]
+    assert broker.stop() == 0
+    embedded_sql = kafka_sql(broker.bootstrap, "both").replace(f"'properties.bootstrap.servers' = '{broker.bootstrap}', ", "")
+    embedded = run(tmp_path / "embedded", embedded_sql, "--broker-data-dir", broker.data_dir)
+    assert embedded.returncode == 0, embedded.stderr[-2000:]
+    expected = rows(tmp_path / "external")
+    assert expected, "no windows"
+    assert rows(tmp_path / "embedded") == expected
