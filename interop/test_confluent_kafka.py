@@ -168,3 +168,25 @@ def test_list_topics(broker):
         for p in t.partitions.values():
             assert (p.error, p.leader, p.replicas, p.isrs) == (None, node.id, [node.id], [node.id])
     assert watermarks(broker.bootstrap, "conf-list-a", 2) == (0, 0)
+
+
+def test_authorized_operations_are_every_operation_without_an_authorizer(broker):
+    """KIP-430 as Kafka answers without an authorizer: describe_cluster, describe_topics and
+    describe_consumer_groups with include_authorized_operations list every operation of the
+    resource type (librdkafka decodes the bit fields)."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AclOperation
+    create_topic(broker.bootstrap, "conf-authz")
+    admin = admin_client(broker.bootstrap)
+    cluster = admin.describe_cluster(include_authorized_operations=True).result(10)
+    assert set(cluster.authorized_operations) == {
+        AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION,
+        AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE}
+    (topic,) = admin.describe_topics(TopicCollection(["conf-authz"]), include_authorized_operations=True).values()
+    assert set(topic.result(10).authorized_operations) == {
+        AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE, AclOperation.ALTER,
+        AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS}
+    (group,) = admin.describe_consumer_groups(["conf-authz-group"], include_authorized_operations=True).values()
+    assert set(group.result(10).authorized_operations) == {AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE}
+    # Not asked: not computed.
+    assert admin.describe_cluster().result(10).authorized_operations is None

@@ -218,3 +218,73 @@ def test_offsets_survive_restart_and_admin_lists_and_describes_groups(broker):
         admin.close()
     broker.restart()
     assert group_offsets(broker.bootstrap, group) == {}, "deleted offsets stay deleted after a restart"
+
+
+def test_a_member_expires_at_its_session_timeout(broker, tmp_path):
+    """A member that stops heartbeating (SIGKILLed) has left the group once its session timeout has
+    passed, so the group can be deleted then, as librdkafka's admin tests do after waiting exactly
+    session.timeout.ms (refused with NON_EMPTY_GROUP while a member remains). That the timer wakes at
+    the deadline itself, not up to a tick later, is GroupServiceTests' (a 100 ms tick passes this test
+    most of the time)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+    create_topic(broker.bootstrap, "expiry")
+    worker = tmp_path / "member.py"
+    worker.write_text(f"""
+import sys, time
+from confluent_kafka import Consumer, TopicPartition
+consumer = Consumer({{"bootstrap.servers": "{broker.bootstrap}", "group.id": "expiring", "session.timeout.ms": 6000,
+                      "heartbeat.interval.ms": 50, "enable.auto.commit": False}})
+consumer.subscribe(["expiry"])
+while not consumer.assignment():
+    consumer.poll(0.1)
+consumer.commit(offsets=[TopicPartition("expiry", 0, 0)], asynchronous=False)  # the group outlives its member
+print("assigned", flush=True)
+while True:
+    consumer.poll(0.05)
+""")
+    member = subprocess.Popen([sys.executable, str(worker)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert member.stdout.readline().strip() == "assigned"
+        time.sleep(0.5)  # heartbeats every 50 ms: the last one is at most that old when the member dies
+        member.kill()
+        killed = time.monotonic()
+        member.wait()
+    finally:
+        member.kill()
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    time.sleep(max(0.0, killed + 6.0 + 0.02 - time.monotonic()))
+    try:
+        admin.delete_consumer_groups(["expiring"])["expiring"].result(10)
+    except KafkaException as error:
+        pytest.fail(f"the group still had its member {time.monotonic() - killed:.3f} s after it died: {error}")
+
+
+def test_offset_delete_follows_kafkas_rules(broker):
+    """OffsetDelete (KIP-496) with kafka-python's admin client: an idle group's offsets go per
+    partition; an unknown group is GROUP_ID_NOT_FOUND; a group whose member subscribes to a topic
+    keeps that topic's offsets (GROUP_SUBSCRIBED_TO_TOPIC) and loses the others'."""
+    from kafka.errors import GroupIdNotFoundError, GroupSubscribedToTopicError, NoError
+    for topic in ("od-a", "od-b"):
+        create_topic(broker.bootstrap, topic)
+    a, b = TopicPartition("od-a", 0), TopicPartition("od-b", 0)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        admin.alter_group_offsets("od", {a: OffsetAndMetadata(5, "", -1), b: OffsetAndMetadata(7, "", -1)})
+        assert admin.delete_group_offsets("od", [a]) == {a: NoError}
+        committed = admin.list_group_offsets({"od": None})["od"]
+        assert {tp: o.offset for tp, o in committed.items()} == {b: 7}
+        with pytest.raises(GroupIdNotFoundError):
+            admin.delete_group_offsets("no-such-group", [a])
+
+        admin.alter_group_offsets("od", {a: OffsetAndMetadata(5, "", -1)})
+        consumer = KafkaConsumer("od-b", bootstrap_servers=broker.bootstrap, group_id="od", enable_auto_commit=False)
+        try:
+            wait_until(lambda: consumer.poll(timeout_ms=200) is not None and consumer.assignment(), 30, "the member's assignment")
+            assert admin.delete_group_offsets("od", [a, b]) == {a: NoError, b: GroupSubscribedToTopicError}
+            committed = admin.list_group_offsets({"od": None})["od"]
+            assert {tp: o.offset for tp, o in committed.items()} == {b: 7}
+        finally:
+            consumer.close()
+    finally:
+        admin.close()

@@ -47,6 +47,7 @@ enum ApiTable {
         .endTxn: entry(EndTxnRequest.self, 0...3) { await $0.endTxn($1, $2) },
         .txnOffsetCommit: entry(TxnOffsetCommitRequest.self, 0...3) { await $0.txnOffsetCommit($1, $2) },
         .deleteGroups: entry(DeleteGroupsRequest.self, 0...2) { await $0.deleteGroups($1, $2) },
+        .offsetDelete: entry(OffsetDeleteRequest.self, 0...0) { await $0.offsetDelete($1, $2) },
     ]
 
     /// Context a handler may need besides the request body.

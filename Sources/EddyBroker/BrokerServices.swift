@@ -62,18 +62,28 @@ struct LogCleaning: Service {
     }
 }
 
-/// Runs the group coordinator's timers (session expiry, end of join and sync phases) every 100 ms,
-/// and answers parked group requests on graceful shutdown.
+/// Runs the group coordinator's timers (session expiry, end of join and sync phases) at their
+/// deadlines, and answers parked group requests on graceful shutdown.
 struct GroupTimer: Service {
     let broker: Broker
-    static let intervalMs: UInt64 = 100
+    /// The longest sleep: a deadline set meanwhile (a join, a heartbeat) is seen within it.
+    static let intervalMs: Int64 = 100
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: Self.intervalMs * 1_000_000) } } catch { break }
+            // Until the next deadline, so a member expires at its own session timeout (a client may
+            // wait exactly that long and then delete the group), not up to a tick later.
+            let wait = Self.wait(nextDeadline: broker.groups.nextDeadline, now: broker.clock())
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(wait) * 1_000_000) } } catch { break }
             broker.groups.tick()
         }
         broker.groups.shutDown()
+    }
+
+    /// Milliseconds to sleep before the next tick: to the coordinator's next deadline (at least 1),
+    /// and never more than `intervalMs`.
+    static func wait(nextDeadline: Int64?, now: Int64) -> Int64 {
+        nextDeadline.map { min(intervalMs, max(1, $0 - now)) } ?? intervalMs
     }
 }
 
@@ -85,7 +95,7 @@ struct TransactionTimer: Service {
     func run() async throws {
         await broker.transactions.tick(broker)
         while !Task.isShuttingDownGracefully {
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: GroupTimer.intervalMs * 1_000_000) } } catch { break }
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: UInt64(GroupTimer.intervalMs) * 1_000_000) } } catch { break }
             await broker.transactions.tick(broker)
         }
     }

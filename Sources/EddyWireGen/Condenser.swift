@@ -10,7 +10,7 @@ enum Condenser {
         "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups", "SaslHandshake",
         "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch",
         "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit", "DescribeConfigs", "AlterConfigs",
-        "SaslAuthenticate", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs", "DescribeCluster",
+        "SaslAuthenticate", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs", "DescribeCluster", "OffsetDelete",
     ]
     static let others = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]
 

@@ -225,12 +225,22 @@ final class BrokerTests: BrokerDirectoryTestCase {
         var t = ProduceRequest.TopicProduceData()
         t.name = "compacted"
         var p = ProduceRequest.PartitionProduceData()
-        p.records = try RecordBatch.encode(records: [Record(key: nil, value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 0)],
-                                           baseTimestamp: Timestamp(millis: 1), compression: .gzip)
+        // Records 0 and 2 lack a key; record 1 has one. The batch is refused whole, and v8+ names the bad records (KIP-467).
+        p.records = try RecordBatch.encode(records: [
+            Record(key: nil, value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 0),
+            Record(key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 1),
+            Record(key: nil, value: ByteBuffer(string: "v"), headers: [], timestampDelta: 0, offsetDelta: 2),
+        ], baseTimestamp: Timestamp(millis: 1), compression: .gzip)
         t.partitionData = [p]
         request.topicData = [t]
         let keyless = try await Self.call(broker, request, version: 9)
-        XCTAssertEqual(keyless.responses.first?.partitionResponses.first?.errorCode, ErrorCode.invalidRecord.rawValue)
+        let refused = try XCTUnwrap(keyless.responses.first?.partitionResponses.first)
+        XCTAssertEqual(refused.errorCode, ErrorCode.invalidRecord.rawValue)
+        XCTAssertEqual(refused.recordErrors.map(\.batchIndex), [0, 2])
+        XCTAssertEqual(refused.recordErrors.first?.batchIndexErrorMessage, "Compacted topic cannot accept message without key in topic partition compacted-0.")
+        XCTAssertEqual(refused.errorMessage?.hasPrefix("One or more records have been rejected due to 2 record errors in total"), true)
+        let before8 = try await Self.call(broker, request, version: 7)
+        XCTAssertEqual(before8.responses.first?.partitionResponses.first?.recordErrors.count, 0)
         let keyed = try await Self.produce(broker, topic: "compacted", values: ["v"])
         XCTAssertEqual(keyed.errorCode, 0)
 

@@ -11,7 +11,7 @@ final class GeneratedCodecTests: XCTestCase {
         for schema in allSampledSchemas {
             versionsChecked += try roundTrip(schema)
         }
-        XCTAssertEqual(allSampledSchemas.count, 66)
+        XCTAssertEqual(allSampledSchemas.count, 68)
         XCTAssertGreaterThan(versionsChecked, 300)
     }
 
@@ -137,7 +137,7 @@ final class GeneratedCodecTests: XCTestCase {
             XCTAssertEqual(key.responseType.apiKey, key)
             XCTAssertEqual(key.requestType.validVersions, key.responseType.validVersions, key.name)
         }
-        XCTAssertEqual(ApiKey.allCases.count, 31)
+        XCTAssertEqual(ApiKey.allCases.count, 32)
         XCTAssertEqual(ApiVersionsResponse.headerVersion(3), 0)
         XCTAssertEqual(MetadataResponse.headerVersion(9), 1)
         XCTAssertEqual(MetadataRequest.headerVersion(9), 2)

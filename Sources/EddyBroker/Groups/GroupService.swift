@@ -1,6 +1,7 @@
 import EddyCore
 import EddyWire
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Drives the pure `GroupCoordinator` for the broker: one lock around it and the committed offsets,
 /// the broker's clock, and the parked JoinGroup and SyncGroup requests, which wait on
@@ -76,6 +77,9 @@ final class GroupService: @unchecked Sendable {
         return result
     }
 
+    /// When the coordinator's next timer is due (a member's session, a join or sync phase), if any.
+    var nextDeadline: Int64? { lock.withLock { state.coordinator.nextDeadline } }
+
     /// Runs the coordinator's due timers (session expiry, end of join and sync phases).
     func tick() {
         let answers = lock.withLock { () -> [(Waiter, GroupAction)] in
@@ -120,6 +124,47 @@ final class GroupService: @unchecked Sendable {
     }
 
     // MARK: Offsets
+
+    /// OffsetDelete (KIP-496), as Kafka's coordinator rules it: an unknown group is
+    /// GROUP_ID_NOT_FOUND; a consumer group with members keeps the offsets of topics its members
+    /// subscribe to (GROUP_SUBSCRIBED_TO_TOPIC for those partitions; while it rebalances, when its
+    /// subscriptions are not known, every partition is refused so); any other group with members is
+    /// NON_EMPTY_GROUP. Returns the error, the partitions whose offsets were removed (the caller
+    /// writes their tombstones) and the refused ones.
+    func deleteOffsets(groupId: String, _ partitions: [TopicPartition]) -> (ErrorCode, removed: [TopicPartition], refused: [TopicPartition: ErrorCode]) {
+        lock.withLock {
+            guard let group = state.coordinator.describe(groupId: groupId), group.state != .dead else { return (.groupIdNotFound, [], [:]) }
+            var eligible = partitions
+            var refused: [TopicPartition: ErrorCode] = [:]
+            if !group.members.isEmpty {
+                guard group.protocolType == "consumer" else { return (.nonEmptyGroup, [], [:]) }
+                let subscribed: Set<String>? = group.state == .stable ? Self.subscribedTopics(group.members) : nil
+                eligible = partitions.filter { tp in subscribed.map { !$0.contains(tp.topic) } ?? false }
+                for tp in partitions where !eligible.contains(tp) { refused[tp] = .groupSubscribedToTopic }
+            }
+            var removed: [TopicPartition] = []
+            for tp in eligible where state.offsets[groupId]?.removeValue(forKey: tp) != nil { removed.append(tp) }
+            if state.offsets[groupId]?.isEmpty == true {
+                state.offsets[groupId] = nil
+                state.coordinator.noteOffsetsRemoved(groupId: groupId)
+            }
+            return (.none, removed, refused)
+        }
+    }
+
+    /// The topics the members' subscriptions name (Kafka's consumer protocol metadata; nil when one
+    /// cannot be read).
+    private static func subscribedTopics(_ members: [MemberDescription]) -> Set<String>? {
+        var topics: Set<String> = []
+        for member in members {
+            var reader = WireReader(ByteBuffer(bytes: member.metadata))
+            guard let version = try? reader.int16(), version >= 0,
+                  let subscription = try? ConsumerProtocolSubscription(from: &reader, version: min(version, ConsumerProtocolSubscription.validVersions.upperBound))
+            else { return nil }
+            topics.formUnion(subscription.topics)
+        }
+        return topics
+    }
 
     func validateOffsetCommit(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?) -> ErrorCode {
         lock.withLock {

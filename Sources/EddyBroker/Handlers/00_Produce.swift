@@ -1,7 +1,8 @@
 // Produce (key 0), v0-11 advertised; data accepted from v3 (record batch v2).
 // Supports: acks 0 (no response), 1 (after write(2)), -1/all (after fsync, shared with concurrent
 // producers by group commit); CRC-32C, magic, one batch per partition (as Kafka requires from v3),
-// max.message.bytes, no control batches from clients, keys required on compacted topics,
+// max.message.bytes, no control batches from clients, keys required on compacted topics (the batch
+// refused whole with each keyless record in v8+ record_errors, KIP-467, and Kafka's error_message),
 // CreateTime/LogAppendTime; auto-creation of missing topics when enabled.
 // Differs from Kafka: v0-2 requests (legacy message sets) are refused with
 // UNSUPPORTED_FOR_MESSAGE_FORMAT instead of being converted (a legacy set in v3+ gets INVALID_RECORD,
@@ -41,6 +42,15 @@ extension Broker {
                 } catch let failure as ProduceFailure {
                     result.errorCode = failure.code.rawValue
                     result.errorMessage = failure.message
+                    // v8+ (KIP-467): which records of the batch were bad; the batch is refused whole.
+                    if context.version >= 8 {
+                        result.recordErrors = failure.recordErrors.map { index, message in
+                            var error = ProduceResponse.BatchIndexAndErrorMessage()
+                            error.batchIndex = index
+                            error.batchIndexErrorMessage = message
+                            return error
+                        }
+                    }
                 }
                 topicResponse.partitionResponses.append(result)
             }
@@ -64,9 +74,12 @@ extension Broker {
     private struct ProduceFailure: Error {
         let code: ErrorCode
         let message: String
-        init(_ code: ErrorCode, _ message: String) {
+        /// The records at fault (their index in the batch) and why, for Produce v8+'s record_errors.
+        var recordErrors: [(Int32, String)] = []
+        init(_ code: ErrorCode, _ message: String, recordErrors: [(Int32, String)] = []) {
             self.code = code
             self.message = message
+            self.recordErrors = recordErrors
         }
     }
 
@@ -110,7 +123,7 @@ extension Broker {
         }
         guard !batch.header.isControl else { throw ProduceFailure(.invalidRecord, "clients may not write control batches") }
         if topic.config.cleanupPolicy.contains("compact") {
-            try requireKeys(batch)
+            try requireKeys(batch, partition.topicPartition)
         }
         let result: AppendResult
         let rolled: Bool
@@ -156,14 +169,26 @@ extension Broker {
         }
     }
 
-    private func requireKeys(_ batch: RecordBatch) throws {
+    /// Every record of a batch for a compacted topic has a key; else the batch is refused whole,
+    /// with each keyless record named (Kafka's messages).
+    private func requireKeys(_ batch: RecordBatch, _ tp: TopicPartition) throws {
+        var keyless: [(Int32, String)] = []
         do {
             var reader = try batch.recordReader(maxDecompressedBytes: max(config.maxRequestBytes, 1 << 20))
+            var index: Int32 = 0
             while let record = try reader.next() {
-                if record.key == nil { throw ProduceFailure(.invalidRecord, "compacted topics need a key on every record") }
+                if record.key == nil { keyless.append((index, "Compacted topic cannot accept message without key in topic partition \(tp).")) }
+                index += 1
             }
         } catch let error as WireError {
             throw ProduceFailure(.corruptMessage, error.description)
+        }
+        guard keyless.isEmpty else {
+            let shown = keyless.prefix(3).map { "RecordError(batchIndex=\($0.0), message='\($0.1)')" }.joined(separator: ", ")
+            throw ProduceFailure(.invalidRecord, """
+                One or more records have been rejected due to \(keyless.count) record errors in total, and only showing the first three \
+                errors at most: [\(shown)]
+                """, recordErrors: keyless)
         }
     }
 

@@ -4,12 +4,22 @@
 // request (v4+ allowAutoTopicCreation) allow it, with `num.partitions` partitions.
 // Differs from Kafka: one node, always the leader and the only replica, leader epoch 0; a topic
 // auto-created here is answered at once with its partitions (Kafka answers LEADER_NOT_AVAILABLE
-// first); authorized operations are not computed (INT32_MIN, "not requested").
+// first). Authorized operations (v8+, when asked) are every operation of the resource type, as
+// Kafka answers without an authorizer.
 import EddyCore
 import EddyWire
 
 extension Broker {
     func metadata(_ request: MetadataRequest, _ context: ApiTable.Context) async throws -> MetadataResponse {
+        var response = try await metadataTopics(request, context)
+        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = AuthorizedOperations.cluster }
+        if request.includeTopicAuthorizedOperations {
+            for index in response.topics.indices { response.topics[index].topicAuthorizedOperations = AuthorizedOperations.topic }
+        }
+        return response
+    }
+
+    private func metadataTopics(_ request: MetadataRequest, _ context: ApiTable.Context) async throws -> MetadataResponse {
         var response = MetadataResponse()
         var node = MetadataResponse.MetadataResponseBroker()
         node.nodeId = config.nodeId

@@ -2,7 +2,9 @@
 // Supports: state, protocol type and chosen protocol, members with client id and host, and (when
 // Stable) each member's metadata and assignment; an unknown group is answered as "Dead", as Kafka
 // does.
-// Differs from Kafka: authorized operations are not computed (no ACLs): -2147483648 ("not asked").
+// Authorized operations (v3+, when asked) are every group operation, as Kafka answers without an
+// authorizer.
+// Differs from Kafka: none known.
 import EddyWire
 
 extension Broker {
@@ -15,6 +17,7 @@ extension Broker {
                 described.errorCode = ErrorCode.invalidGroupId.rawValue
                 return described
             }
+            if request.includeAuthorizedOperations { described.authorizedOperations = AuthorizedOperations.group }
             guard let group = groups.describe(groupId: groupId) else {
                 described.groupState = GroupState.dead.name
                 return described

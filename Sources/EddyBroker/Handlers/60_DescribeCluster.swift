@@ -1,7 +1,8 @@
 // DescribeCluster (key 60), v0-1.
 // Supports: the cluster id, this node as the only broker and as the controller.
 // Differs from Kafka: asking for controllers (v1 endpoint type 2) lists this node too, since the
-// broker is its own controller.
+// broker is its own controller. Authorized operations, when asked, are every cluster operation, as
+// Kafka answers without an authorizer.
 import EddyWire
 
 extension Broker {
@@ -15,6 +16,7 @@ extension Broker {
         node.host = config.advertised.host
         node.port = Int32(config.advertised.port)
         response.brokers = [node]
+        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = AuthorizedOperations.cluster }
         return response
     }
 }

@@ -32,6 +32,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
     case createPartitions = 37
     case deleteGroups = 42
     case incrementalAlterConfigs = 44
+    case offsetDelete = 47
     case describeCluster = 60
 
     /// The API's name as Kafka spells it.
@@ -67,6 +68,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .createPartitions: "CreatePartitions"
         case .deleteGroups: "DeleteGroups"
         case .incrementalAlterConfigs: "IncrementalAlterConfigs"
+        case .offsetDelete: "OffsetDelete"
         case .describeCluster: "DescribeCluster"
         }
     }
@@ -103,6 +105,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .createPartitions: CreatePartitionsRequest.self
         case .deleteGroups: DeleteGroupsRequest.self
         case .incrementalAlterConfigs: IncrementalAlterConfigsRequest.self
+        case .offsetDelete: OffsetDeleteRequest.self
         case .describeCluster: DescribeClusterRequest.self
         }
     }
@@ -139,6 +142,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .createPartitions: CreatePartitionsResponse.self
         case .deleteGroups: DeleteGroupsResponse.self
         case .incrementalAlterConfigs: IncrementalAlterConfigsResponse.self
+        case .offsetDelete: OffsetDeleteResponse.self
         case .describeCluster: DescribeClusterResponse.self
         }
     }

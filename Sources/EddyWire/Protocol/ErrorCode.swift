@@ -60,6 +60,7 @@ public static let unknownServerError = ErrorCode(rawValue: -1)
     public static let memberIdRequired = ErrorCode(rawValue: 79)
     public static let groupMaxSizeReached = ErrorCode(rawValue: 81)
     public static let fencedInstanceId = ErrorCode(rawValue: 82)
+    public static let groupSubscribedToTopic = ErrorCode(rawValue: 86)
     public static let invalidRecord = ErrorCode(rawValue: 87)
     public static let producerFenced = ErrorCode(rawValue: 90)
     public static let unknownTopicId = ErrorCode(rawValue: 100)
@@ -127,6 +128,7 @@ case 0: "NONE"
         case 79: "MEMBER_ID_REQUIRED"
         case 81: "GROUP_MAX_SIZE_REACHED"
         case 82: "FENCED_INSTANCE_ID"
+        case 86: "GROUP_SUBSCRIBED_TO_TOPIC"
         case 87: "INVALID_RECORD"
         case 90: "PRODUCER_FENCED"
         case 100: "UNKNOWN_TOPIC_ID"

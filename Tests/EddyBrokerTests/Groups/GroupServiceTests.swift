@@ -26,4 +26,15 @@ final class GroupServiceTests: XCTestCase {
         let again = await service.join(request)
         XCTAssertEqual(again.errorCode, .notCoordinator, "new requests after shutdown are refused")
     }
+
+    /// The group timer sleeps to the coordinator's next deadline, so a session expires when it is
+    /// due rather than up to a fixed tick later (librdkafka's admin tests wait exactly the session
+    /// timeout, then delete the group).
+    func testTheGroupTimerWakesAtTheNextDeadline() {
+        XCTAssertEqual(GroupTimer.wait(nextDeadline: 10_037, now: 10_000), 37)
+        XCTAssertEqual(GroupTimer.wait(nextDeadline: 10_000, now: 10_000), 1, "due now: at once")
+        XCTAssertEqual(GroupTimer.wait(nextDeadline: 9_000, now: 10_000), 1)
+        XCTAssertEqual(GroupTimer.wait(nextDeadline: 60_000, now: 10_000), GroupTimer.intervalMs, "a far deadline: a later one may come sooner")
+        XCTAssertEqual(GroupTimer.wait(nextDeadline: nil, now: 10_000), GroupTimer.intervalMs)
+    }
 }

@@ -1691,6 +1691,62 @@ extension DescribeClusterResponse.DescribeClusterBroker {
     }
 }
 
+extension OffsetDeleteRequest: Sampled {
+    static func sample(version: Int16) -> OffsetDeleteRequest {
+        var s = OffsetDeleteRequest()
+        s.groupId = "s941"
+        s.topics = [OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version), OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version)]
+        return s
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
+    static func sample(version: Int16) -> OffsetDeleteRequest.OffsetDeleteRequestTopic {
+        var s = OffsetDeleteRequest.OffsetDeleteRequestTopic()
+        s.name = "s175"
+        s.partitions = [OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version), OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version)]
+        return s
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestPartition {
+    static func sample(version: Int16) -> OffsetDeleteRequest.OffsetDeleteRequestPartition {
+        var s = OffsetDeleteRequest.OffsetDeleteRequestPartition()
+        s.partitionIndex = 701
+        _ = version
+        return s
+    }
+}
+
+extension OffsetDeleteResponse: Sampled {
+    static func sample(version: Int16) -> OffsetDeleteResponse {
+        var s = OffsetDeleteResponse()
+        s.errorCode = 962
+        s.throttleTimeMs = 965
+        s.topics = [OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version), OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version)]
+        return s
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
+    static func sample(version: Int16) -> OffsetDeleteResponse.OffsetDeleteResponseTopic {
+        var s = OffsetDeleteResponse.OffsetDeleteResponseTopic()
+        s.name = "s541"
+        s.partitions = [OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version), OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version)]
+        return s
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponsePartition {
+    static func sample(version: Int16) -> OffsetDeleteResponse.OffsetDeleteResponsePartition {
+        var s = OffsetDeleteResponse.OffsetDeleteResponsePartition()
+        s.partitionIndex = 447
+        s.errorCode = 450
+        _ = version
+        return s
+    }
+}
+
 let allSampledSchemas: [any (KafkaSchema & Sampled).Type] = [
     RequestHeader.self,
     ResponseHeader.self,
@@ -1758,4 +1814,6 @@ let allSampledSchemas: [any (KafkaSchema & Sampled).Type] = [
     IncrementalAlterConfigsResponse.self,
     DescribeClusterRequest.self,
     DescribeClusterResponse.self,
+    OffsetDeleteRequest.self,
+    OffsetDeleteResponse.self,
 ]
