@@ -38,8 +38,10 @@ struct InProcessTransactionError: Error, CustomStringConvertible {
 extension Broker: TransactionalRecordLog {
     /// Transactions of in-process writers are aborted by the coordinator past this.
     static let inProcessTransactionTimeoutMs: Int32 = 60_000
-    /// Records per batch appended (the sink's batches of rows are split).
+    /// Records and bytes per batch appended (the sink's batches of rows are split), well under the
+    /// default max.message.bytes (1 MiB) that clients' batches are held to.
     static let inProcessBatchRecordsMax = 1000
+    static let inProcessBatchBytesMax = 512 << 10
 
     public func committedBatch(writer: String, topic: String) throws -> Int64? {
         inProcessProducers[writer] = nil
@@ -96,7 +98,14 @@ extension Broker: TransactionalRecordLog {
             let rows = byPartition[tp.partition]!
             var start = 0
             while start < rows.count {
-                let chunk = rows[start..<min(rows.count, start + Self.inProcessBatchRecordsMax)]
+                var end = start, bytes = 0
+                while end < rows.count, end - start < Self.inProcessBatchRecordsMax {
+                    let size = Self.storedSize(rows[end])
+                    if end > start && bytes + size > Self.inProcessBatchBytesMax { break }
+                    bytes += size
+                    end += 1
+                }
+                let chunk = rows[start..<end]
                 let sequence = sequences[tp] ?? 0
                 let batch = try RecordBatch(try RecordBatch.encode(
                     records: chunk.enumerated().map { position, record in
@@ -130,6 +139,13 @@ extension Broker: TransactionalRecordLog {
         guard case .endTxn(let ended) = answer else { throw InProcessTransactionError(description: "committing batch \(batchId) of \(writer): no answer") }
         try check(ended, "committing batch \(batchId)")
         return sequences
+    }
+
+    /// About the bytes a record takes in a batch.
+    private static func storedSize(_ record: LogAppend) -> Int {
+        var size = 32 + (record.key?.count ?? 0) + (record.value?.count ?? 0)
+        for header in record.headers { size += header.key.utf8.count + (header.value?.count ?? 0) }
+        return size
     }
 
     /// The writer's producer, initialised (InitProducerId) when this process has none yet: that

@@ -108,4 +108,34 @@ final class RecordLogTests: BrokerDirectoryTestCase {
         }
         XCTAssertEqual(try broker.ensureTopic("t", partitions: 5), 1, "an existing topic keeps its partitions")
     }
+
+    /// The engine's topic sinks write a micro-batch as one transaction of the broker in process: all
+    /// its records become readable at read_committed together with the batch marker, stored in
+    /// batches of at most `inProcessBatchBytesMax` bytes.
+    func testInProcessTransactionsCommitWholeBatchesInBoundedBatches() throws {
+        let broker = try makeBroker()
+        defer { try? broker.close() }
+        try broker.ensureTopic("out", partitions: 2)
+        XCTAssertNil(try broker.committedBatch(writer: "w", topic: "out"))
+        let rows = (0..<3000).map { index in
+            (partition: PartitionID(Int32(index % 2)), record: LogAppend(key: Array("k\(index)".utf8), value: Array(repeating: UInt8(ascii: "x"), count: 1000)))
+        }
+        try broker.appendTransaction(writer: "w", topic: "out", batchId: 0, rows)
+        try broker.appendTransaction(writer: "w", topic: "out", batchId: 1, Array(rows.prefix(10)))
+        XCTAssertEqual(try broker.committedBatch(writer: "w", topic: "out"), 1)
+        var count = 0
+        for partition in Int32(0)..<2 {
+            _ = try broker.read("out", partition: PartitionID(partition), from: Offset(0), to: Offset(10_000), maxBytes: 1 << 30,
+                                isolation: .readCommitted) { _ in count += 1 }
+            let sizes = try XCTUnwrap(broker.topics.partition("out", partition)).withLog { log in
+                var sizes: [Int] = []
+                _ = try log.read(from: Offset(0), maxBytes: 1 << 30, minOneBatch: true, isolation: .readUncommitted, below: nil)
+                    .forEachVisibleBatch { batch in sizes.append(batch.bytes.readableBytes) }
+                return sizes
+            }
+            XCTAssertGreaterThan(sizes.count, 3)
+            XCTAssert(sizes.allSatisfy { $0 <= Broker.inProcessBatchBytesMax + 4096 }, "\(sizes)")
+        }
+        XCTAssertEqual(count, 3010)
+    }
 }
