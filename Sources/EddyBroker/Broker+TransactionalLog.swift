@@ -96,7 +96,7 @@ extension Broker: TransactionalRecordLog {
                 throw RecordLogError(.unknownTopicOrPartition, "\(tp) does not exist")
             }
             let rows = byPartition[tp.partition]!
-            var start = 0
+            var start = 0, last: Int64 = -1
             while start < rows.count {
                 var end = start, bytes = 0
                 while end < rows.count, end - start < Self.inProcessBatchRecordsMax {
@@ -117,10 +117,13 @@ extension Broker: TransactionalRecordLog {
                     baseSequence: sequence, isTransactional: true))
                 let appended = try await blocking { try partition.withLog { try $0.append(batch) } }
                 appendSignal.notify()
-                try await groupCommit.waitDurable(partition, through: appended.lastOffset.rawValue)
-                sequences[tp] = sequence &+ Int32(chunk.count)
+                last = appended.lastOffset.rawValue
+                // The next batch's base sequence, modulo 2^31 as the log's producer state counts.
+                sequences[tp] = ProducerSequence(sequence).advanced(by: Int32(chunk.count)).rawValue
                 start += chunk.count
             }
+            // Durable before the transaction commits: one fsync per partition, after its last chunk.
+            if last >= 0 { try await groupCommit.waitDurable(partition, through: last) }
         }
         // The marker: batch N commits offset N + 1, decided by the same marker as the records.
         let (offsetsAdded, _) = await transactions.run(self) { c, _, now in

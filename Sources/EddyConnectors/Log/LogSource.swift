@@ -343,8 +343,10 @@ final class LogSource: Source {
                     throw .execution("cannot read the offsets of group \(group) for \(topic): \(error)")
                 }
                 for entry in partitions {
-                    if let offset = committed[PartitionID(Int32(entry.partition))]?.rawValue, (entry.range.start...entry.range.end).contains(offset) {
-                        offsets[entry.id] = offset
+                    // A committed offset past the readable end (the last stable offset at read_committed;
+                    // a read_uncommitted consumer may have committed beyond it) starts at that end.
+                    if let offset = committed[PartitionID(Int32(entry.partition))]?.rawValue, offset >= entry.range.start {
+                        offsets[entry.id] = min(offset, entry.range.end)
                     }
                 }
             }
