@@ -21,6 +21,7 @@ extension WindowAggregateOperator {
     }
 
     private mutating func emitAndEvict(closingAt watermark: Int64) -> RecordBatch {
+        if mode != .complete { evictedThroughMs = Swift.max(evictedThroughMs, watermark) }
         switch mode {
         case .append:
             let (closed, windowCount) = closedGroups(atOrBefore: watermark)
@@ -32,6 +33,8 @@ extension WindowAggregateOperator {
             for slot in dirtyList where slotDirty[Int(slot)] != 0 {
                 slotDirty[Int(slot)] = 0
                 changed.append(slot)
+                // Its flag changed: the next checkpoint delta carries it.
+                noteChanged(window.isSession ? sessions.keyIds[Int(slot)] : slot)
             }
             dirtyList.removeAll(keepingCapacity: true)
             let output = buildOutput(changed)
@@ -45,7 +48,7 @@ extension WindowAggregateOperator {
 
     /// The groups of windows (sessions) whose end ≤ `watermark`, and for the other windows how many
     /// windows that is (they are the first ones). Sessions leave the close heap here.
-    private mutating func closedGroups(atOrBefore watermark: Int64) -> (slots: [Int32], windowCount: Int) {
+    mutating func closedGroups(atOrBefore watermark: Int64) -> (slots: [Int32], windowCount: Int) {
         if window.isSession { return (sessions.popClosed(atOrBefore: watermark), 0) }
         var closed: [Int32] = []
         var windowCount = 0
@@ -59,7 +62,7 @@ extension WindowAggregateOperator {
 
     /// Frees closed groups: their windows' partitions (or the sessions, and keys left without one),
     /// accumulators and flags.
-    private mutating func evict(_ slots: [Int32], windowCount: Int) {
+    mutating func evict(_ slots: [Int32], windowCount: Int) {
         guard !slots.isEmpty else { return }
         if window.isSession {
             for slot in slots {
@@ -74,7 +77,8 @@ extension WindowAggregateOperator {
         for index in states.indices { states[index].reset(slots) }
     }
 
-    private mutating func evictEverything() {
+    mutating func evictEverything() {
+        flushedSinceCheckpoint = true
         keys.removeAll()
         for index in states.indices { states[index].removeAll() }
         sessions.removeAll()

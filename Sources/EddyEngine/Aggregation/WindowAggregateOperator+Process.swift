@@ -343,7 +343,24 @@ extension WindowAggregateOperator {
         numRowsUpdated += work.touched.count
         numRowsUpdatedLastBatch = work.touched.count
         if window.isSession {
-            for slot in work.touched { sessions.pushEnd(slot) }
+            for slot in work.touched {
+                sessions.pushEnd(slot)
+                noteChanged(sessions.keyIds[Int(slot)])
+            }
+        } else {
+            for slot in work.touched { noteChanged(slot) }
+        }
+    }
+
+    /// Lists a group (sessions: a key) for the next checkpoint delta, once.
+    mutating func noteChanged(_ id: Int32) {
+        let index = Int(id)
+        if index >= changedFlags.count {
+            changedFlags.append(contentsOf: repeatElement(0, count: Swift.max(index + 1, 2 * changedFlags.count) - changedFlags.count))
+        }
+        if changedFlags[index] == 0 {
+            changedFlags[index] = 1
+            changedSinceCheckpoint.append(id)
         }
     }
 

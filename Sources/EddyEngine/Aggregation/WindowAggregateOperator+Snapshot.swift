@@ -60,10 +60,28 @@ extension WindowAggregateOperator {
 
     /// The operator's state in the format above.
     public func snapshot() -> [UInt8] {
+        var writer = beginFrame(magic: Self.snapshotMagic, flags: 0)
+        let slots = sortedForOutput(allLiveSlots)
+        writer.u64(UInt64(slots.count))
+        for slot in slots {
+            if window.isSession {
+                writer.i64(sessions.start(slot))
+                writer.i64(sessions.end(slot) - sessionGap)
+                writeGroup(slot, key: sessions.keyIds[Int(slot)], to: &writer)
+            } else {
+                writer.i64(keys.tag(slot))
+                writeGroup(slot, key: slot, to: &writer)
+            }
+        }
+        return endFrame(writer)
+    }
+
+    /// The frame's header, the plan and the counters (shared by snapshots and deltas).
+    func beginFrame(magic: [UInt8], flags: UInt16) -> AggregateSnapshotWriter {
         var writer = AggregateSnapshotWriter()
-        writer.raw(Self.snapshotMagic)
+        writer.raw(magic)
         writer.u16(Self.snapshotVersion)
-        writer.u16(0)
+        writer.u16(flags)
         writer.u64(0)
         writePlan(&writer)
         writer.i64(watermarkMs)
@@ -71,29 +89,35 @@ extension WindowAggregateOperator {
         writer.i64(Int64(numRowsUpdated))
         writer.i64(Int64(numRowsDroppedByWatermark))
         writer.i64(Int64(numRowsWithNullTime))
-        let slots = sortedForOutput(allLiveSlots)
-        writer.u64(UInt64(slots.count))
-        let entries = keys.entries
-        for slot in slots {
-            let keyId: Int32
-            if window.isSession {
-                writer.i64(sessions.start(slot))
-                writer.i64(sessions.end(slot) - sessionGap)
-                keyId = sessions.keyIds[Int(slot)]
-            } else {
-                writer.i64(keys.tag(slot))
-                keyId = slot
-            }
-            writer.u8(mode == .update && slotDirty[Int(slot)] != 0 ? 1 : 0)
-            let entry = entries[Int(keyId)]
-            keys.withArena {
-                writer.lengthPrefixed(UnsafeRawBufferPointer(rebasing: $0[entry.keyOffset..<(entry.keyOffset + Int(entry.keyLength))]))
-            }
-            for state in states { state.write(Int(slot), to: &writer) }
-        }
+        return writer
+    }
+
+    /// The payload length and the checksum.
+    func endFrame(_ frame: AggregateSnapshotWriter) -> [UInt8] {
+        var writer = frame
         writer.patchU64(at: 8, UInt64(writer.count - Self.snapshotHeaderBytes))
         writer.u32(SnapshotChecksum.crc32c(writer.bytes, range: 0..<writer.count))
         return writer.bytes
+    }
+
+    /// A group's flags byte, its key and its accumulator records.
+    func writeGroup(_ slot: Int32, key keyId: Int32, to writer: inout AggregateSnapshotWriter) {
+        writer.u8(mode == .update && slotDirty[Int(slot)] != 0 ? 1 : 0)
+        writeKey(keyId, to: &writer)
+        for state in states { state.write(Int(slot), to: &writer) }
+    }
+
+    /// A group's flags byte and its accumulator records (the key written before).
+    func writeAccumulators(_ slot: Int32, to writer: inout AggregateSnapshotWriter) {
+        writer.u8(mode == .update && slotDirty[Int(slot)] != 0 ? 1 : 0)
+        for state in states { state.write(Int(slot), to: &writer) }
+    }
+
+    func writeKey(_ keyId: Int32, to writer: inout AggregateSnapshotWriter) {
+        let entry = keys.entries[Int(keyId)]
+        keys.withArena {
+            writer.lengthPrefixed(UnsafeRawBufferPointer(rebasing: $0[entry.keyOffset..<(entry.keyOffset + Int(entry.keyLength))]))
+        }
     }
 
     /// An operator with the given parameters continuing from `bytes` (a `snapshot()`); a checkpoint
@@ -179,54 +203,7 @@ extension WindowAggregateOperator {
     }
 
     private mutating func restore(_ bytes: [UInt8]) throws(EngineError) {
-        let header = Self.snapshotHeaderBytes
-        guard bytes.count >= header + 4 else {
-            throw .checkpoint("aggregation snapshot is \(bytes.count) bytes, shorter than its header and checksum")
-        }
-        guard Array(bytes[0..<4]) == Self.snapshotMagic else {
-            throw .checkpoint("not an aggregation snapshot (magic \(bytes[0..<4].map { String($0, radix: 16) }))")
-        }
-        var reader = AggregateSnapshotReader(bytes, from: 4)
-        let version = try reader.u16("version")
-        guard version == Self.snapshotVersion else {
-            throw .checkpoint("aggregation snapshot version \(version) is not supported (this build reads \(Self.snapshotVersion))")
-        }
-        let flags = try reader.u16("flags")
-        guard flags == 0 else { throw .checkpoint("aggregation snapshot has unknown flags \(flags)") }
-        let payloadLength = try reader.u64("payload length")
-        guard payloadLength == UInt64(bytes.count - header - 4) else {
-            throw .checkpoint("aggregation snapshot payload length \(payloadLength) does not match its \(bytes.count) bytes")
-        }
-        let end = bytes.count - 4
-        var trailer = AggregateSnapshotReader(bytes, from: end)
-        let stored = try trailer.u32("checksum")
-        let computed = SnapshotChecksum.crc32c(bytes, range: 0..<end)
-        guard stored == computed else {
-            throw .checkpoint("aggregation snapshot checksum mismatch (stored \(stored), computed \(computed)): the file is damaged")
-        }
-
-        reader = AggregateSnapshotReader(bytes, from: header, end: end)
-        var plan = AggregateSnapshotWriter()
-        writePlan(&plan)
-        guard reader.remaining >= plan.count, Array(bytes[header..<(header + plan.count)]) == plan.bytes else {
-            throw .checkpoint("aggregation snapshot was written for a different aggregation (window, mode, key types or aggregates differ from \(name))")
-        }
-        reader = AggregateSnapshotReader(bytes, from: header + plan.count, end: end)
-
-        watermarkMs = try reader.i64("watermark")
-        func counter(_ what: String) throws(EngineError) -> Int {
-            // Bounded so that counting on from a restored value can never overflow.
-            let value = try reader.i64(what)
-            guard value >= 0 && value <= Self.counterLimit else {
-                throw .checkpoint("aggregation snapshot: \(what) is \(value), outside 0...\(Self.counterLimit)")
-            }
-            return Int(value)
-        }
-        numRowsTotal = try counter("rows total")
-        numRowsUpdated = try counter("groups updated")
-        numRowsDroppedByWatermark = try counter("rows dropped by watermark")
-        numRowsWithNullTime = try counter("rows with NULL time")
-
+        var (reader, _) = try openFrame(bytes, magic: Self.snapshotMagic, what: "aggregation snapshot", allowedFlags: 0)
         let isSession = window.isSession
         let groupCount = try reader.count("group count", minimumItemBytes: (isSession ? 16 : 8) + 1 + 4)
         for index in states.indices { states[index].ensureCapacity(groupCount) }
@@ -283,9 +260,64 @@ extension WindowAggregateOperator {
         }
     }
 
+    /// Checks a frame (magic, version, flags, length, checksum, plan) and reads its counters into the
+    /// operator; returns a reader at the first record and the frame's flags.
+    mutating func openFrame(
+        _ bytes: [UInt8], magic: [UInt8], what: String, allowedFlags: UInt16
+    ) throws(EngineError) -> (AggregateSnapshotReader, UInt16) {
+        let header = Self.snapshotHeaderBytes
+        guard bytes.count >= header + 4 else {
+            throw .checkpoint("\(what) is \(bytes.count) bytes, shorter than its header and checksum")
+        }
+        guard Array(bytes[0..<4]) == magic else {
+            throw .checkpoint("not an \(what) (magic \(bytes[0..<4].map { String($0, radix: 16) }))")
+        }
+        var reader = AggregateSnapshotReader(bytes, from: 4)
+        let version = try reader.u16("version")
+        guard version == Self.snapshotVersion else {
+            throw .checkpoint("\(what) version \(version) is not supported (this build reads \(Self.snapshotVersion))")
+        }
+        let flags = try reader.u16("flags")
+        guard flags & ~allowedFlags == 0 else { throw .checkpoint("\(what) has unknown flags \(flags)") }
+        let payloadLength = try reader.u64("payload length")
+        guard payloadLength == UInt64(bytes.count - header - 4) else {
+            throw .checkpoint("\(what) payload length \(payloadLength) does not match its \(bytes.count) bytes")
+        }
+        let end = bytes.count - 4
+        var trailer = AggregateSnapshotReader(bytes, from: end)
+        let stored = try trailer.u32("checksum")
+        let computed = SnapshotChecksum.crc32c(bytes, range: 0..<end)
+        guard stored == computed else {
+            throw .checkpoint("\(what) checksum mismatch (stored \(stored), computed \(computed)): the file is damaged")
+        }
+
+        reader = AggregateSnapshotReader(bytes, from: header, end: end)
+        var plan = AggregateSnapshotWriter()
+        writePlan(&plan)
+        guard reader.remaining >= plan.count, Array(bytes[header..<(header + plan.count)]) == plan.bytes else {
+            throw .checkpoint("\(what) was written for a different aggregation (window, mode, key types or aggregates differ from \(name))")
+        }
+        reader = AggregateSnapshotReader(bytes, from: header + plan.count, end: end)
+
+        watermarkMs = try reader.i64("watermark")
+        func counter(_ what: String) throws(EngineError) -> Int {
+            // Bounded so that counting on from a restored value can never overflow.
+            let value = try reader.i64(what)
+            guard value >= 0 && value <= Self.counterLimit else {
+                throw .checkpoint("aggregation snapshot: \(what) is \(value), outside 0...\(Self.counterLimit)")
+            }
+            return Int(value)
+        }
+        numRowsTotal = try counter("rows total")
+        numRowsUpdated = try counter("groups updated")
+        numRowsDroppedByWatermark = try counter("rows dropped by watermark")
+        numRowsWithNullTime = try counter("rows with NULL time")
+        return (reader, flags)
+    }
+
     /// Window tags must be on the window's grid; sessions must not end before they start; every time
     /// must be in the range where window arithmetic cannot overflow.
-    private func checkWindow(start: Int64, lastTime: Int64) throws(EngineError) {
+    func checkWindow(start: Int64, lastTime: Int64) throws(EngineError) {
         let limit = WindowSpec.maxEventTimeMagnitudeMs
         let valid: Bool
         switch window {

@@ -77,6 +77,15 @@ public struct WindowAggregateOperator: Sendable {
     var slotDirty: [UInt8] = []
     var dirtyList: [Int32] = []
     var touchStamp: UInt32 = 0
+    /// What changed since the last checkpoint (`checkpointDelta()`): the groups (sessions: the keys)
+    /// the batches touched, each listed once (`changedFlags`, by slot or key id), and whether a flush
+    /// dropped everything.
+    var changedSinceCheckpoint: [Int32] = []
+    var changedFlags: [UInt8] = []
+    var flushedSinceCheckpoint = false
+    /// The largest watermark `emit` closed windows at since the last checkpoint (Int64.min: none): a
+    /// delta's base groups closed at it are evicted when the delta is applied.
+    var evictedThroughMs: Int64 = .min
     /// The largest watermark given to `process` or `emit` (Int64.min: none yet).
     public internal(set) var watermarkMs: Int64 = .min
     /// Set when a batch failed half-way (a sum overflowed): the state is no longer trustworthy.
@@ -207,6 +216,7 @@ public struct WindowAggregateOperator: Sendable {
     public var stateBytes: Int {
         keys.bytesHeld + states.reduce(0) { $0 + $1.bytesHeld } + sessions.bytesHeld
             + slotTouch.capacity * 4 + slotDirty.capacity + dirtyList.capacity * 4
+            + changedSinceCheckpoint.capacity * 4 + changedFlags.capacity
     }
 
     /// The number of group slots addressable now (accumulator arrays are sized to it).
