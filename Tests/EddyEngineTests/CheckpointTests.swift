@@ -120,4 +120,140 @@ final class CheckpointTests: XCTestCase {
         }
         try? FileManager.default.removeItem(atPath: directory + "-other")
     }
+
+    // MARK: incremental checkpoints
+
+    func stateFiles(_ batch: Int) -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/state/\(batch)")) ?? [])
+    }
+
+    /// A whole snapshot first, then deltas; every 10 deltas a snapshot rebuilt from them beside the
+    /// delta; purging keeps the snapshot the oldest kept batch restores from; a restart on the chain
+    /// gives the output a query that writes whole snapshots gives.
+    func testStateIsWrittenAsDeltasAndCompacted() throws {
+        let input = MemoryStream(Self.schema)
+        let output = MemorySink()
+        let driver = try TestDriver(pipeline(input, output), checkpoint: directory)
+        for second in 0..<35 {
+            input.add([[.timestamp(Int64(second) * 1000), .string("k\(second % 3)")]])
+            try driver.runBatch()
+        }
+        let name = try XCTUnwrap(stateFiles(34).first).replacingOccurrences(of: ".delta", with: "")
+        XCTAssertEqual(stateFiles(34), [name + ".delta"])
+        XCTAssertEqual(stateFiles(30), [name + ".delta", name], "batch 30 got a snapshot folded from batches 20…30")
+        XCTAssertEqual(stateFiles(21), [name + ".delta"])
+        XCTAssertEqual(stateFiles(20), [name + ".delta", name])
+        let kept = try FileManager.default.contentsOfDirectory(atPath: directory + "/state").compactMap { Int($0) }.sorted()
+        XCTAssertEqual(kept.first, 10, "batches 15… are kept, and they restore from the snapshot of batch 10")
+        XCTAssertEqual(driver.progress.last?.stateOperators.first?.customMetrics["stateCheckpointWhole"], 0)
+
+        let restarted = try TestDriver(pipeline(input, output), checkpoint: directory, runId: "second")
+        input.add([[.timestamp(100_000), .string("k0")]])
+        try restarted.runUntilIdle()
+
+        let wholeInput = MemoryStream(Self.schema)
+        let wholeOutput = MemorySink()
+        var options = QueryOptions()
+        options.stateMinDeltasForSnapshot = 0
+        let whole = try TestDriver(pipeline(wholeInput, wholeOutput), checkpoint: directory + "-whole", options: options)
+        defer { try? FileManager.default.removeItem(atPath: directory + "-whole") }
+        for second in 0..<35 {
+            wholeInput.add([[.timestamp(Int64(second) * 1000), .string("k\(second % 3)")]])
+            try whole.runBatch()
+        }
+        XCTAssertEqual(stateFiles(34), [name + ".delta"])
+        XCTAssertEqual(Set((try? FileManager.default.contentsOfDirectory(atPath: directory + "-whole/state/34")) ?? []), [name])
+        wholeInput.add([[.timestamp(100_000), .string("k0")]])
+        try whole.runUntilIdle()
+        XCTAssertEqual(output.rows, wholeOutput.rows)
+        XCTAssertEqual(output.rows.count, 12, "windows [0, 10 s) … [30, 40 s) for k0, k1, k2")
+    }
+
+    /// The test: after a batch, the checkpoint holds bytes for the groups the batch changed,
+    /// not for every group held.
+    func testCheckpointBytesFollowTheChangedGroups() throws {
+        let schema = Schema([Field("k", .int64), Field("v", .int64)])
+        let input = MemoryStream(schema)
+        let driver = try TestDriver(
+            Pipeline.read(input).groupBy("k").aggregate(.count(as: "n"), .sum("v", as: "total")).write(MemorySink(), mode: .update),
+            checkpoint: directory)
+        input.add((0..<20_000).map { [.int64($0), .int64($0)] })
+        let first = try XCTUnwrap(driver.runBatch()?.stateOperators.first?.customMetrics)
+        XCTAssertEqual(first["stateCheckpointWhole"], 1)
+        func bytes(changing keys: Int) throws -> Int64 {
+            input.add((0..<keys).map { [.int64(Int64($0) * 7), .int64(1)] })
+            let metrics = try XCTUnwrap(driver.runBatch()?.stateOperators.first?.customMetrics)
+            XCTAssertEqual(metrics["stateCheckpointWhole"], 0)
+            return try XCTUnwrap(metrics["stateCheckpointBytes"])
+        }
+        let ten = try bytes(changing: 10), hundred = try bytes(changing: 100), thousand = try bytes(changing: 1000)
+        let whole = try XCTUnwrap(first["stateCheckpointBytes"])
+        XCTAssertLessThan(ten * 100, whole, "10 changed groups of 20 000: \(ten) bytes, the whole state \(whole)")
+        XCTAssertLessThan(thousand, whole / 10, "1000 changed groups of 20 000: \(thousand) bytes, the whole state \(whole)")
+        // Fixed overhead aside, bytes grow with the changed groups: 10× the groups, 10× the bytes.
+        XCTAssertEqual(Double(thousand - hundred) / Double(hundred - ten), 10, accuracy: 0.5)
+    }
+
+    /// A delta whose chain back to a snapshot is broken fails the restore with a clear error.
+    func testABrokenDeltaChainIsDetected() throws {
+        let input = MemoryStream(Self.schema)
+        let driver = try TestDriver(pipeline(input, MemorySink()), checkpoint: directory)
+        for second in 0..<3 {
+            input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
+            try driver.runBatch()
+        }
+        try FileManager.default.removeItem(atPath: directory + "/state/1")
+        XCTAssertThrowsError(try TestDriver(pipeline(input, MemorySink()), checkpoint: directory)) { error in
+            XCTAssertEqual((error as? EngineError)?.kind, .checkpoint)
+            XCTAssertTrue("\(error)".contains("chain back to a whole snapshot breaks at state/1"), "\(error)")
+        }
+    }
+
+    /// Deltas and compactions under crashes: a snapshot every 2 deltas, a crash at every point, with
+    /// sessions (whose deltas replace a key's sessions) and hopping windows.
+    func testDeltaChainsSurviveACrashAtEveryPoint() throws {
+        var options = QueryOptions()
+        options.stateMinDeltasForSnapshot = 2
+        for hopping in [false, true] {
+            let check = RecoveryCheck(inputs: [.init(purchases, partitions: 2)], options: options) { inputs, sink in
+                Pipeline.read(inputs[0]).withWatermark("time", delay: .seconds(2), idleTimeout: .seconds(30))
+                    .groupBy(hopping ? .hop("time", size: .seconds(10), slide: .seconds(4)) : .session("time", gap: .seconds(5)), "category")
+                    .aggregate(.count(as: "n"), .sum("amount", as: "total"), .max("amount", as: "largest"))
+                    .write(sink, mode: .update)
+            }
+            let report = try check.run { run in
+                let orders = run.inputs[0]
+                for step in 0..<7 {
+                    let base = step * 6
+                    orders.add([purchase("00:00:\(10 + base)", "x", "1.00"), purchase("00:00:\(11 + base)", "y", "2.00")], partition: 0)
+                    orders.add([purchase("00:00:\(12 + base)", step % 2 == 0 ? "x" : "z", "4.00")], partition: 1)
+                    try run.runUntilIdle()
+                    run.advanceTime(by: .seconds(1))
+                }
+            }
+            XCTAssertGreaterThanOrEqual(report.batches, 7)
+            XCTAssertFalse(report.output.rowsByBatch.isEmpty)
+        }
+    }
+
+    /// A query's compactions run on a background thread; `close()` waits for them, and the
+    /// snapshots they wrote restore.
+    func testCompactionInTheBackground() throws {
+        let input = MemoryStream(Self.schema)
+        let output = MemorySink()
+        var options = QueryOptions()
+        options.stateMinDeltasForSnapshot = 3
+        let execution = try pipeline(input, output).makeExecution(checkpoint: directory, options: options, runId: "background")
+        try execution.start(nowMs: 0)
+        for second in 0..<12 {
+            input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
+            _ = try execution.runBatch(nowMs: Int64(second))
+        }
+        execution.close()
+        let snapshots = (1..<12).filter { batch in stateFiles(batch).contains { !$0.hasSuffix(".delta") } }
+        XCTAssertFalse(snapshots.isEmpty, "a compaction wrote a snapshot")
+        input.add([[.timestamp(30_000), .string("a")]])
+        try TestDriver(pipeline(input, output), checkpoint: directory, runId: "after").runUntilIdle()
+        XCTAssertEqual(output.rows.map { $0[3] }, [.int64(10), .int64(2)], "the windows [0, 10 s) and [10 s, 20 s)")
+    }
 }

@@ -11,13 +11,15 @@ import Glibc
 /// <dir>/metadata                       CheckpointMetadata (JSON)
 /// <dir>/offsets/<batchId>              OffsetLogEntry (JSON), written before the batch runs
 /// <dir>/commits/<batchId>              CommitLogEntry (JSON), written when the batch is done
-/// <dir>/state/<batchId>/<operator>     operator state after the batch (binary, see StateFile)
+/// <dir>/state/<batchId>/<operator>     operator state after the batch, whole (binary, see StateFile)
+/// <dir>/state/<batchId>/<operator>.delta  or what changed since the batch before (incremental)
 /// <dir>/sources/<index>/               each source's own metadata (e.g. the file log)
 /// ```
 ///
 /// Every file is written to a temporary name, fsynced, renamed into place and the directory fsynced,
 /// so a crash leaves either the old or the new file, never a torn one. Entries older than the last
-/// `retainBatches` commits are deleted after each commit.
+/// `retainBatches` commits are deleted after each commit, except the snapshots and deltas the kept
+/// batches restore from.
 public final class CheckpointStore: @unchecked Sendable {
     public let directory: String
     public let retainBatches: Int
@@ -70,14 +72,19 @@ public final class CheckpointStore: @unchecked Sendable {
 
     // MARK: state
 
-    /// Writes every operator's state after `batchId` (the directory appears whole, by rename).
-    public func writeState(_ batchId: Int64, _ snapshots: [String: [UInt8]]) throws(EngineError) {
+    /// Writes every operator's state after `batchId` (the directory appears whole, by rename): a
+    /// whole snapshot as `<operator>`, a delta over the state after `batchId - 1` as
+    /// `<operator>.delta`.
+    public func writeState(_ batchId: Int64, _ states: [String: OperatorState]) throws(EngineError) {
         let final = "\(directory)/state/\(batchId)"
         let temporary = final + ".tmp"
         try Self.removeItem(temporary)
         try Self.makeDirectory(temporary)
-        for (name, bytes) in snapshots {
-            try Self.writeFileSynced(StateFile.encode(bytes), to: "\(temporary)/\(name)")
+        for (name, state) in states {
+            switch state {
+            case .snapshot(let bytes): try Self.writeStateFile(bytes, to: "\(temporary)/\(name)", syncDirectory: false)
+            case .delta(let bytes): try Self.writeStateFile(bytes, to: "\(temporary)/\(name)\(Self.deltaSuffix)", syncDirectory: false)
+            }
         }
         try Self.syncDirectory(temporary)
         try Self.removeItem(final)
@@ -85,12 +92,35 @@ public final class CheckpointStore: @unchecked Sendable {
         try Self.syncDirectory(directory + "/state")
     }
 
-    public func readState(_ batchId: Int64, operator name: String) throws(EngineError) -> [UInt8]? {
-        let path = "\(directory)/state/\(batchId)/\(name)"
-        guard let bytes = try Self.readFile(path) else { return nil }
-        return try StateFile.decode(bytes, path: path)
+    /// Adds a whole snapshot of `name` to the state after `batchId` (a compaction of its deltas); the
+    /// file appears whole, by rename.
+    public func writeSnapshot(_ batchId: Int64, operator name: String, _ bytes: [UInt8]) throws(EngineError) {
+        try Self.writeStateFile(bytes, to: "\(directory)/state/\(batchId)/\(name)", syncDirectory: true)
     }
 
+    /// What restores operator `name` to its state after `batchId`: the newest snapshot at or before it
+    /// and the deltas after that snapshot, oldest first. Nil when `state/<batchId>` holds nothing for
+    /// the operator; a checkpoint error when the chain back to a snapshot is broken or a file is damaged.
+    public func readState(_ batchId: Int64, operator name: String) throws(EngineError) -> StateChain? {
+        var deltas: [[UInt8]] = []
+        var batch = batchId
+        while batch >= 0 {
+            let path = "\(directory)/state/\(batch)/\(name)"
+            if let bytes = try Self.readFile(path) {
+                return StateChain(snapshot: try StateFile.decode(bytes, path: path), snapshotBatchId: batch, deltas: deltas.reversed())
+            }
+            guard let bytes = try Self.readFile(path + Self.deltaSuffix) else { break }
+            deltas.append(try StateFile.decode(bytes, path: path + Self.deltaSuffix))
+            batch -= 1
+        }
+        if batch == batchId { return nil }
+        throw .checkpoint("""
+            state/\(batchId)/\(name) is a delta, and the chain back to a whole snapshot breaks at state/\(batch): \
+            the checkpoint is damaged
+            """)
+    }
+
+    static let deltaSuffix = ".delta"
     /// A directory for source number `index` to keep its own metadata in.
     public func sourceDirectory(_ index: Int) throws(EngineError) -> String {
         let path = "\(directory)/sources/\(index)"
@@ -98,14 +128,41 @@ public final class CheckpointStore: @unchecked Sendable {
         return path
     }
 
-    /// Deletes offsets, commits and state of batches older than the newest `retainBatches` commits.
+    /// Deletes offsets, commits and state of batches older than the newest `retainBatches` commits,
+    /// keeping the state those batches restore from: for each operator, the newest whole snapshot at
+    /// or before the oldest kept batch and the deltas after it.
     public func purge(keepingFrom lastCommitted: Int64) throws(EngineError) {
         let oldest = lastCommitted - Int64(retainBatches) + 1
-        for sub in ["offsets", "commits", "state"] {
+        for sub in ["offsets", "commits"] {
             for id in try batchIds(in: sub) where id < oldest {
                 try Self.removeItem("\(directory)/\(sub)/\(id)")
             }
         }
+        let stateBatches = try batchIds(in: "state")
+        var keepState = oldest
+        if let newest = stateBatches.last {
+            for name in try operatorNames(newest) {
+                // Deltas and snapshots of this operator from `oldest` back to the snapshot they need.
+                var batch = Swift.min(oldest, newest)
+                while batch > (stateBatches.first ?? 0), !FileManager.default.fileExists(atPath: "\(directory)/state/\(batch)/\(name)") {
+                    batch -= 1
+                }
+                keepState = Swift.min(keepState, batch)
+            }
+        }
+        for id in stateBatches where id < keepState {
+            try Self.removeItem("\(directory)/state/\(id)")
+        }
+    }
+
+    /// The operators with state in `state/<batchId>`.
+    private func operatorNames(_ batchId: Int64) throws(EngineError) -> [String] {
+        let path = "\(directory)/state/\(batchId)"
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw .checkpoint("cannot list \(path): \(error.localizedDescription)")
+        }
+        return Set(names.filter { !$0.hasSuffix(".tmp") }.map { $0.hasSuffix(Self.deltaSuffix) ? String($0.dropLast(Self.deltaSuffix.count)) : $0 }).sorted()
     }
 
     // MARK: files
@@ -153,6 +210,16 @@ public final class CheckpointStore: @unchecked Sendable {
         try EngineError.io { () throws(FileError) in try DurableFile.read(path) }
     }
 
+    /// A `StateFile` (header, then the payload as it is) written atomically and durably.
+    static func writeStateFile(_ payload: [UInt8], to path: String, syncDirectory: Bool) throws(EngineError) {
+        try EngineError.io { () throws(FileError) in
+            var file = try DurableFileWriter(path)
+            try file.write(StateFile.header(payload))
+            try file.write(payload)
+            try file.commit(syncDirectory: syncDirectory)
+        }
+    }
+
     /// Writes `bytes` to `path` atomically and durably (EddyCore's `DurableFile`).
     static func writeFileSynced(_ bytes: [UInt8], to path: String) throws(EngineError) {
         try EngineError.io { () throws(FileError) in try DurableFile.replace(path, with: bytes) }
@@ -161,4 +228,30 @@ public final class CheckpointStore: @unchecked Sendable {
     static func syncDirectory(_ path: String) throws(EngineError) {
         try EngineError.io { () throws(FileError) in try DurableFile.syncDirectory(path) }
     }
+}
+
+/// One operator's state after a batch, as the checkpoint stores it.
+public enum OperatorState: Sendable, Equatable {
+    /// The whole state.
+    case snapshot([UInt8])
+    /// What changed since the previous batch's state.
+    case delta([UInt8])
+
+    public var bytes: [UInt8] {
+        switch self {
+        case .snapshot(let bytes), .delta(let bytes): bytes
+        }
+    }
+
+    public var isSnapshot: Bool {
+        if case .snapshot = self { true } else { false }
+    }
+}
+
+/// What restores an operator to its state after a batch: a whole snapshot (of batch
+/// `snapshotBatchId`) and the deltas of the batches after it, oldest first.
+public struct StateChain: Sendable {
+    public var snapshot: [UInt8]
+    public var snapshotBatchId: Int64
+    public var deltas: [[UInt8]]
 }

@@ -16,13 +16,12 @@ enum StateFile {
     static let version: UInt32 = 1
     static let headerBytes = 24
 
-    static func encode(_ payload: [UInt8]) -> [UInt8] {
+    /// The header that goes before `payload` (written apart, so a large payload is not copied).
+    static func header(_ payload: [UInt8]) -> [UInt8] {
         var bytes = magic
-        bytes.reserveCapacity(headerBytes + payload.count)
         appendBigEndian(&bytes, UInt64(version), width: 4)
         appendBigEndian(&bytes, UInt64(payload.count), width: 8)
         appendBigEndian(&bytes, UInt64(crc32(payload)), width: 4)
-        bytes += payload
         return bytes
     }
 

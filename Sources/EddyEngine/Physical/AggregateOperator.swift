@@ -6,9 +6,11 @@ public final class AggregateOperator: StreamOperator {
     public var outputSchema: Schema { state.outputSchema }
     private var state: WindowAggregateOperator
     private let parameters: Parameters
+    /// Whether a checkpoint holds the state as of the last checkpoint (a delta can follow it).
+    private var checkpointed = false
 
     /// What `WindowAggregateOperator` is built from (again when restoring).
-    struct Parameters {
+    struct Parameters: Sendable {
         var inputSchema: Schema
         var timeColumn: String?
         var keys: [String]
@@ -48,7 +50,33 @@ public final class AggregateOperator: StreamOperator {
     }
 
     public func restore(_ snapshot: [UInt8]) throws(EngineError) {
-        state = try AggregatePlanning.makeState(parameters, name: name, restoring: snapshot)
+        try restore(StateChain(snapshot: snapshot, snapshotBatchId: 0, deltas: []))
+    }
+
+    public var keepsState: Bool { true }
+
+    public func checkpointState(incremental: Bool) -> OperatorState? {
+        if incremental && checkpointed { return .delta(state.checkpointDelta()) }
+        state.forgetChanges()
+        checkpointed = true
+        return .snapshot(state.snapshot())
+    }
+
+    public func restore(_ chain: StateChain) throws(EngineError) {
+        state = try Self.rebuild(parameters, name: name, chain.snapshot, chain.deltas)
+        checkpointed = true
+    }
+
+    public var stateCompactor: StateCompactor? {
+        { [parameters, name] (snapshot, deltas) throws(EngineError) in
+            try Self.rebuild(parameters, name: name, snapshot, deltas).snapshot()
+        }
+    }
+
+    private static func rebuild(_ parameters: Parameters, name: String, _ snapshot: [UInt8], _ deltas: [[UInt8]]) throws(EngineError) -> WindowAggregateOperator {
+        var state = try AggregatePlanning.makeState(parameters, name: name, restoring: snapshot)
+        for delta in deltas { try state.applyDelta(delta) }
+        return state
     }
 
     public var stateProgress: StreamingQueryProgress.StateOperatorProgress? {

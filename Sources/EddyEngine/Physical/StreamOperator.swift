@@ -17,6 +17,16 @@ public protocol StreamOperator: AnyObject {
     /// State to checkpoint (nil: the operator keeps none).
     func snapshot() -> [UInt8]?
     func restore(_ snapshot: [UInt8]) throws(EngineError)
+    /// Whether the operator keeps state that a checkpoint must hold.
+    var keepsState: Bool { get }
+    /// The state to checkpoint after this batch: what changed since the previous call (or the
+    /// restore) when `incremental` and the operator can say so, else the whole state.
+    func checkpointState(incremental: Bool) -> OperatorState?
+    /// Restores the state a snapshot and the deltas after it describe.
+    func restore(_ chain: StateChain) throws(EngineError)
+    /// Folds a snapshot and deltas into one snapshot, off the query's thread (the checkpoint's
+    /// compaction); nil when the operator writes no deltas.
+    var stateCompactor: StateCompactor? { get }
     /// For progress: stateful operators report their state.
     var stateProgress: StreamingQueryProgress.StateOperatorProgress? { get }
 }
@@ -29,7 +39,19 @@ extension StreamOperator {
         throw .checkpoint("operator \(name) keeps no state but the checkpoint has some for it")
     }
     public var stateProgress: StreamingQueryProgress.StateOperatorProgress? { nil }
+    public var keepsState: Bool { false }
+    public func checkpointState(incremental: Bool) -> OperatorState? { snapshot().map(OperatorState.snapshot) }
+    public func restore(_ chain: StateChain) throws(EngineError) {
+        guard chain.deltas.isEmpty else {
+            throw .checkpoint("operator \(name) writes no state deltas but the checkpoint has \(chain.deltas.count) for it")
+        }
+        try restore(chain.snapshot)
+    }
+    public var stateCompactor: StateCompactor? { nil }
 }
+
+/// Builds an operator's whole snapshot from a snapshot and the deltas after it (oldest first).
+public typealias StateCompactor = @Sendable (_ snapshot: [UInt8], _ deltas: [[UInt8]]) throws(EngineError) -> [UInt8]
 
 /// What operators learn about the micro-batch and report back to the runtime.
 public struct BatchContext: Sendable {

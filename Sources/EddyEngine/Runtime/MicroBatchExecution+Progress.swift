@@ -61,12 +61,24 @@ extension MicroBatchExecution {
             inputRowsPerSecond: sinceLastMs > 0 ? Double(inputRows) * 1000 / Double(sinceLastMs) : 0,
             processedRowsPerSecond: Double(inputRows) * 1000 / Double(totalMs),
             durationMs: durations, eventTime: eventTime,
-            stateOperators: plan.operators.compactMap(\.stateProgress), sources: sources,
+            stateOperators: plan.operators.compactMap(stateProgress), sources: sources,
             sink: .init(description: plan.sink.description, numOutputRows: Int64(output.count)),
             numDeadLetterRows: deadLetters, latencyMs: latency)
     }
 
 
+
+    /// An operator's state figures, with what the batch wrote of it to the checkpoint:
+    /// `stateCheckpointBytes` (the file's payload) and `stateCheckpointWhole` (1: a whole snapshot,
+    /// 0: a delta).
+    private func stateProgress(_ op: any StreamOperator) -> StreamingQueryProgress.StateOperatorProgress? {
+        guard var progress = op.stateProgress else { return nil }
+        if let written = lastStateWrite[op.name] {
+            progress.customMetrics["stateCheckpointBytes"] = Int64(written.bytes)
+            progress.customMetrics["stateCheckpointWhole"] = written.whole ? 1 : 0
+        }
+        return progress
+    }
 
     /// Offsets behind latest per partition.
     private static func behind(_ latest: SourceOffsets, _ end: SourceOffsets) -> [PartitionID: Int64] {

@@ -18,6 +18,11 @@ public final class MicroBatchExecution: @unchecked Sendable {
     public private(set) var deadLetterCounts: [DeadLetter.Reason: Int64] = [:]
     public private(set) var lastProgress: StreamingQueryProgress?
     var lastProgressTimestampMs: Int64?
+    /// Per stateful operator: the batch of its newest whole snapshot in the checkpoint, and what the
+    /// last batch wrote for it (progress).
+    private var snapshotBatchIds: [String: Int64] = [:]
+    var lastStateWrite: [String: (bytes: Int, whole: Bool)] = [:]
+    private let compaction = StateCompaction()
 
     public init(plan: QueryPlan, options: QueryOptions, checkpoint: CheckpointStore?, runId: String) throws(EngineError) {
         self.plan = plan
@@ -68,13 +73,19 @@ public final class MicroBatchExecution: @unchecked Sendable {
         if let checkpoint, let metadata = startPlan.writeMetadata { try checkpoint.writeMetadata(metadata) }
         if let checkpoint, let batchId = startPlan.restoreStateFrom {
             for op in plan.operators {
-                if let bytes = try checkpoint.readState(batchId, operator: op.name) {
-                    try op.restore(bytes)
-                } else if op.snapshot() != nil {
+                if let chain = try checkpoint.readState(batchId, operator: op.name) {
+                    try op.restore(chain)
+                    snapshotBatchIds[op.name] = chain.snapshotBatchId
+                } else if op.keepsState {
                     throw .checkpoint("state/\(batchId)/\(op.name) is missing: the checkpoint is damaged")
                 }
             }
         }
+    }
+
+    /// Waits for the checkpoint's background work (state compaction) to finish.
+    public func close() {
+        compaction.wait()
     }
 
     private func latestOffsets() throws(EngineError) -> [SourceOffsets] {
@@ -157,9 +168,15 @@ public final class MicroBatchExecution: @unchecked Sendable {
                     try reach(.deadLettersWritten, batchId)
                     action = machine.deadLettersWritten()
                 case .writeState(let batchId):
-                    var snapshots: [String: [UInt8]] = [:]
-                    for op in plan.operators { if let bytes = op.snapshot() { snapshots[op.name] = bytes } }
-                    try checkpoint?.writeState(batchId, snapshots)
+                    var states: [String: OperatorState] = [:]
+                    lastStateWrite = [:]
+                    for op in plan.operators {
+                        guard let state = op.checkpointState(incremental: options.stateMinDeltasForSnapshot > 0) else { continue }
+                        states[op.name] = state
+                        if state.isSnapshot { snapshotBatchIds[op.name] = batchId }
+                        lastStateWrite[op.name] = (state.bytes.count, state.isSnapshot)
+                    }
+                    try checkpoint?.writeState(batchId, states)
                     try reach(.stateWritten, batchId)
                     action = machine.stateWritten()
                 case .writeCommit(let entry):
@@ -171,6 +188,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
                     try reach(.purged, keepingFrom)
                     action = machine.purged()
                 case .batchDone(let entry):
+                    try compactState(committed: entry.batchId)
                     for (index, source) in plan.sources.enumerated() { source.committed(entry.end[index]) }
                     clock.mark("commitOffsets")
                     let done = work!
@@ -183,6 +201,28 @@ public final class MicroBatchExecution: @unchecked Sendable {
         } catch {
             machine.failed(error)
             throw error
+        }
+    }
+
+    /// Starts folding an operator's deltas into a whole snapshot once `stateMinDeltasForSnapshot`
+    /// deltas follow its newest one (in the background, or here when the options say so); fails the
+    /// query when an earlier compaction failed.
+    private func compactState(committed batchId: Int64) throws(EngineError) {
+        guard let checkpoint, options.stateMinDeltasForSnapshot > 0 else { return }
+        if let failure = compaction.takeFailure() { throw failure }
+        for (name, compacted) in compaction.takeCompleted() {
+            snapshotBatchIds[name] = Swift.max(snapshotBatchIds[name] ?? compacted, compacted)
+        }
+        for op in plan.operators {
+            guard let compactor = op.stateCompactor, let base = snapshotBatchIds[op.name],
+                batchId - base >= Int64(options.stateMinDeltasForSnapshot), !compaction.isRunning(op.name)
+            else { continue }
+            if options.stateCompactionInBackground {
+                compaction.launch(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
+            } else {
+                try StateCompaction.compact(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
+                snapshotBatchIds[op.name] = batchId
+            }
         }
     }
 

@@ -53,6 +53,13 @@ public struct QueryOptions: Sendable {
     /// Most bytes of state one aggregation may hold (state.bytes.max); past it the query fails with a
     /// clear error instead of running out of memory. nil: 512 MiB.
     public var stateBytesLimit: Int?
+    /// Incremental checkpoints: after each batch a stateful operator writes only what changed (a delta);
+    /// once this many deltas follow its newest whole snapshot, a new one is rebuilt from them (Spark's
+    /// `minDeltasForSnapshot`). 0 writes the whole state after every batch.
+    public var stateMinDeltasForSnapshot = 10
+    /// Rebuild snapshots on a background thread (the default) or in the batch that asks for one
+    /// (`TestDriver`: no threads, deterministic files).
+    public var stateCompactionInBackground = true
     /// Stops the query at a crash point on purpose (recovery tests); nil in production.
     public var crashInjector: CrashInjector?
 

@@ -15,6 +15,7 @@ public final class StreamingQuery: @unchecked Sendable {
     }
 
     public func run() async throws {
+        defer { execution.close() }
         try await onThread { [execution] () throws(EngineError) in try execution.start(nowMs: wallClockMillis()) }
         let intervalMs: Int64 = {
             if case .processingTime(let interval) = execution.options.trigger { return interval }

@@ -19,6 +19,8 @@ public final class TestDriver {
     public init(_ pipeline: StreamingPipeline, checkpoint: String? = nil, options: QueryOptions = QueryOptions(),
                 startMs: Int64 = 0, runId: String = "test-run") throws(EngineError) {
         nowMs = startMs
+        var options = options
+        options.stateCompactionInBackground = false
         execution = try pipeline.makeExecution(checkpoint: checkpoint, options: options, runId: runId)
         try execution.start(nowMs: nowMs)
     }
