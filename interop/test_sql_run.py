@@ -32,6 +32,7 @@ CASES = {
     "bids.sql": (["bids"], ["out/bids"]),
     "fraud.sql": (["transactions"], ["out/busy_cards", "out/travelling_cards"]),
     "iot.sql": (["sensors"], ["out/hot_sensors", "out/silent_sensors"]),
+    "users.sql": (["purchases"], ["out/users"]),
 }
 
 

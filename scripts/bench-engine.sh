@@ -7,8 +7,11 @@
 # every window closes),
 # checks both computed the same windows, then runs the same query from SQL text (`eddy run
 # examples/revenue.sql`, examples/bids.sql) and checks it too, and prints:
-#   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=… sql_events_per_s=… sql_ratio=…
-# (sql_ratio: the SQL run's speed over the Swift API run's, same input, same run).
+#   BENCH Q_A eddy_events_per_s=… duckdb_events_per_s=… ratio=… eddy_peak_rss_mb=… state_checkpoint_bytes_per_batch=… sql_events_per_s=… sql_ratio=…
+# (sql_ratio: the SQL run's speed over the Swift API run's, same input, same run) for Q_A (revenue by
+# category), Q_B (bids by auction) and Q_C (purchases by user: about a million keys), then
+#   BENCH Q_B_state … whole_bytes_per_batch=… delta_bytes_per_batch=… reduction=…
+# (state bytes each batch writes to the checkpoint with incremental checkpoints and without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${EDDY_BENCH_EVENTS:-10000000}
@@ -55,11 +58,37 @@ run_case() {  # name pipeline input sql-file kind
   eddy_eps=$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$eddy_line")
   rss=$(sed -E 's/.*peak_rss_mb=([0-9.]+).*/\1/' <<<"$eddy_line")
   sql_eps=$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$sql_line")
-  echo "BENCH $name eddy_events_per_s=$eddy_eps duckdb_events_per_s=$duck_eps ratio=$(awk "BEGIN{printf \"%.2f\", $eddy_eps/$duck_eps}") eddy_peak_rss_mb=$rss sql_events_per_s=$sql_eps sql_ratio=$(awk "BEGIN{printf \"%.2f\", $sql_eps/$eddy_eps}")"
+  state_bytes=$(sed -E 's/.*state_checkpoint_bytes_per_batch=([0-9]+).*/\1/' <<<"$eddy_line")
+  echo "BENCH $name eddy_events_per_s=$eddy_eps duckdb_events_per_s=$duck_eps ratio=$(awk "BEGIN{printf \"%.2f\", $eddy_eps/$duck_eps}") eddy_peak_rss_mb=$rss state_checkpoint_bytes_per_batch=$state_bytes sql_events_per_s=$sql_eps sql_ratio=$(awk "BEGIN{printf \"%.2f\", $sql_eps/$eddy_eps}")"
 }
 results=$(mktemp)
 run_case Q_A revenue "$work/purchases" revenue.sql purchases | tee -a "$results"
 run_case Q_B bids "$work/bids" bids.sql bids | tee -a "$results"
+run_case Q_C users "$work/purchases" users.sql purchases | tee -a "$results"
+
+# State written per batch, incremental (deltas, the default) against whole snapshots, at equal
+# results: Q_B over its first file with batches of about one second of event time, as a live
+# stream's triggers make them (a 24 MiB batch spans minutes, so every window in it is new).
+state_input="$work/bids-state"
+mkdir -p "$state_input"
+first=$(ls "$work"/bids/*.jsonl | head -1)
+ln -sf "$first" "$state_input/"
+state_events=$(wc -l < "$first")
+$python scripts/duckdb_queries.py Q_B "$state_input" --events "$state_events" --threads 2 --out "$work/duckdb-state.jsonl" > /dev/null
+state_run() {  # name extra-flag
+  rm -rf "$work/out-$1" "$work/ckpt-$1"
+  $bench bids --input "$state_input" --output "$work/out-$1" --checkpoint "$work/ckpt-$1" --bounded \
+    --trigger available-now --max-bytes-per-trigger "${EDDY_BENCH_STATE_BATCH_BYTES:-140000}" --report $2 | grep '^REPORT'
+  $python scripts/compare_results.py "$work/out-$1" "$work/duckdb-state.jsonl" >&2
+}
+whole_line=$(state_run state-whole --whole-state)
+delta_line=$(state_run state-delta "")
+echo "whole snapshots: $whole_line"
+echo "deltas: $delta_line"
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+whole_bytes=$(field state_checkpoint_bytes_per_batch "$whole_line")
+delta_bytes=$(field state_checkpoint_bytes_per_batch "$delta_line")
+echo "BENCH Q_B_state batches=$(field batches "$delta_line") whole_bytes_per_batch=$whole_bytes delta_bytes_per_batch=$delta_bytes reduction=$(awk "BEGIN{printf \"%.1f\", $whole_bytes/$delta_bytes}") whole_events_per_s=$(field rows_per_s "$whole_line") delta_events_per_s=$(field rows_per_s "$delta_line")" | tee -a "$results"
 echo
 grep '^BENCH' "$results"
 rm -f "$results"

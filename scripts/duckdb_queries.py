@@ -27,6 +27,11 @@ QUERIES = {
         SELECT (date_time // 10000) * 10000 AS window_start, (date_time // 10000) * 10000 + 10000 AS window_end,
                auction, count(*) AS bids, max(price) AS max_price
         FROM events GROUP BY ALL"""),
+    # 1-minute tumbling windows by user (about a million users): count, sum(amount).
+    "Q_C": (PURCHASES, """
+        SELECT (event_time // 60000) * 60000 AS window_start, (event_time // 60000) * 60000 + 60000 AS window_end,
+               user_id, count(*) AS purchases, sum(amount) AS spent
+        FROM events GROUP BY ALL"""),
 }
 
 

@@ -51,6 +51,9 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Most bytes of aggregation state (state.bytes.max).")
     var stateBytesMax: Int?
 
+    @Flag(help: "Checkpoint the whole state after every batch (no deltas: state.backend.incremental = false).")
+    var wholeState = false
+
     @Flag(help: "Print each batch's progress (Spark's StreamingQueryProgress as JSON).")
     var progress = false
 
@@ -79,6 +82,7 @@ struct PipelineBench: AsyncParsableCommand {
         options.trigger = trigger == "once" ? .once : trigger == "available-now" ? .availableNow : .processingTime(intervalMs: intervalMs)
         options.readLimit = ReadLimit(maxBytes: maxBytesPerTrigger)
         options.stateBytesLimit = stateBytesMax
+        if wholeState { options.stateMinDeltasForSnapshot = 0 }
         let started = Date()
         let totals = Totals()
         let printProgress = progress

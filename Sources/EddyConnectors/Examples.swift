@@ -11,6 +11,9 @@ public enum ExamplePipeline: String, Sendable, CaseIterable {
     case fraud
     /// IoT: per sensor, sessions of readings (30 s gap), max and average temperature.
     case sensors
+    /// Q_C: per user (about a million of them), purchases and spending in 1-minute tumbling windows:
+    /// high-cardinality state.
+    case users
 
     /// The events the pipeline reads.
     public var input: EventGenerator.Kind {
@@ -19,6 +22,7 @@ public enum ExamplePipeline: String, Sendable, CaseIterable {
         case .bids: .bids
         case .fraud: .transactions
         case .sensors: .sensors
+        case .users: .purchases
         }
     }
 
@@ -28,6 +32,7 @@ public enum ExamplePipeline: String, Sendable, CaseIterable {
         case .bids: "bids → 10-second tumbling windows by auction: count, max(price)"
         case .fraud: "card transactions → 5-minute windows sliding by 1 minute by card: count, sum(amount), max(amount)"
         case .sensors: "sensor readings → 30-second-gap sessions by sensor: count, max and avg temperature"
+        case .users: "purchases → 1-minute tumbling windows by user: count, sum(amount)"
         }
     }
 
@@ -58,6 +63,12 @@ public enum ExamplePipeline: String, Sendable, CaseIterable {
                 .groupBy(.session("event_time", gap: .seconds(30)), "sensor_id")
                 .aggregate(.count(as: "readings"), .max("temperature", as: "max_temperature"),
                            .avg("temperature", as: "avg_temperature"))
+                .write(sink, mode: mode)
+        case .users:
+            Pipeline.read(source)
+                .withWatermark("event_time", delay: .seconds(10))
+                .groupBy(.tumble("event_time", .minutes(1)), "user_id")
+                .aggregate(.count(as: "purchases"), .sum("amount", as: "spent"))
                 .write(sink, mode: mode)
         }
     }

@@ -48,6 +48,19 @@ public struct QuerySettings: Sendable {
             }
             options.stateBytesLimit = bytes
         }
+        if let text = sets["state.backend.incremental"] {
+            switch text.lowercased() {
+            case "true": break
+            case "false": options.stateMinDeltasForSnapshot = 0
+            default: throw SettingError("SET 'state.backend.incremental' = '\(text)': not 'true' or 'false'")
+            }
+        }
+        if let text = sets["table.exec.state.min-deltas-for-snapshot"] {
+            guard let count = Int(text), count > 0, count <= 10_000 else {
+                throw SettingError("SET 'table.exec.state.min-deltas-for-snapshot' = '\(text)': not a number of batches from 1 to 10000")
+            }
+            if options.stateMinDeltasForSnapshot > 0 { options.stateMinDeltasForSnapshot = count }
+        }
         if let deadLetters { try options.sendDeadLetters(to: deadLetters) }
         return options
     }

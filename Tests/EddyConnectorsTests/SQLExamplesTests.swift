@@ -4,7 +4,7 @@ import EddySQL
 import Foundation
 import XCTest
 
-/// The SQL files under examples/ bind with the standard connectors, and the two benchmark queries
+/// The SQL files under examples/ bind with the standard connectors, and the three benchmark queries
 /// make the same plans as the Swift API's pipelines.
 final class SQLExamplesTests: XCTestCase {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -23,7 +23,7 @@ final class SQLExamplesTests: XCTestCase {
 
     func testEveryExampleBinds() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.examples).filter { $0.hasSuffix(".sql") }.sorted()
-        XCTAssertEqual(files, ["bids.sql", "fraud.sql", "iot.sql", "revenue.sql"])
+        XCTAssertEqual(files, ["bids.sql", "fraud.sql", "iot.sql", "revenue.sql", "users.sql"])
         for file in files {
             let jobs = try jobs(file)
             XCTAssertFalse(jobs.isEmpty, file)
@@ -54,7 +54,8 @@ final class SQLExamplesTests: XCTestCase {
 
     func testTheBenchmarkQueriesMakeTheSwiftAPIsPlans() throws {
         for (file, example, input, output) in [("revenue.sql", ExamplePipeline.revenue, "data/purchases", "out/revenue"),
-                                               ("bids.sql", .bids, "data/bids", "out/bids")] {
+                                               ("bids.sql", .bids, "data/bids", "out/bids"),
+                                               ("users.sql", .users, "data/purchases", "out/users")] {
             let sql = try XCTUnwrap(try jobs(file).first)
             let schema = EventGenerator(example.input).schema
             let swift = example.build(source: FileSourceDescriptor.files(input, format: .jsonLines(schema)), sink: .files(output))

@@ -61,4 +61,15 @@ final class EventHubTests: XCTestCase {
         XCTAssert(refusal("kafka://127.0.0.1:9/letters?no.such%2Eproperty=1")?.contains("no.such.property") == true,
                   refusal("kafka://127.0.0.1:9/letters?no.such%2Eproperty=1") ?? "accepted")
     }
+
+    func testIncrementalStateSettings() throws {
+        let settings = QuerySettings()
+        XCTAssertEqual(try settings.options([:]).stateMinDeltasForSnapshot, 10)
+        XCTAssertEqual(try settings.options(["table.exec.state.min-deltas-for-snapshot": "3"]).stateMinDeltasForSnapshot, 3)
+        XCTAssertEqual(try settings.options(["state.backend.incremental": "FALSE", "table.exec.state.min-deltas-for-snapshot": "3"]).stateMinDeltasForSnapshot, 0)
+        XCTAssertThrowsError(try settings.options(["state.backend.incremental": "yes"])) { error in
+            XCTAssertEqual("\(error)", "SET 'state.backend.incremental' = 'yes': not 'true' or 'false'")
+        }
+        XCTAssertThrowsError(try settings.options(["table.exec.state.min-deltas-for-snapshot": "0"]))
+    }
 }

@@ -8,6 +8,10 @@ public final class AggregateOperator: StreamOperator {
     private let parameters: Parameters
     /// Whether a checkpoint holds the state as of the last checkpoint (a delta can follow it).
     private var checkpointed = false
+    /// The operator's cumulative counters as of the last batch's end, and the last batch's share
+    /// (progress reports per batch, as Spark's does).
+    private var countedBefore = (updated: 0, dropped: 0)
+    private var batchCounts = (updated: 0, dropped: 0)
 
     /// What `WindowAggregateOperator` is built from (again when restoring).
     struct Parameters: Sendable {
@@ -33,7 +37,10 @@ public final class AggregateOperator: StreamOperator {
     }
 
     public func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch {
-        try state.emit(watermarkMs: context.watermarkMs)
+        let output = try state.emit(watermarkMs: context.watermarkMs)
+        batchCounts = (state.numRowsUpdated - countedBefore.updated, state.numRowsDroppedByWatermark - countedBefore.dropped)
+        countedBefore = (state.numRowsUpdated, state.numRowsDroppedByWatermark)
+        return output
     }
 
     /// Called after `finishBatch` in the batch that ends the input. Append and update emit what
@@ -65,6 +72,7 @@ public final class AggregateOperator: StreamOperator {
     public func restore(_ chain: StateChain) throws(EngineError) {
         state = try Self.rebuild(parameters, name: name, chain.snapshot, chain.deltas)
         checkpointed = true
+        countedBefore = (state.numRowsUpdated, state.numRowsDroppedByWatermark)
     }
 
     public var stateCompactor: StateCompactor? {
@@ -81,8 +89,8 @@ public final class AggregateOperator: StreamOperator {
 
     public var stateProgress: StreamingQueryProgress.StateOperatorProgress? {
         StreamingQueryProgress.StateOperatorProgress(
-            operatorName: "windowAggregate", numRowsTotal: Int64(state.stateRows), numRowsUpdated: Int64(state.numRowsUpdated),
-            memoryUsedBytes: Int64(state.stateBytes), numRowsDroppedByWatermark: Int64(state.numRowsDroppedByWatermark),
+            operatorName: "windowAggregate", numRowsTotal: Int64(state.stateRows), numRowsUpdated: Int64(batchCounts.updated),
+            memoryUsedBytes: Int64(state.stateBytes), numRowsDroppedByWatermark: Int64(batchCounts.dropped),
             customMetrics: ["numRowsWithNullTime": Int64(state.numRowsWithNullTime), "peakStateBytes": Int64(state.peakStateBytes)])
     }
 }

@@ -46,14 +46,20 @@ public final class Totals: @unchecked Sendable {
     public private(set) var rows: Int64 = 0
     public private(set) var outputRows: Int64 = 0
     public private(set) var batches = 0
+    /// State bytes the checkpoint received (every operator, every batch), and the most state held.
+    public private(set) var stateCheckpointBytes: Int64 = 0
+    public private(set) var peakStateBytes: Int64 = 0
 
     public init() {}
 
-    /// The benchmarks' summary line: `REPORT rows=… batches=… seconds=… rows_per_s=… output_rows=… peak_rss_mb=…`.
+    /// The benchmarks' summary line: `REPORT rows=… batches=… seconds=… rows_per_s=… output_rows=…
+    /// peak_rss_mb=… state_checkpoint_bytes_per_batch=… peak_state_mb=…`.
     public func report(seconds: Double) -> String {
         "REPORT rows=\(rows) batches=\(batches) seconds=\(String(format: "%.3f", seconds)) "
             + "rows_per_s=\(Int(Double(rows) / max(seconds, 1e-9))) output_rows=\(outputRows) "
-            + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))"
+            + "peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes())) "
+            + "state_checkpoint_bytes_per_batch=\(batches > 0 ? stateCheckpointBytes / Int64(batches) : 0) "
+            + "peak_state_mb=\(String(format: "%.1f", Double(peakStateBytes) / 1_048_576))"
     }
 
     public func add(_ progress: StreamingQueryProgress) {
@@ -61,6 +67,8 @@ public final class Totals: @unchecked Sendable {
             rows += progress.numInputRows
             outputRows += progress.sink.numOutputRows
             batches += 1
+            stateCheckpointBytes += progress.stateOperators.reduce(0) { $0 + ($1.customMetrics["stateCheckpointBytes"] ?? 0) }
+            peakStateBytes = max(peakStateBytes, progress.stateOperators.reduce(0) { $0 + $1.memoryUsedBytes })
         }
     }
 }

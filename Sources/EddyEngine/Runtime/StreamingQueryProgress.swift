@@ -29,9 +29,12 @@ public struct StreamingQueryProgress: Sendable, Hashable, Codable {
 
     public struct StateOperatorProgress: Sendable, Hashable, Codable {
         public var operatorName: String
+        /// Rows (groups, sessions) held after the batch.
         public var numRowsTotal: Int64
+        /// Groups the batch created or changed (this batch only, as Spark's).
         public var numRowsUpdated: Int64
         public var memoryUsedBytes: Int64
+        /// Rows the batch dropped as late (this batch only, as Spark's).
         public var numRowsDroppedByWatermark: Int64
         public var customMetrics: [String: Int64]
 
