@@ -48,6 +48,12 @@ public struct QuerySettings: Sendable {
             }
             options.stateBytesLimit = bytes
         }
+        if let text = sets["table.exec.state.ttl"] {
+            guard let duration = TableOptions.parseDuration(text) else {
+                throw SettingError("SET 'table.exec.state.ttl' = '\(text)': not a duration ('1 h', '30 min', '0' to keep state forever)")
+            }
+            options.stateTTLMs = duration.milliseconds > 0 ? duration.milliseconds : nil
+        }
         if let text = sets["state.backend.incremental"] {
             switch text.lowercased() {
             case "true": break

@@ -194,6 +194,27 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(Double(thousand - hundred) / Double(hundred - ten), 10, accuracy: 0.5)
     }
 
+    /// A checkpoint written whole after every batch (an older Eddy, or incremental checkpoints off)
+    /// restores, and the query goes on writing deltas on top of it.
+    func testAWholeStateCheckpointGoesOnWithDeltas() throws {
+        let input = MemoryStream(Self.schema)
+        let output = MemorySink()
+        var whole = QueryOptions()
+        whole.stateMinDeltasForSnapshot = 0
+        let first = try TestDriver(pipeline(input, output), checkpoint: directory, options: whole)
+        for second in 0..<3 {
+            input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
+            try first.runBatch()
+        }
+        let name = try XCTUnwrap(stateFiles(2).first)
+        XCTAssertEqual(stateFiles(2), [name])
+        let second = try TestDriver(pipeline(input, output), checkpoint: directory, runId: "second")
+        input.add([[.timestamp(4000), .string("a")], [.timestamp(30_000), .string("b")]])
+        try second.runUntilIdle()
+        XCTAssertEqual(stateFiles(3), [name + ".delta"])
+        XCTAssertEqual(output.rows, [[.timestamp(0), .timestamp(10_000), .string("a"), .int64(4)]])
+    }
+
     /// A delta whose chain back to a snapshot is broken fails the restore with a clear error.
     func testABrokenDeltaChainIsDetected() throws {
         let input = MemoryStream(Self.schema)
@@ -249,11 +270,51 @@ final class CheckpointTests: XCTestCase {
             input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
             _ = try execution.runBatch(nowMs: Int64(second))
         }
-        execution.close()
+        try execution.close()
         let snapshots = (1..<12).filter { batch in stateFiles(batch).contains { !$0.hasSuffix(".delta") } }
         XCTAssertFalse(snapshots.isEmpty, "a compaction wrote a snapshot")
+        let name = try XCTUnwrap(stateFiles(11).first).replacingOccurrences(of: ".delta", with: "")
+        let chain = try XCTUnwrap(try CheckpointStore(directory: directory).readState(11, operator: name))
+        XCTAssertGreaterThanOrEqual(chain.snapshotBatchId, 3, "a restore starts from a compacted snapshot")
+        XCTAssertEqual(chain.deltas.count, Int(11 - chain.snapshotBatchId))
         input.add([[.timestamp(30_000), .string("a")]])
         try TestDriver(pipeline(input, output), checkpoint: directory, runId: "after").runUntilIdle()
         XCTAssertEqual(output.rows.map { $0[3] }, [.int64(10), .int64(2)], "the windows [0, 10 s) and [10 s, 20 s)")
+    }
+
+    /// A compaction that cannot rebuild the state (a delta damaged on disk) fails the query: in the
+    /// batch that runs it, or, in the background, at the next batch or at `close()`.
+    func testAFailedCompactionFailsTheQuery() throws {
+        for background in [false, true] {
+            try? FileManager.default.removeItem(atPath: directory)
+            let input = MemoryStream(Self.schema)
+            var options = QueryOptions()
+            options.stateMinDeltasForSnapshot = 3
+            options.stateCompactionInBackground = background
+            let execution = try pipeline(input, MemorySink()).makeExecution(checkpoint: directory, options: options, runId: "r")
+            try execution.start(nowMs: 0)
+            for second in 0..<2 {
+                input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
+                _ = try execution.runBatch(nowMs: Int64(second))
+            }
+            let delta = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: directory + "/state/1").first)
+            let path = directory + "/state/1/" + delta
+            var bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
+            bytes[bytes.count - 1] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+            var failure: Error?
+            do {
+                for second in 2..<6 {
+                    input.add([[.timestamp(Int64(second) * 1000), .string("a")]])
+                    _ = try execution.runBatch(nowMs: Int64(second))
+                }
+                try execution.close()
+            } catch {
+                failure = error
+            }
+            let message = "\(failure.map { "\($0)" } ?? "no error")"
+            XCTAssertTrue(message.contains("compacting the state of") && message.contains("state/1/\(delta) fails its checksum"),
+                          "background \(background): \(message)")
+        }
     }
 }

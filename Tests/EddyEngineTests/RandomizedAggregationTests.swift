@@ -208,4 +208,27 @@ final class RandomizedAggregationTests: XCTestCase {
             try checkpoint(&random, -1)
         }
     }
+
+    /// A delta applies only to the state it was taken from: skipping one is refused.
+    func testADeltaOutOfOrderIsRefused() throws {
+        let scenario = Scenario(window: .tumbling(sizeMs: 10_000), mode: .update, timeColumn: "time", keys: ["c"],
+                                aggregates: [.countStar(as: "n")])
+        var op = try scenario.makeOperator()
+        let base = op.snapshot()
+        var random = SeededRandom(seed: 3)
+        var clock: Int64 = 0
+        var deltas: [[UInt8]] = []
+        for _ in 0..<2 {
+            try op.process(RecordBatch(schema: Self.schema, rows: Self.batch(&random, clock: &clock) + [[.timestamp(clock), .string("a"), .null, .null, .null, .null, .null]]), watermarkMs: .min)
+            deltas.append(op.checkpointDelta())
+        }
+        var rebuilt = try scenario.restore(base)
+        XCTAssertThrowsError(try rebuilt.applyDelta(deltas[1])) { error in
+            XCTAssertTrue("\(error)".contains("does not follow the state before it"), "\(error)")
+        }
+        rebuilt = try scenario.restore(base)
+        try rebuilt.applyDelta(deltas[0])
+        try rebuilt.applyDelta(deltas[1])
+        XCTAssertEqual(rebuilt.snapshot(), op.snapshot())
+    }
 }

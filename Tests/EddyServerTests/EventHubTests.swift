@@ -71,5 +71,10 @@ final class EventHubTests: XCTestCase {
             XCTAssertEqual("\(error)", "SET 'state.backend.incremental' = 'yes': not 'true' or 'false'")
         }
         XCTAssertThrowsError(try settings.options(["table.exec.state.min-deltas-for-snapshot": "0"]))
+        XCTAssertEqual(try settings.options(["table.exec.state.ttl": "1 h"]).stateTTLMs, 3_600_000)
+        XCTAssertNil(try settings.options(["table.exec.state.ttl": "0"]).stateTTLMs)
+        XCTAssertThrowsError(try settings.options(["table.exec.state.ttl": "soon"])) { error in
+            XCTAssertTrue("\(error)".hasPrefix("SET 'table.exec.state.ttl' = 'soon': not a duration"), "\(error)")
+        }
     }
 }

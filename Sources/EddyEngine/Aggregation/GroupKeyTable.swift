@@ -148,6 +148,32 @@ struct GroupKeyTable: Sendable {
         return partition.members
     }
 
+    /// Frees the members of the partition tagged `tag` for which `expired` is true (state TTL in a
+    /// plain group-by); returns their ids. O(the partition's members).
+    mutating func removeMembers(ofPartition tag: Int64, where expired: (Int32) -> Bool) -> [Int32] {
+        precondition(tracksMembers, "members are removed from tables that list them")
+        guard let position = existingPartition(tag) else { return [] }
+        var removed: [Int32] = []
+        var kept: [Int32] = []
+        kept.reserveCapacity(partitions[position].members.count)
+        for id in partitions[position].members {
+            guard expired(id) else {
+                kept.append(id)
+                continue
+            }
+            let entry = entries[Int(id)]
+            partitions[position].index.removeSlot(hash: entry.hash, id: id)
+            arenaGarbage += Int(entry.keyLength)
+            entries[Int(id)] = .free
+            freeIds.append(id)
+            removed.append(id)
+        }
+        partitions[position].members = kept
+        partitions[position].liveCount -= removed.count
+        liveCount -= removed.count
+        return removed
+    }
+
     // MARK: lookups
 
     /// Finds or inserts the entry of each pair: pair `p` has the key of row `pairRows[p]` (key bytes in

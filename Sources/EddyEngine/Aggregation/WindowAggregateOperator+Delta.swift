@@ -4,12 +4,14 @@
 ///
 /// Format, version 1: the snapshot's frame (see `WindowAggregateOperator+Snapshot.swift`) with magic
 /// `EAGD` (45 41 47 44) and flag bit 0 = "a flush dropped every group before these records", the same
-/// plan and counters (their values after the batch), i64 the largest watermark windows were closed
-/// at since the previous checkpoint (Int64.min: none), then:
+/// plan and counters (their values after the batch), i64 the rows total of the state the delta applies
+/// to (checked: a delta applies only to the state it was taken from), i64 the largest watermark
+/// windows were closed at since the previous checkpoint (Int64.min: none), i64 the largest state-TTL
+/// cutoff applied since then (groups last updated before it were dropped; Int64.min: none), then:
 ///
 /// - tumbling, hopping, cumulating, no window: u64 count G, then G group records exactly as in a
-///   snapshot (i64 window tag, u8 flags, bytes key, accumulators): each replaces the group with that
-///   window and key, or adds it.
+///   snapshot (i64 window tag, i64 last update time with flag bit 1, u8 flags, bytes key,
+///   accumulators): each replaces the group with that window and key, or adds it.
 /// - session: u64 count K, then K keys: bytes key, u32 session count S ≥ 1, then S × (i64 start,
 ///   i64 last event time, u8 flags, accumulators) in start order: together they replace every session
 ///   of that key (sessions merge, so a key's sessions change together).
@@ -25,8 +27,11 @@ extension WindowAggregateOperator {
     /// The changes since the last `checkpointDelta()` or `forgetChanges()` (or since the operator was
     /// created or restored), in the format above; starts a new interval.
     public mutating func checkpointDelta() -> [UInt8] {
-        var writer = beginFrame(magic: Self.deltaMagic, flags: flushedSinceCheckpoint ? Self.deltaFlushedFlag : 0)
+        precondition(tracksChanges, "a delta needs change tracking")
+        var writer = beginFrame(magic: Self.deltaMagic, flags: (flushedSinceCheckpoint ? Self.deltaFlushedFlag : 0) | (carriesUpdateTimes ? Self.updateTimesFlag : 0))
+        writer.i64(Int64(rowsTotalAtCheckpoint))
         writer.i64(evictedThroughMs)
+        writer.i64(expiredBeforeMs)
         let changed = changedSinceCheckpoint.filter { Int($0) < keys.entryCapacity && keys.isLive($0) }
         writer.u64(UInt64(changed.count))
         for id in changed {
@@ -41,6 +46,7 @@ extension WindowAggregateOperator {
                 }
             } else {
                 writer.i64(keys.tag(id))
+                if carriesUpdateTimes { writer.i64(slotUpdatedMs[Int(id)]) }
                 writeGroup(id, key: id, to: &writer)
             }
         }
@@ -54,13 +60,23 @@ extension WindowAggregateOperator {
         changedSinceCheckpoint.removeAll(keepingCapacity: true)
         flushedSinceCheckpoint = false
         evictedThroughMs = .min
+        expiredBeforeMs = .min
+        rowsTotalAtCheckpoint = numRowsTotal
     }
 
     /// Applies a `checkpointDelta()` taken from an operator in the state this one is in; a checkpoint
     /// error when the bytes are damaged, were written for another aggregation or contradict the state.
     public mutating func applyDelta(_ bytes: [UInt8]) throws(EngineError) {
         if let failure { throw failure }
-        var (reader, flags) = try openFrame(bytes, magic: Self.deltaMagic, what: "aggregation state delta", allowedFlags: Self.deltaFlushedFlag)
+        let rowsBefore = numRowsTotal
+        var (reader, flags) = try openFrame(
+            bytes, magic: Self.deltaMagic, what: "aggregation state delta", allowedFlags: Self.deltaFlushedFlag | Self.updateTimesFlag)
+        let hasTimes = flags & Self.updateTimesFlag != 0
+        guard !hasTimes || window == .none else { throw .checkpoint("aggregation state delta has update times, but its groups are windows") }
+        let base = try reader.i64("base rows total")
+        guard base == Int64(rowsBefore), base <= Int64(numRowsTotal) else {
+            throw .checkpoint("aggregation state delta was taken from a state that had seen \(base) rows, not \(rowsBefore): it does not follow the state before it")
+        }
         let evictedThrough = try reader.i64("eviction watermark")
         guard evictedThrough <= watermarkMs else {
             throw .checkpoint("aggregation state delta: windows closed at \(evictedThrough), past the watermark \(watermarkMs)")
@@ -73,13 +89,15 @@ extension WindowAggregateOperator {
             let (closed, windowCount) = closedGroups(atOrBefore: evictedThrough)
             evict(closed, windowCount: windowCount)
         }
+        let expiredBefore = try reader.i64("expiry cutoff")
+        if expiredBefore != .min && stateTTLMs != nil { _ = removeUpdated(before: expiredBefore) }
         let sequenceLimit = Int64(numRowsTotal)
         if window.isSession {
             let keyCount = try reader.count("key count", minimumItemBytes: 4 + 4)
             for _ in 0..<keyCount { try applySessions(&reader, sequenceLimit: sequenceLimit) }
         } else {
             let groupCount = try reader.count("group count", minimumItemBytes: 8 + 1 + 4)
-            for _ in 0..<groupCount { try applyGroup(&reader, sequenceLimit: sequenceLimit) }
+            for _ in 0..<groupCount { try applyGroup(&reader, sequenceLimit: sequenceLimit, hasTimes: hasTimes) }
         }
         guard reader.remaining == 0 else {
             throw .checkpoint("aggregation state delta has \(reader.remaining) bytes after its last record")
@@ -87,9 +105,10 @@ extension WindowAggregateOperator {
         forgetChanges()
     }
 
-    private mutating func applyGroup(_ reader: inout AggregateSnapshotReader, sequenceLimit: Int64) throws(EngineError) {
+    private mutating func applyGroup(_ reader: inout AggregateSnapshotReader, sequenceLimit: Int64, hasTimes: Bool) throws(EngineError) {
         let tag = try reader.i64("window tag")
         try checkWindow(start: tag, lastTime: 0)
+        let updated = hasTimes ? try reader.i64("last update time") : .min
         let changed = try groupFlag(&reader)
         let keyRange = try keyBytes(&reader)
         let hash = reader.withBytes(keyRange) { keyHash($0) }
@@ -100,6 +119,10 @@ extension WindowAggregateOperator {
         if !inserted { for index in states.indices { states[index].reset([slot]) } }
         for index in states.indices { try states[index].read(Int(slot), from: &reader, sequenceLimit: sequenceLimit) }
         setChanged(slot, changed)
+        if stateTTLMs != nil {
+            slotUpdatedMs[Int(slot)] = updated
+            oldestUpdateMs = .min
+        }
     }
 
     private mutating func applySessions(_ reader: inout AggregateSnapshotReader, sequenceLimit: Int64) throws(EngineError) {

@@ -82,6 +82,9 @@ extension WindowAggregateOperator {
             slotTouch.append(contentsOf: repeatElement(0, count: capacity - slotTouch.count))
             slotDirty.append(contentsOf: repeatElement(0, count: capacity - slotDirty.count))
         }
+        if stateTTLMs != nil && slotUpdatedMs.count < capacity {
+            slotUpdatedMs.append(contentsOf: repeatElement(.min, count: capacity - slotUpdatedMs.count))
+        }
     }
 
     /// Encodes and hashes the key columns of every row of the batch into `work.keyBuffer` / `rowHashes`.
@@ -350,10 +353,15 @@ extension WindowAggregateOperator {
         } else {
             for slot in work.touched { noteChanged(slot) }
         }
+        if stateTTLMs != nil {
+            for slot in work.touched { slotUpdatedMs[Int(slot)] = currentTimeMs }
+            oldestUpdateMs = Swift.min(oldestUpdateMs, currentTimeMs)
+        }
     }
 
     /// Lists a group (sessions: a key) for the next checkpoint delta, once.
     mutating func noteChanged(_ id: Int32) {
+        guard tracksChanges else { return }
         let index = Int(id)
         if index >= changedFlags.count {
             changedFlags.append(contentsOf: repeatElement(0, count: Swift.max(index + 1, 2 * changedFlags.count) - changedFlags.count))

@@ -8,7 +8,7 @@
 /// |---------|------|--------------------------------------------------------------|
 /// | 0       | 4    | magic `EAGS` (45 41 47 53): Eddy AGgregation State           |
 /// | 4       | 2    | format version, 1                                            |
-/// | 6       | 2    | flags, 0 (a reader refuses any other value)                  |
+/// | 6       | 2    | flags: bit 1 = groups carry their last update time (TTL)     |
 /// | 8       | 8    | payload length P                                             |
 /// | 16      | P    | payload                                                      |
 /// | 16 + P  | 4    | CRC-32C (Castagnoli) of bytes [0, 16 + P)                     |
@@ -31,6 +31,8 @@
 /// 3. Groups: u64 count G, then G records in output order (window end, window start, key), so equal
 ///    states give equal bytes:
 ///    - i64 window tag: its start (sessions: first event time; cumulating: its end; no window: 0)
+///    - i64 last update time, processing time in ms (only with flag bit 1: a plain group-by with a
+///      state TTL; Int64.min: unknown, the TTL counts from the next expiry check)
 ///    - i64 last event time (sessions only; the session ends at it + gap)
 ///    - u8 flags: bit 0 = changed since the last emit (update mode); other bits 0
 ///    - bytes: the group key (`GroupKeyCodec` encoding)
@@ -60,7 +62,7 @@ extension WindowAggregateOperator {
 
     /// The operator's state in the format above.
     public func snapshot() -> [UInt8] {
-        var writer = beginFrame(magic: Self.snapshotMagic, flags: 0)
+        var writer = beginFrame(magic: Self.snapshotMagic, flags: carriesUpdateTimes ? Self.updateTimesFlag : 0)
         let slots = sortedForOutput(allLiveSlots)
         writer.u64(UInt64(slots.count))
         for slot in slots {
@@ -70,6 +72,7 @@ extension WindowAggregateOperator {
                 writeGroup(slot, key: sessions.keyIds[Int(slot)], to: &writer)
             } else {
                 writer.i64(keys.tag(slot))
+                if carriesUpdateTimes { writer.i64(slotUpdatedMs[Int(slot)]) }
                 writeGroup(slot, key: slot, to: &writer)
             }
         }
@@ -124,11 +127,12 @@ extension WindowAggregateOperator {
     /// error when the bytes are damaged or were written for a different aggregation.
     public init(
         restoring bytes: [UInt8], inputSchema: Schema, timeColumn: String?, keyColumns: [String],
-        aggregates: [AggregateSpec], window: WindowSpec, mode: OutputMode, stateBytesLimit: Int?, name: String? = nil
+        aggregates: [AggregateSpec], window: WindowSpec, mode: OutputMode, stateBytesLimit: Int?, stateTTLMs: Int64? = nil,
+        name: String? = nil
     ) throws(EngineError) {
         try self.init(
             inputSchema: inputSchema, timeColumn: timeColumn, keyColumns: keyColumns, aggregates: aggregates,
-            window: window, mode: mode, stateBytesLimit: stateBytesLimit, name: name)
+            window: window, mode: mode, stateBytesLimit: stateBytesLimit, stateTTLMs: stateTTLMs, name: name)
         try restore(bytes)
     }
 
@@ -203,16 +207,19 @@ extension WindowAggregateOperator {
     }
 
     private mutating func restore(_ bytes: [UInt8]) throws(EngineError) {
-        var (reader, _) = try openFrame(bytes, magic: Self.snapshotMagic, what: "aggregation snapshot", allowedFlags: 0)
+        var (reader, flags) = try openFrame(bytes, magic: Self.snapshotMagic, what: "aggregation snapshot", allowedFlags: Self.updateTimesFlag)
+        let hasTimes = flags & Self.updateTimesFlag != 0
+        guard !hasTimes || window == .none else { throw .checkpoint("aggregation snapshot has update times, but its groups are windows") }
         let isSession = window.isSession
         let groupCount = try reader.count("group count", minimumItemBytes: (isSession ? 16 : 8) + 1 + 4)
         for index in states.indices { states[index].ensureCapacity(groupCount) }
         var keyBuffer = GroupKeyCodec.Buffer()
-        var starts: [Int64] = [], lastTimes: [Int64] = [], changed: [Bool] = []
+        var starts: [Int64] = [], lastTimes: [Int64] = [], changed: [Bool] = [], updated: [Int64] = []
         let sequenceLimit = Int64(numRowsTotal)
         for group in 0..<groupCount {
             let start = try reader.i64("window tag")
             let lastTime = isSession ? try reader.i64("session last time") : 0
+            updated.append(hasTimes ? try reader.i64("last update time") : .min)
             let groupFlags = try reader.u8("group flags")
             guard groupFlags <= (mode == .update ? 1 : 0) else {
                 throw .checkpoint("aggregation snapshot: group flags \(groupFlags) in \(mode) mode")
@@ -258,7 +265,17 @@ extension WindowAggregateOperator {
             slotDirty[group] = 1
             dirtyList.append(Int32(group))
         }
+        if stateTTLMs != nil {
+            for group in 0..<groupCount { slotUpdatedMs[group] = updated[group] }
+            oldestUpdateMs = .min
+        }
+        forgetChanges()
     }
+
+    /// Frame flag bit 1: group records carry their last update time (a plain group-by with a TTL).
+    static let updateTimesFlag: UInt16 = 2
+
+    var carriesUpdateTimes: Bool { stateTTLMs != nil }
 
     /// Checks a frame (magic, version, flags, length, checksum, plan) and reads its counters into the
     /// operator; returns a reader at the first record and the frame's flags.
@@ -300,11 +317,11 @@ extension WindowAggregateOperator {
         reader = AggregateSnapshotReader(bytes, from: header + plan.count, end: end)
 
         watermarkMs = try reader.i64("watermark")
-        func counter(_ what: String) throws(EngineError) -> Int {
+        func counter(_ field: String) throws(EngineError) -> Int {
             // Bounded so that counting on from a restored value can never overflow.
-            let value = try reader.i64(what)
+            let value = try reader.i64(field)
             guard value >= 0 && value <= Self.counterLimit else {
-                throw .checkpoint("aggregation snapshot: \(what) is \(value), outside 0...\(Self.counterLimit)")
+                throw .checkpoint("\(what): \(field) is \(value), outside 0...\(Self.counterLimit)")
             }
             return Int(value)
         }

@@ -52,6 +52,9 @@ public struct WindowAggregateOperator: Sendable {
     public let window: WindowSpec
     public let mode: OutputMode
     public let stateBytesLimit: Int?
+    /// State TTL of a plain group-by (Flink's `table.exec.state.ttl`): a group not updated for this
+    /// long (processing time) is dropped; nil keeps groups forever. Windows leave state by watermark.
+    public let stateTTLMs: Int64?
     /// Names the operator in errors and metrics.
     public let name: String
     public let outputSchema: Schema
@@ -83,6 +86,24 @@ public struct WindowAggregateOperator: Sendable {
     var changedSinceCheckpoint: [Int32] = []
     var changedFlags: [UInt8] = []
     var flushedSinceCheckpoint = false
+    /// Whether changes are tracked for deltas (off when checkpoints are whole or absent).
+    public var tracksChanges = true {
+        didSet { if !tracksChanges { forgetChanges() } }
+    }
+    /// `numRowsTotal` at the start of the change interval: a delta applies only to that state.
+    var rowsTotalAtCheckpoint = 0
+    /// Per slot: the processing time of its last update (state TTL; Int64.min: restored without one,
+    /// taken as the next expiry check's time). `currentTimeMs` is the time of the batch being processed.
+    var slotUpdatedMs: [Int64] = []
+    public var currentTimeMs: Int64 = 0
+    /// No group was updated before this (a lower bound; expiry scans only when its cutoff passes it;
+    /// Int64.min: unknown, scan at the next check).
+    var oldestUpdateMs: Int64 = .max
+    /// The largest TTL cutoff applied since the last checkpoint (Int64.min: none): a delta's base
+    /// groups updated before it are dropped when the delta is applied.
+    var expiredBeforeMs: Int64 = .min
+    /// Groups dropped by the state TTL (cumulative, not kept in snapshots).
+    public internal(set) var numRowsExpired = 0
     /// The largest watermark `emit` closed windows at since the last checkpoint (Int64.min: none): a
     /// delta's base groups closed at it are evicted when the delta is applied.
     var evictedThroughMs: Int64 = .min
@@ -114,9 +135,13 @@ public struct WindowAggregateOperator: Sendable {
 
     public init(
         inputSchema: Schema, timeColumn: String?, keyColumns: [String], aggregates: [AggregateSpec],
-        window: WindowSpec, mode: OutputMode, stateBytesLimit: Int?, name: String? = nil
+        window: WindowSpec, mode: OutputMode, stateBytesLimit: Int?, stateTTLMs: Int64? = nil, name: String? = nil
     ) throws(EngineError) {
         try window.validate()
+        if let stateTTLMs, stateTTLMs <= 0 {
+            throw .configuration("table.exec.state.ttl must be positive, got \(stateTTLMs) ms")
+        }
+        self.stateTTLMs = window == .none ? stateTTLMs : nil
         self.inputSchema = inputSchema
         self.timeColumn = timeColumn
         self.keyColumns = keyColumns
@@ -216,7 +241,7 @@ public struct WindowAggregateOperator: Sendable {
     public var stateBytes: Int {
         keys.bytesHeld + states.reduce(0) { $0 + $1.bytesHeld } + sessions.bytesHeld
             + slotTouch.capacity * 4 + slotDirty.capacity + dirtyList.capacity * 4
-            + changedSinceCheckpoint.capacity * 4 + changedFlags.capacity
+            + changedSinceCheckpoint.capacity * 4 + changedFlags.capacity + slotUpdatedMs.capacity * 8
     }
 
     /// The number of group slots addressable now (accumulator arrays are sized to it).

@@ -150,6 +150,10 @@ public final class CheckpointStore: @unchecked Sendable {
                 keepState = Swift.min(keepState, batch)
             }
         }
+        // A compaction renames its snapshot in from another thread: make sure the rename is durable
+        // before the state it replaces goes.
+        let kept = "\(directory)/state/\(keepState)"
+        if stateBatches.contains(where: { $0 < keepState }), FileManager.default.fileExists(atPath: kept) { try Self.syncDirectory(kept) }
         for id in stateBatches where id < keepState {
             try Self.removeItem("\(directory)/state/\(id)")
         }

@@ -12,7 +12,7 @@ final class StateCompaction: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = NSLock()
     private var running: Set<String> = []
-    private var done: [String: Int64] = [:]
+    private var done: [String: (batchId: Int64, bytes: Int)] = [:]
     private var failure: EngineError?
 
     /// Whether a compaction of `name` is under way.
@@ -24,37 +24,41 @@ final class StateCompaction: @unchecked Sendable {
     func launch(_ name: String, batchId: Int64, checkpoint: CheckpointStore, compactor: @escaping StateCompactor) {
         lock.withLock { _ = running.insert(name) }
         queue.async(group: group) { [self] in
-            let result: EngineError?
+            let result: Result<Int, EngineError>
             do throws(EngineError) {
-                try Self.compact(name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
-                result = nil
+                result = .success(try Self.compact(name, batchId: batchId, checkpoint: checkpoint, compactor: compactor))
             } catch {
-                result = error
+                result = .failure(error)
             }
             lock.withLock {
                 running.remove(name)
-                if let result { failure = failure ?? result } else { done[name] = batchId }
+                switch result {
+                case .success(let bytes): done[name] = (batchId, (done[name]?.bytes ?? 0) + bytes)
+                case .failure(let error): failure = failure ?? error
+                }
             }
         }
     }
 
-    /// Rebuilds `name`'s state after `batchId` from the checkpoint and writes it whole.
-    static func compact(_ name: String, batchId: Int64, checkpoint: CheckpointStore, compactor: StateCompactor) throws(EngineError) {
-        guard let chain = try checkpoint.readState(batchId, operator: name) else {
-            throw .checkpoint("state/\(batchId)/\(name) is missing: the checkpoint is damaged")
-        }
-        guard !chain.deltas.isEmpty else { return }
-        let snapshot: [UInt8]
-        do {
-            snapshot = try compactor(chain.snapshot, chain.deltas)
+    /// Rebuilds `name`'s state after `batchId` from the checkpoint and writes it whole; returns the
+    /// bytes written.
+    @discardableResult
+    static func compact(_ name: String, batchId: Int64, checkpoint: CheckpointStore, compactor: StateCompactor) throws(EngineError) -> Int {
+        do throws(EngineError) {
+            guard let chain = try checkpoint.readState(batchId, operator: name) else {
+                throw .checkpoint("state/\(batchId)/\(name) is missing: the checkpoint is damaged")
+            }
+            guard !chain.deltas.isEmpty else { return 0 }
+            let snapshot = try compactor(chain.snapshot, chain.deltas)
+            try checkpoint.writeSnapshot(batchId, operator: name, snapshot)
+            return snapshot.count
         } catch {
-            throw .checkpoint("compacting the state of \(name) at batch \(batchId) (snapshot of batch \(chain.snapshotBatchId) and \(chain.deltas.count) deltas) failed: \(error)")
+            throw .checkpoint("compacting the state of \(name) up to state/\(batchId) failed: \(error.message)")
         }
-        try checkpoint.writeSnapshot(batchId, operator: name, snapshot)
     }
 
-    /// The batches compacted since the last call, by operator.
-    func takeCompleted() -> [String: Int64] {
+    /// The newest batch compacted since the last call and the bytes written, by operator.
+    func takeCompleted() -> [String: (batchId: Int64, bytes: Int)] {
         lock.withLock {
             defer { done = [:] }
             return done

@@ -8,10 +8,13 @@ public final class AggregateOperator: StreamOperator {
     private let parameters: Parameters
     /// Whether a checkpoint holds the state as of the last checkpoint (a delta can follow it).
     private var checkpointed = false
+    /// Whether checkpoints take deltas (else the operator does not track its changes).
+    private var tracksChanges = true
     /// The operator's cumulative counters as of the last batch's end, and the last batch's share
     /// (progress reports per batch, as Spark's does).
     private var countedBefore = (updated: 0, dropped: 0)
     private var batchCounts = (updated: 0, dropped: 0)
+    private var expiredLastBatch = 0
 
     /// What `WindowAggregateOperator` is built from (again when restoring).
     struct Parameters: Sendable {
@@ -22,6 +25,7 @@ public final class AggregateOperator: StreamOperator {
         var window: WindowSpec
         var mode: OutputMode
         var stateBytesLimit: Int?
+        var stateTTLMs: Int64?
     }
 
     public init(name: String, inputSchema: Schema, step: PhysicalPlan.AggregateStep) throws(EngineError) {
@@ -31,6 +35,7 @@ public final class AggregateOperator: StreamOperator {
     }
 
     public func process(_ batch: RecordBatch, context: inout BatchContext) throws(EngineError) -> RecordBatch {
+        state.currentTimeMs = context.processingTimeMs
         try state.process(batch, watermarkMs: context.watermarkMs)
         if !state.lateRows.isEmpty { context.lateRows.append(batch.take(state.lateRows)) }
         return .empty(outputSchema)
@@ -38,6 +43,7 @@ public final class AggregateOperator: StreamOperator {
 
     public func finishBatch(context: inout BatchContext) throws(EngineError) -> RecordBatch {
         let output = try state.emit(watermarkMs: context.watermarkMs)
+        expiredLastBatch = state.expireIdle(nowMs: context.processingTimeMs)
         batchCounts = (state.numRowsUpdated - countedBefore.updated, state.numRowsDroppedByWatermark - countedBefore.dropped)
         countedBefore = (state.numRowsUpdated, state.numRowsDroppedByWatermark)
         return output
@@ -62,6 +68,11 @@ public final class AggregateOperator: StreamOperator {
 
     public var keepsState: Bool { true }
 
+    public func prepareCheckpoints(incremental: Bool) {
+        tracksChanges = incremental
+        state.tracksChanges = incremental
+    }
+
     public func checkpointState(incremental: Bool) -> OperatorState? {
         if incremental && checkpointed { return .delta(state.checkpointDelta()) }
         state.forgetChanges()
@@ -71,6 +82,7 @@ public final class AggregateOperator: StreamOperator {
 
     public func restore(_ chain: StateChain) throws(EngineError) {
         state = try Self.rebuild(parameters, name: name, chain.snapshot, chain.deltas)
+        state.tracksChanges = tracksChanges
         checkpointed = true
         countedBefore = (state.numRowsUpdated, state.numRowsDroppedByWatermark)
     }
@@ -91,7 +103,8 @@ public final class AggregateOperator: StreamOperator {
         StreamingQueryProgress.StateOperatorProgress(
             operatorName: "windowAggregate", numRowsTotal: Int64(state.stateRows), numRowsUpdated: Int64(batchCounts.updated),
             memoryUsedBytes: Int64(state.stateBytes), numRowsDroppedByWatermark: Int64(batchCounts.dropped),
-            customMetrics: ["numRowsWithNullTime": Int64(state.numRowsWithNullTime), "peakStateBytes": Int64(state.peakStateBytes)])
+            customMetrics: ["numRowsWithNullTime": Int64(state.numRowsWithNullTime), "peakStateBytes": Int64(state.peakStateBytes)]
+                .merging(state.stateTTLMs == nil ? [:] : ["numRowsExpiredByTTL": Int64(expiredLastBatch)]) { a, _ in a })
     }
 }
 
@@ -104,18 +117,19 @@ enum AggregatePlanning {
         AggregateOperator.Parameters(
             inputSchema: inputSchema, timeColumn: step.timeColumn, keys: step.keys,
             aggregates: step.aggregates.map(spec), window: windowSpec(step.window), mode: step.mode,
-            stateBytesLimit: step.stateBytesLimit ?? defaultStateBytesLimit)
+            stateBytesLimit: step.stateBytesLimit ?? defaultStateBytesLimit, stateTTLMs: step.stateTTLMs)
     }
 
     static func makeState(_ p: AggregateOperator.Parameters, name: String, restoring: [UInt8]? = nil) throws(EngineError) -> WindowAggregateOperator {
         if let restoring {
             return try WindowAggregateOperator(
                 restoring: restoring, inputSchema: p.inputSchema, timeColumn: p.timeColumn, keyColumns: p.keys,
-                aggregates: p.aggregates, window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit, name: name)
+                aggregates: p.aggregates, window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit,
+                stateTTLMs: p.stateTTLMs, name: name)
         }
         return try WindowAggregateOperator(
             inputSchema: p.inputSchema, timeColumn: p.timeColumn, keyColumns: p.keys, aggregates: p.aggregates,
-            window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit, name: name)
+            window: p.window, mode: p.mode, stateBytesLimit: p.stateBytesLimit, stateTTLMs: p.stateTTLMs, name: name)
     }
 
     static func windowSpec(_ window: WindowGrouping?) -> WindowSpec {

@@ -19,6 +19,9 @@ public protocol StreamOperator: AnyObject {
     func restore(_ snapshot: [UInt8]) throws(EngineError)
     /// Whether the operator keeps state that a checkpoint must hold.
     var keepsState: Bool { get }
+    /// Called once before the query starts (and before a restore): whether checkpoints will ask for
+    /// deltas, so an operator tracks its changes only when they will be written.
+    func prepareCheckpoints(incremental: Bool)
     /// The state to checkpoint after this batch: what changed since the previous call (or the
     /// restore) when `incremental` and the operator can say so, else the whole state.
     func checkpointState(incremental: Bool) -> OperatorState?
@@ -39,7 +42,8 @@ extension StreamOperator {
         throw .checkpoint("operator \(name) keeps no state but the checkpoint has some for it")
     }
     public var stateProgress: StreamingQueryProgress.StateOperatorProgress? { nil }
-    public var keepsState: Bool { false }
+    public var keepsState: Bool { snapshot() != nil }
+    public func prepareCheckpoints(incremental: Bool) {}
     public func checkpointState(incremental: Bool) -> OperatorState? { snapshot().map(OperatorState.snapshot) }
     public func restore(_ chain: StateChain) throws(EngineError) {
         guard chain.deltas.isEmpty else {
@@ -58,6 +62,8 @@ public struct BatchContext: Sendable {
     public var batchId: Int64
     /// The watermark this batch applies (Int64.min: none yet).
     public var watermarkMs: Int64
+    /// The batch's processing time (recorded in `offsets/N`, the same when the batch is replayed).
+    public var processingTimeMs: Int64 = 0
     /// The source partition of the chunk being processed.
     public var partition: SourcePartition
     /// Max event time seen per partition in this batch (filled by the watermark operator).

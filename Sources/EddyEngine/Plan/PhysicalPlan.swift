@@ -27,6 +27,8 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
         public var mode: OutputMode
         /// state.bytes.max for this aggregation (nil: the default).
         public var stateBytesLimit: Int?
+        /// table.exec.state.ttl for a plain group-by (nil: groups are kept).
+        public var stateTTLMs: Int64? = nil
 
         public var description: String {
             let grouping = (window.map { [$0.description] } ?? []) + keys
@@ -105,7 +107,7 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
     }
 
     /// Creates the running source, operators and sink.
-    public func instantiate(checkpoint: CheckpointStore?, queryId: String, stateBytesLimit: Int? = nil,
+    public func instantiate(checkpoint: CheckpointStore?, queryId: String, stateBytesLimit: Int? = nil, stateTTLMs: Int64? = nil,
                             setsRowsAside: Bool = false) throws(EngineError) -> QueryPlan {
         let context = SourceContext(metadataDirectory: try checkpoint?.sourceDirectory(0), requiredColumns: source.requiredColumns)
         let scan = try source.descriptor.makeSource(context)
@@ -123,6 +125,7 @@ public struct PhysicalPlan: Sendable, CustomStringConvertible {
                 op = try ProjectOperator(name: name, inputSchema: schema, expressions: expressions)
             case .aggregate(var step):
                 step.stateBytesLimit = stateBytesLimit ?? step.stateBytesLimit
+                step.stateTTLMs = stateTTLMs ?? step.stateTTLMs
                 op = try AggregateOperator(name: name, inputSchema: schema, step: step)
             }
             operators.append(op)

@@ -123,7 +123,7 @@ public struct StreamingPipeline: Sendable {
         // query takes its first run's id), so a sink can recognise what it wrote before a crash.
         let queryId = try store?.readMetadata()?.id ?? runId
         let queryPlan = try physical.instantiate(checkpoint: store, queryId: queryId, stateBytesLimit: options.stateBytesLimit,
-                                                setsRowsAside: options.deadLetters != nil)
+                                                stateTTLMs: options.stateTTLMs, setsRowsAside: options.deadLetters != nil)
         return try MicroBatchExecution(plan: queryPlan, options: options, checkpoint: store, runId: runId)
     }
 }

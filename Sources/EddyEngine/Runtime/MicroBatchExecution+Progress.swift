@@ -69,13 +69,16 @@ extension MicroBatchExecution {
 
 
     /// An operator's state figures, with what the batch wrote of it to the checkpoint:
-    /// `stateCheckpointBytes` (the file's payload) and `stateCheckpointWhole` (1: a whole snapshot,
-    /// 0: a delta).
+    /// `stateCheckpointBytes` (the file's payload), `stateCheckpointWhole` (1: a whole snapshot,
+    /// 0: a delta) and `stateCompactionBytes` (snapshots compactions finished since the last batch).
     private func stateProgress(_ op: any StreamOperator) -> StreamingQueryProgress.StateOperatorProgress? {
         guard var progress = op.stateProgress else { return nil }
         if let written = lastStateWrite[op.name] {
             progress.customMetrics["stateCheckpointBytes"] = Int64(written.bytes)
             progress.customMetrics["stateCheckpointWhole"] = written.whole ? 1 : 0
+        }
+        if checkpoint != nil && op.stateCompactor != nil {
+            progress.customMetrics["stateCompactionBytes"] = Int64(compactedBytes.removeValue(forKey: op.name) ?? 0)
         }
         return progress
     }

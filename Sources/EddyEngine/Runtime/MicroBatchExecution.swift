@@ -12,7 +12,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
     public let plan: QueryPlan
     public let options: QueryOptions
     public let runId: String
-    private let checkpoint: CheckpointStore?
+    let checkpoint: CheckpointStore?
     private var machine: MicroBatchProtocol
     private var started = false
     public private(set) var deadLetterCounts: [DeadLetter.Reason: Int64] = [:]
@@ -22,6 +22,8 @@ public final class MicroBatchExecution: @unchecked Sendable {
     /// last batch wrote for it (progress).
     private var snapshotBatchIds: [String: Int64] = [:]
     var lastStateWrite: [String: (bytes: Int, whole: Bool)] = [:]
+    /// Snapshot bytes compactions wrote since the last progress, by operator.
+    var compactedBytes: [String: Int] = [:]
     private let compaction = StateCompaction()
 
     public init(plan: QueryPlan, options: QueryOptions, checkpoint: CheckpointStore?, runId: String) throws(EngineError) {
@@ -71,10 +73,15 @@ public final class MicroBatchExecution: @unchecked Sendable {
                 """)
         }
         if let checkpoint, let metadata = startPlan.writeMetadata { try checkpoint.writeMetadata(metadata) }
+        for op in plan.operators { op.prepareCheckpoints(incremental: checkpoint != nil && options.stateMinDeltasForSnapshot > 0) }
         if let checkpoint, let batchId = startPlan.restoreStateFrom {
             for op in plan.operators {
                 if let chain = try checkpoint.readState(batchId, operator: op.name) {
-                    try op.restore(chain)
+                    do throws(EngineError) {
+                        try op.restore(chain)
+                    } catch {
+                        throw .checkpoint("restoring \(op.name) from state/\(chain.snapshotBatchId) and the \(chain.deltas.count) deltas after it up to state/\(batchId): \(error.message)")
+                    }
                     snapshotBatchIds[op.name] = chain.snapshotBatchId
                 } else if op.keepsState {
                     throw .checkpoint("state/\(batchId)/\(op.name) is missing: the checkpoint is damaged")
@@ -83,9 +90,11 @@ public final class MicroBatchExecution: @unchecked Sendable {
         }
     }
 
-    /// Waits for the checkpoint's background work (state compaction) to finish.
-    public func close() {
+    /// Waits for the checkpoint's background work (state compaction) to finish; throws when a
+    /// compaction failed (the checkpoint's newest state could not be rebuilt from its deltas).
+    public func close() throws(EngineError) {
         compaction.wait()
+        if let failure = compaction.takeFailure() { throw failure }
     }
 
     private func latestOffsets() throws(EngineError) -> [SourceOffsets] {
@@ -211,7 +220,8 @@ public final class MicroBatchExecution: @unchecked Sendable {
         guard let checkpoint, options.stateMinDeltasForSnapshot > 0 else { return }
         if let failure = compaction.takeFailure() { throw failure }
         for (name, compacted) in compaction.takeCompleted() {
-            snapshotBatchIds[name] = Swift.max(snapshotBatchIds[name] ?? compacted, compacted)
+            snapshotBatchIds[name] = Swift.max(snapshotBatchIds[name] ?? compacted.batchId, compacted.batchId)
+            compactedBytes[name, default: 0] += compacted.bytes
         }
         for op in plan.operators {
             guard let compactor = op.stateCompactor, let base = snapshotBatchIds[op.name],
@@ -220,7 +230,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
             if options.stateCompactionInBackground {
                 compaction.launch(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
             } else {
-                try StateCompaction.compact(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
+                compactedBytes[op.name, default: 0] += try StateCompaction.compact(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
                 snapshotBatchIds[op.name] = batchId
             }
         }
@@ -234,6 +244,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
     /// emit what the watermark allows (and everything, when the input ended).
     private func process(_ entry: OffsetLogEntry, replaying: Bool) throws(EngineError) -> BatchWork {
         var context = BatchContext(batchId: entry.batchId, watermarkMs: entry.watermarkMs)
+        context.processingTimeMs = entry.timestampMs
         var outputs: [RecordBatch] = []
         var rowsPerSource: [Int64] = []
         var letters: [DeadLetter] = []

@@ -46,7 +46,8 @@ public final class Totals: @unchecked Sendable {
     public private(set) var rows: Int64 = 0
     public private(set) var outputRows: Int64 = 0
     public private(set) var batches = 0
-    /// State bytes the checkpoint received (every operator, every batch), and the most state held.
+    /// State bytes the checkpoint received (every operator, every batch, compactions included), and
+    /// the most state held.
     public private(set) var stateCheckpointBytes: Int64 = 0
     public private(set) var peakStateBytes: Int64 = 0
 
@@ -67,7 +68,9 @@ public final class Totals: @unchecked Sendable {
             rows += progress.numInputRows
             outputRows += progress.sink.numOutputRows
             batches += 1
-            stateCheckpointBytes += progress.stateOperators.reduce(0) { $0 + ($1.customMetrics["stateCheckpointBytes"] ?? 0) }
+            stateCheckpointBytes += progress.stateOperators.reduce(0) {
+                $0 + ($1.customMetrics["stateCheckpointBytes"] ?? 0) + ($1.customMetrics["stateCompactionBytes"] ?? 0)
+            }
             peakStateBytes = max(peakStateBytes, progress.stateOperators.reduce(0) { $0 + $1.memoryUsedBytes })
         }
     }

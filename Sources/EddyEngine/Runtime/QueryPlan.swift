@@ -53,6 +53,9 @@ public struct QueryOptions: Sendable {
     /// Most bytes of state one aggregation may hold (state.bytes.max); past it the query fails with a
     /// clear error instead of running out of memory. nil: 512 MiB.
     public var stateBytesLimit: Int?
+    /// table.exec.state.ttl: a plain group-by drops a group not updated for this long (processing
+    /// time of the batches), as Flink's idle state retention does; nil keeps groups forever.
+    public var stateTTLMs: Int64?
     /// Incremental checkpoints: after each batch a stateful operator writes only what changed (a delta);
     /// once this many deltas follow its newest whole snapshot, a new one is rebuilt from them (Spark's
     /// `minDeltasForSnapshot`). 0 writes the whole state after every batch.

@@ -15,7 +15,16 @@ public final class StreamingQuery: @unchecked Sendable {
     }
 
     public func run() async throws {
-        defer { execution.close() }
+        do {
+            try await runBatches()
+        } catch {
+            try? execution.close()
+            throw error
+        }
+        try execution.close()
+    }
+
+    private func runBatches() async throws {
         try await onThread { [execution] () throws(EngineError) in try execution.start(nowMs: wallClockMillis()) }
         let intervalMs: Int64 = {
             if case .processingTime(let interval) = execution.options.trigger { return interval }
