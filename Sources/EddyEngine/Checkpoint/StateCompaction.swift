@@ -78,3 +78,44 @@ final class StateCompaction: @unchecked Sendable {
         group.wait()
     }
 }
+
+/// One operator's chain in the checkpoint, as the query wrote it: its newest whole snapshot and the
+/// deltas after it. Decides when a compaction is due: after at least `minDeltas` deltas, once they add
+/// up to the snapshot's size (so compactions at most double the bytes written, and a restore reads at
+/// most twice the state), or after 100 × `minDeltas` deltas whatever their size.
+struct StateChainLength: Sendable, Equatable {
+    private(set) var snapshotBatchId: Int64
+    private(set) var snapshotBytes: Int
+    private(set) var deltas: [(batchId: Int64, bytes: Int)] = []
+
+    init(snapshotBatchId: Int64, snapshotBytes: Int, deltaBytes: [Int] = []) {
+        self.snapshotBatchId = snapshotBatchId
+        self.snapshotBytes = snapshotBytes
+        deltas = deltaBytes.enumerated().map { (snapshotBatchId + 1 + Int64($0.offset), $0.element) }
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.snapshotBatchId == b.snapshotBatchId && a.snapshotBytes == b.snapshotBytes
+            && a.deltas.map(\.batchId) == b.deltas.map(\.batchId) && a.deltas.map(\.bytes) == b.deltas.map(\.bytes)
+    }
+
+    mutating func wrote(_ state: OperatorState, batchId: Int64) {
+        switch state {
+        case .snapshot(let bytes): self = StateChainLength(snapshotBatchId: batchId, snapshotBytes: bytes.count)
+        case .delta(let bytes): deltas.append((batchId, bytes.count))
+        }
+    }
+
+    /// A compaction wrote a snapshot of batch `batchId`.
+    mutating func compacted(batchId: Int64, bytes: Int) {
+        guard batchId > snapshotBatchId else { return }
+        snapshotBatchId = batchId
+        snapshotBytes = bytes
+        deltas.removeAll { $0.batchId <= batchId }
+    }
+
+    func needsCompaction(minDeltas: Int) -> Bool {
+        guard minDeltas > 0, deltas.count >= minDeltas else { return false }
+        return deltas.reduce(0) { $0 + $1.bytes } >= snapshotBytes || deltas.count >= 100 * minDeltas
+    }
+}

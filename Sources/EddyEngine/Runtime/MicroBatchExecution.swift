@@ -18,9 +18,9 @@ public final class MicroBatchExecution: @unchecked Sendable {
     public private(set) var deadLetterCounts: [DeadLetter.Reason: Int64] = [:]
     public private(set) var lastProgress: StreamingQueryProgress?
     var lastProgressTimestampMs: Int64?
-    /// Per stateful operator: the batch of its newest whole snapshot in the checkpoint, and what the
-    /// last batch wrote for it (progress).
-    private var snapshotBatchIds: [String: Int64] = [:]
+    /// Per stateful operator: its newest whole snapshot in the checkpoint and the deltas after it, and
+    /// what the last batch wrote for it (progress).
+    private var chains: [String: StateChainLength] = [:]
     var lastStateWrite: [String: (bytes: Int, whole: Bool)] = [:]
     /// Snapshot bytes compactions wrote since the last progress, by operator.
     var compactedBytes: [String: Int] = [:]
@@ -82,7 +82,8 @@ public final class MicroBatchExecution: @unchecked Sendable {
                     } catch {
                         throw .checkpoint("restoring \(op.name) from state/\(chain.snapshotBatchId) and the \(chain.deltas.count) deltas after it up to state/\(batchId): \(error.message)")
                     }
-                    snapshotBatchIds[op.name] = chain.snapshotBatchId
+                    chains[op.name] = StateChainLength(
+                        snapshotBatchId: chain.snapshotBatchId, snapshotBytes: chain.snapshot.count, deltaBytes: chain.deltas.map(\.count))
                 } else if op.keepsState {
                     throw .checkpoint("state/\(batchId)/\(op.name) is missing: the checkpoint is damaged")
                 }
@@ -182,7 +183,7 @@ public final class MicroBatchExecution: @unchecked Sendable {
                     for op in plan.operators {
                         guard let state = op.checkpointState(incremental: options.stateMinDeltasForSnapshot > 0) else { continue }
                         states[op.name] = state
-                        if state.isSnapshot { snapshotBatchIds[op.name] = batchId }
+                        chains[op.name, default: StateChainLength(snapshotBatchId: batchId, snapshotBytes: 0)].wrote(state, batchId: batchId)
                         lastStateWrite[op.name] = (state.bytes.count, state.isSnapshot)
                     }
                     try checkpoint?.writeState(batchId, states)
@@ -213,25 +214,26 @@ public final class MicroBatchExecution: @unchecked Sendable {
         }
     }
 
-    /// Starts folding an operator's deltas into a whole snapshot once `stateMinDeltasForSnapshot`
-    /// deltas follow its newest one (in the background, or here when the options say so); fails the
-    /// query when an earlier compaction failed.
+    /// Starts folding an operator's deltas into a whole snapshot when its chain needs it (at least
+    /// `stateMinDeltasForSnapshot` deltas, as large as the snapshot together: `StateChainLength`), in
+    /// the background or here when the options say so; fails the query when an earlier compaction failed.
     private func compactState(committed batchId: Int64) throws(EngineError) {
         guard let checkpoint, options.stateMinDeltasForSnapshot > 0 else { return }
         if let failure = compaction.takeFailure() { throw failure }
         for (name, compacted) in compaction.takeCompleted() {
-            snapshotBatchIds[name] = Swift.max(snapshotBatchIds[name] ?? compacted.batchId, compacted.batchId)
+            chains[name]?.compacted(batchId: compacted.batchId, bytes: compacted.bytes)
             compactedBytes[name, default: 0] += compacted.bytes
         }
         for op in plan.operators {
-            guard let compactor = op.stateCompactor, let base = snapshotBatchIds[op.name],
-                batchId - base >= Int64(options.stateMinDeltasForSnapshot), !compaction.isRunning(op.name)
+            guard let compactor = op.stateCompactor, chains[op.name]?.needsCompaction(minDeltas: options.stateMinDeltasForSnapshot) == true,
+                !compaction.isRunning(op.name)
             else { continue }
             if options.stateCompactionInBackground {
                 compaction.launch(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
             } else {
-                compactedBytes[op.name, default: 0] += try StateCompaction.compact(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
-                snapshotBatchIds[op.name] = batchId
+                let bytes = try StateCompaction.compact(op.name, batchId: batchId, checkpoint: checkpoint, compactor: compactor)
+                compactedBytes[op.name, default: 0] += bytes
+                chains[op.name]?.compacted(batchId: batchId, bytes: bytes)
             }
         }
     }

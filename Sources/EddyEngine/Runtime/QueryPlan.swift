@@ -57,8 +57,9 @@ public struct QueryOptions: Sendable {
     /// time of the batches), as Flink's idle state retention does; nil keeps groups forever.
     public var stateTTLMs: Int64?
     /// Incremental checkpoints: after each batch a stateful operator writes only what changed (a delta);
-    /// once this many deltas follow its newest whole snapshot, a new one is rebuilt from them (Spark's
-    /// `minDeltasForSnapshot`). 0 writes the whole state after every batch.
+    /// once at least this many deltas follow its newest whole snapshot and weigh as much as it (or 100
+    /// times this many), a new one is rebuilt from them (Spark's `minDeltasForSnapshot`). 0 writes the
+    /// whole state after every batch.
     public var stateMinDeltasForSnapshot = 10
     /// Rebuild snapshots on a background thread (the default) or in the batch that asks for one
     /// (`TestDriver`: no threads, deterministic files).
