@@ -169,14 +169,21 @@ def test_rest_api_shows_what_the_sinks_hold(server):
     detail = server.get("/api/pipelines/revenue")
     assert "TUMBLE" in detail["sql"] and "Sink" in detail["queries"][0]["plan"]
 
-    # Results: every row the API shows is a row of the SQLite table, with the same values.
-    wait_until(lambda: len(server.get("/api/pipelines/revenue/results?limit=1000")["rows"]) == len(sqlite_rows(server.directory)),
-               10, "the API's rows to catch up with SQLite")
-    results = server.get("/api/pipelines/revenue/results?limit=1000")
-    assert [c["name"] for c in results["columns"]] == ["window_start", "window_end", "category", "orders", "revenue"]
-    api_rows = sorted((as_key(r["window_start"]), r["category"], r["orders"], round(float(r["revenue"]), 2)) for r in results["rows"])
-    db_rows = sorted((as_key(w), c, o, round(float(r), 2)) for w, c, o, r in sqlite_rows(server.directory))
-    assert api_rows == db_rows and len(api_rows) >= 40
+    # Results: every row the API shows is a row of the SQLite table, with the same values. The
+    # pipeline may still be writing: compare at a moment when SQLite holds the same rows before and
+    # after the API is read.
+    seen = {}
+
+    def api_equals_sqlite():
+        before = sorted((as_key(w), c, o, round(float(r), 2)) for w, c, o, r in sqlite_rows(server.directory))
+        results = server.get("/api/pipelines/revenue/results?limit=1000")
+        assert [c["name"] for c in results["columns"]] == ["window_start", "window_end", "category", "orders", "revenue"]
+        seen["api"] = sorted((as_key(r["window_start"]), r["category"], r["orders"], round(float(r["revenue"]), 2)) for r in results["rows"])
+        seen["db"] = sorted((as_key(w), c, o, round(float(r), 2)) for w, c, o, r in sqlite_rows(server.directory))
+        return before == seen["db"] and seen["api"] == seen["db"]
+
+    wait_until(api_equals_sqlite, 20, "the API's rows to equal SQLite's")
+    assert len(seen["api"]) >= 40
 
     progress = server.get("/api/pipelines/revenue/progress?limit=5")["progress"]
     assert 1 <= len(progress) <= 5 and all("batchId" in p and "durationMs" in p for p in progress)
