@@ -361,7 +361,8 @@ def test_metrics_scraped_by_a_real_prometheus(server, tmp_path):
     for name in ["eddy_pipeline_input_rows_total", "eddy_pipeline_output_rows_total", "eddy_pipeline_batch_duration_seconds_count",
                  "eddy_pipeline_end_to_end_latency_seconds_count", "eddy_pipeline_record_latency_seconds_count", "eddy_pipeline_dead_letter_rows_total",
                  "eddy_consumer_group_lag_records", "eddy_topic_log_end_offset", "eddy_broker_requests_total", "eddy_pipeline_up",
-                 "eddy_broker_request_duration_seconds_count", "eddy_broker_request_bytes_total", "eddy_broker_fsync_duration_seconds_count"]:
+                 "eddy_broker_request_duration_seconds_count", "eddy_broker_request_bytes_total", "eddy_broker_fsync_duration_seconds_count",
+                 "eddy_pipeline_state_checkpoint_bytes_total"]:
         assert metric_values(text, name), f"{name} missing from /metrics"
     assert sum(metric_values(text, "eddy_pipeline_input_rows_total")) >= 19000  # malformed lines are dead letters, not input rows
     # Data quality: every column's NULL count has a series; the generator's malformed lines by cause.

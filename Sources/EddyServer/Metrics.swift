@@ -46,6 +46,9 @@ public final class PipelineMetrics: @unchecked Sendable {
     static var stateRows: MetricNameDescriptor { name("state_rows", "", "Rows (groups, windows) held in the pipeline's state.") }
     static var stateBytes: MetricNameDescriptor { name("state", "bytes", "Bytes of state held in memory.") }
     static var lateRows: MetricNameDescriptor { name("late_rows", "total", "Rows dropped because they arrived behind the watermark.") }
+    static var stateCheckpointBytes: MetricNameDescriptor { name("state_checkpoint", "bytes_total",
+                              "State bytes written to the checkpoint: each batch's deltas or snapshots, and the snapshots compactions rebuilt.") }
+    static var stateExpiredRows: MetricNameDescriptor { name("state_expired_rows", "total", "Groups dropped by the state TTL (table.exec.state.ttl).") }
     static var deadLetters: MetricNameDescriptor { name("dead_letter_rows", "total", "Rows sent to the dead-letter destination, by reason.") }
     static var behind: MetricNameDescriptor { name("offsets_behind_latest", "", "Records between the last batch's end and the newest offset, summed over partitions.") }
     static var behindSeconds: MetricNameDescriptor { name("source_lag", "seconds", "Age of the oldest record a log source has not read, over its partitions (0 when caught up).") }
@@ -106,6 +109,14 @@ public final class PipelineMetrics: @unchecked Sendable {
         gauge(Self.stateRows, pipeline, labels).set(Double(progress.stateOperators.reduce(0) { $0 + $1.numRowsTotal }))
         gauge(Self.stateBytes, pipeline, labels).set(Double(progress.stateOperators.reduce(0) { $0 + $1.memoryUsedBytes }))
         counter(Self.lateRows, pipeline, labels).increment(by: progress.stateOperators.reduce(0) { $0 + $1.numRowsDroppedByWatermark })
+        let written = progress.stateOperators.compactMap { operatorProgress -> Int64? in
+            let metrics = operatorProgress.customMetrics
+            guard metrics["stateCheckpointBytes"] != nil || metrics["stateCompactionBytes"] != nil else { return nil }
+            return (metrics["stateCheckpointBytes"] ?? 0) + (metrics["stateCompactionBytes"] ?? 0)
+        }
+        if !written.isEmpty { counter(Self.stateCheckpointBytes, pipeline, labels).increment(by: written.reduce(0, +)) }
+        let expired = progress.stateOperators.compactMap { $0.customMetrics["numRowsExpiredByTTL"] }
+        if !expired.isEmpty { counter(Self.stateExpiredRows, pipeline, labels).increment(by: expired.reduce(0, +)) }
         for (reason, count) in progress.numDeadLetterRows where count > 0 {
             counter(Self.deadLetters, pipeline, labels + [("reason", reason)]).increment(by: count)
         }
