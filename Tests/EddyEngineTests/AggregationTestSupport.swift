@@ -1,4 +1,5 @@
 import EddyEngine
+import EddyTestSupport
 import XCTest
 
 /// Helpers that keep the aggregation tests readable as tables: times written as "hh:mm:ss" on
@@ -68,5 +69,34 @@ func engineError(_ body: () throws -> Void) -> EngineError? {
     } catch {
         XCTFail("unexpected error \(error)")
         return nil
+    }
+}
+
+/// Incremental checkpoints as the runtime takes them, at random: a whole snapshot (1 time in 6) or a
+/// delta; after each, the newest snapshot and the deltas after it must rebuild the operator's state
+/// byte for byte, and half the time the operator carries on as the rebuilt one (as after a restore).
+struct RandomCheckpoints {
+    var base: [UInt8]
+    var deltas: [[UInt8]] = []
+
+    init(_ op: WindowAggregateOperator) {
+        base = op.snapshot()
+    }
+
+    mutating func take(
+        _ op: inout WindowAggregateOperator, _ random: inout SeededRandom, restore: ([UInt8]) throws -> WindowAggregateOperator,
+        _ message: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        if Int.random(in: 0..<6, using: &random) == 0 {
+            base = op.snapshot()
+            op.forgetChanges()
+            deltas = []
+        } else {
+            deltas.append(op.checkpointDelta())
+        }
+        var rebuilt = try restore(base)
+        for delta in deltas { try rebuilt.applyDelta(delta) }
+        XCTAssertEqual(rebuilt.snapshot(), op.snapshot(), "\(message()), \(deltas.count) deltas", file: file, line: line)
+        if Bool.random(using: &random) { op = rebuilt }
     }
 }

@@ -176,24 +176,13 @@ final class RandomizedAggregationTests: XCTestCase {
         for iteration in 0..<300 {
             let scenario = Self.scenario(&random)
             var op = try scenario.makeOperator()
-            var base = op.snapshot()
-            var deltas: [[UInt8]] = []
+            var checkpoints = RandomCheckpoints(op)
             var clock = Int64.random(in: -200...200, using: &random) * 500
             var maxTime = Int64.min
             var watermark = Int64.min
             let context = "seed \(random.seed), iteration \(iteration): \(scenario)"
             func checkpoint(_ random: inout SeededRandom, _ step: Int) throws {
-                if Int.random(in: 0..<6, using: &random) == 0 {
-                    base = op.snapshot()
-                    op.forgetChanges()
-                    deltas = []
-                } else {
-                    deltas.append(op.checkpointDelta())
-                }
-                var rebuilt = try scenario.restore(base)
-                for delta in deltas { try rebuilt.applyDelta(delta) }
-                XCTAssertEqual(rebuilt.snapshot(), op.snapshot(), "\(context), step \(step), \(deltas.count) deltas, rows \(rebuilt.stateRows) vs \(op.stateRows) wm \(op.watermarkMs) \(rebuilt.watermarkMs)")
-                if Bool.random(using: &random) { op = rebuilt }
+                try checkpoints.take(&op, &random, restore: scenario.restore, "\(context), step \(step)")
             }
             let steps = Int.random(in: 1...30, using: &random)
             for step in 0..<steps {

@@ -62,8 +62,7 @@ final class StateTTLTests: XCTestCase {
         for iteration in 0..<200 {
             let ttl = Int64.random(in: 2...12, using: &random) * 1_000
             var op = try makeOperator(ttl)
-            var base = op.snapshot()
-            var deltas: [[UInt8]] = []
+            var checkpoints = RandomCheckpoints(op)
             var now: Int64 = Int64.random(in: 0...100, using: &random) * 1_000
             let context = "seed \(random.seed), iteration \(iteration), ttl \(ttl)"
             for step in 0..<Int.random(in: 1...30, using: &random) {
@@ -71,17 +70,7 @@ final class StateTTLTests: XCTestCase {
                 let keys = (0..<Int.random(in: 0...6, using: &random)).map { _ in ["a", "b", "c", "d", "e", "f"].randomElement(using: &random)! }
                 _ = try process(&op, at: now, keys)
                 if Bool.random(using: &random) { _ = op.expireIdle(nowMs: now) }
-                if Int.random(in: 0..<6, using: &random) == 0 {
-                    base = op.snapshot()
-                    op.forgetChanges()
-                    deltas = []
-                } else {
-                    deltas.append(op.checkpointDelta())
-                }
-                var rebuilt = try makeOperator(ttl, restoring: base)
-                for delta in deltas { try rebuilt.applyDelta(delta) }
-                XCTAssertEqual(rebuilt.snapshot(), op.snapshot(), "\(context), step \(step)")
-                if Bool.random(using: &random) { op = rebuilt }
+                try checkpoints.take(&op, &random, restore: { try self.makeOperator(ttl, restoring: $0) }, "\(context), step \(step)")
             }
         }
     }
